@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# The one entry point: ./build.sh [deps|engine|build|images|serve|doctor|test]...
+# With no verb: deps + engine + build + images. Re-running is fast when nothing changed.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
+BIN="$BUILD_DIR/bin/mcp-sandbox"
+ENV_FILE="${ENV_FILE:-$ROOT/.env}"
+
+# Debian package names, by purpose. deps installs whatever is missing.
+BUILD_PACKAGES=(cmake g++ make ninja-build pkg-config
+  libcpp-httplib-dev nlohmann-json3-dev libcurl4-openssl-dev libspdlog-dev libcli11-dev
+  prometheus-cpp-dev catch2 libssl-dev libexpected-dev)
+RUNTIME_PACKAGES=(mmdebstrap openssl curl ca-certificates)
+
+say() { printf '\033[1m==>\033[0m %s\n' "$*"; }
+die() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# The CLI the scripts use: Debian's docker.io puts it in /usr/bin.
+docker_cli() {
+  if [[ -n "${DOCKER:-}" ]]; then echo "$DOCKER"; elif [[ -x /usr/bin/docker ]]; then echo /usr/bin/docker; else echo docker; fi
+}
+
+engine_answers() { "$(docker_cli)" info >/dev/null 2>&1; }
+
+missing_packages() {
+  local pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || echo "$pkg"
+  done
+}
+
+cmd_deps() {
+  local wanted=("${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}")
+  # An engine from elsewhere (docker-ce, Docker Desktop) is fine; only install
+  # Debian's when there is neither a daemon binary nor a reachable engine.
+  if ! have dockerd && ! engine_answers; then wanted+=(docker.io); fi
+  # npm fetches the TypeScript/JavaScript runtimes for the runner images.
+  if ! have npm; then wanted+=(npm); fi
+
+  if ! have dpkg-query; then
+    say "not a Debian/Ubuntu system: install the equivalents of: ${wanted[*]}"
+    return 0
+  fi
+  local missing
+  missing=$(missing_packages "${wanted[@]}" | tr '\n' ' ')
+  if [[ -z "${missing// /}" ]]; then
+    say "deps: all packages present"
+    return 0
+  fi
+  if [[ $EUID -ne 0 ]] || ! have apt-get; then
+    die "missing packages; install them with: sudo apt-get install -y $missing"
+  fi
+  say "deps: installing $missing"
+  DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >/dev/null
+  say "deps: installed"
+}
+
+cmd_engine() {
+  if engine_answers; then
+    say "engine: Docker $("$(docker_cli)" version --format '{{.Server.Version}} (API {{.Server.APIVersion}})' 2>/dev/null) answers"
+    return 0
+  fi
+  if [[ -n "${DOCKER_HOST:-}" && "${DOCKER_HOST}" != unix:///var/run/docker.sock ]]; then
+    die "no engine answers at DOCKER_HOST=$DOCKER_HOST"
+  fi
+  have dockerd || die "no Docker engine answers and dockerd is not installed (run ./build.sh deps)"
+  [[ $EUID -eq 0 ]] || die "no Docker engine answers; start it (sudo systemctl start docker) or run this as root"
+  mkdir -p "$BUILD_DIR"
+  say "engine: none answers; starting dockerd in the background (log: $BUILD_DIR/dockerd.log)"
+  # setsid: the daemon outlives this script and its terminal.
+  setsid dockerd >"$BUILD_DIR/dockerd.log" 2>&1 < /dev/null &
+  local waited=0
+  until engine_answers; do
+    sleep 0.5
+    waited=$((waited + 1))
+    if ((waited > 120)); then
+      tail -n 20 "$BUILD_DIR/dockerd.log" >&2 || true
+      die "dockerd did not answer within 60 s"
+    fi
+  done
+  say "engine: dockerd started and answers"
+}
+
+cmd_build() {
+  local generator=()
+  if have ninja && [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then generator=(-G Ninja); fi
+  if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
+    cmake -S "$ROOT" -B "$BUILD_DIR" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  fi
+  cmake --build "$BUILD_DIR" -j"$(nproc)"
+  say "build: $BIN"
+}
+
+cmd_images() {
+  DOCKER="$(docker_cli)" "$ROOT/images/build-images.sh"
+}
+
+# Creates .env with strong secrets the first time; never overwrites it.
+ensure_env_file() {
+  if [[ -f "$ENV_FILE" ]]; then return 0; fi
+  say "writing $ENV_FILE with fresh secrets (from .env.example)"
+  local token secret
+  token=$(openssl rand -hex 32)
+  secret=$(openssl rand -hex 32)
+  sed -e "s|^MCP_API_TOKEN=.*|MCP_API_TOKEN=$token|" \
+      -e "s|^FILE_SECRET=.*|FILE_SECRET=$secret|" "$ROOT/.env.example" >"$ENV_FILE"
+  chmod 600 "$ENV_FILE"
+  say "your API token is MCP_API_TOKEN in $ENV_FILE"
+}
+
+load_env_file() {
+  set -a
+  # shellcheck disable=SC1090
+  . "$ENV_FILE"
+  set +a
+}
+
+cmd_doctor() {
+  ensure_env_file
+  load_env_file
+  "$BIN" doctor
+}
+
+cmd_serve() {
+  cmd_deps
+  cmd_engine
+  cmd_build
+  cmd_images
+  ensure_env_file
+  load_env_file
+  "$BIN" doctor || die "doctor found problems (above); fix them and run ./build.sh serve again"
+  if ! "$BIN" serve --help >/dev/null 2>&1; then
+    die "this build has no 'serve' subcommand yet; 'mcp-sandbox run' and 'mcp-sandbox doctor' work"
+  fi
+  say "serving (Ctrl-C stops)"
+  exec "$BIN" serve
+}
+
+cmd_test() {
+  cmd_deps
+  cmd_engine
+  cmd_build
+  cmd_images
+  say "test: unit and integration suites (real engine, real runner images)"
+  # The integration suite must run here, never skip: an engine is up.
+  MCP_SANDBOX_REQUIRE_ENGINE=1 ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 --timeout 900
+}
+
+main() {
+  cd "$ROOT"
+  if [[ $# -eq 0 ]]; then set -- deps engine build images; fi
+  local verb
+  for verb in "$@"; do
+    case "$verb" in
+      deps) cmd_deps ;;
+      engine) cmd_engine ;;
+      build) cmd_build ;;
+      images) cmd_images ;;
+      serve) cmd_serve ;;
+      doctor) cmd_doctor ;;
+      test) cmd_test ;;
+      -h|--help|help)
+        sed -n '2,3p' "$0" | sed 's/^# //'
+        return 0 ;;
+      *) die "unknown verb '$verb' (deps, engine, build, images, serve, doctor, test)" ;;
+    esac
+  done
+}
+
+main "$@"

@@ -1,0 +1,18 @@
+# Warnings and sanitizers as INTERFACE targets, linked only by our own targets
+# so third-party headers never break the build.
+add_library(project_warnings INTERFACE)
+target_compile_options(project_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
+  -Wcast-align -Wunused -Woverloaded-virtual -Wformat=2
+  $<$<BOOL:${MCP_SANDBOX_WERROR}>:-Werror>)
+option(MCP_SANDBOX_WERROR "Treat warnings as errors" ON)
+
+option(MCP_SANDBOX_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+add_library(project_sanitizers INTERFACE)
+if(MCP_SANDBOX_SANITIZE)
+  target_compile_options(project_sanitizers INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer)
+  target_link_options(project_sanitizers INTERFACE -fsanitize=address,undefined)
+endif()
+
+add_library(project_options INTERFACE)
+target_link_libraries(project_options INTERFACE project_warnings project_sanitizers)

@@ -1,0 +1,363 @@
+#!/usr/bin/env bash
+# Builds the sandbox images: the base image and one runner image per folder
+# under runners/ (all of them, or only the languages named). A runner image is
+# rebuilt only when its inputs hash changed; docs/runners.md has the details.
+#
+# Usage: images/build-images.sh [language...]
+#
+# Environment:
+#   DOCKER                    docker CLI (default: /usr/bin/docker if present, else docker)
+#   NPM                       npm CLI for pinned downloads (default: npm)
+#   MCP_SANDBOX_PULL_TIMEOUT  seconds allowed for pulling debian:bookworm-slim (default: 60)
+#
+# Needs bash, coreutils, tar, node (manifest checks) and, for runners with
+# pinned downloads, npm. The base is pulled, or built offline with mmdebstrap.
+set -Eeuo pipefail
+
+readonly base_image=mcp-sandbox/base:bookworm
+readonly upstream_image=debian:bookworm-slim
+# Part of every inputs hash: bump it when this script changes how runner
+# images are made, so that all of them are rebuilt once.
+readonly hash_scheme=1
+readonly label_prefix=io.mcp-sandbox
+
+repo_root=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo_root"
+
+if [[ -z ${DOCKER:-} ]]; then
+    if [[ -x /usr/bin/docker ]]; then DOCKER=/usr/bin/docker; else DOCKER=docker; fi
+fi
+NPM=${NPM:-npm}
+pull_timeout=${MCP_SANDBOX_PULL_TIMEOUT:-60}
+
+readonly cache_dir=build/image-cache
+readonly log_dir=$cache_dir/logs
+readonly npm_cache=$cache_dir/npm
+
+# Resources to release on exit, success or not.
+cleanup_paths=()
+cleanup_tags=()
+
+die() {
+    printf 'build-images: error: %s\n' "$*" >&2
+    exit 1
+}
+
+on_error() {
+    printf 'build-images: error: command failed (exit %s) at line %s: %s\n' "$1" "$2" "$3" >&2
+    exit 1
+}
+trap 'on_error $? $LINENO "$BASH_COMMAND"' ERR
+
+cleanup() {
+    local tag path
+    for tag in "${cleanup_tags[@]}"; do
+        "$DOCKER" rmi "$tag" >/dev/null 2>&1 || true
+    done
+    for path in "${cleanup_paths[@]}"; do
+        rm -rf -- "$path"
+    done
+}
+trap cleanup EXIT
+
+now_ns() { date +%s%N; }
+
+# Prints the time since $1 (from now_ns) as seconds with one decimal.
+elapsed() {
+    local ms=$((($(now_ns) - $1) / 1000000))
+    printf '%d.%d s' $((ms / 1000)) $((ms % 1000 / 100))
+}
+
+report() { # name image status
+    printf '%-11s %-37s %s\n' "$1" "$2" "$3"
+}
+
+# Prints the last lines of a build log, then fails.
+die_with_log() { # log message
+    printf '%s\n' "---- last lines of $1 ----" >&2
+    tail -n 40 -- "$1" >&2 || true
+    printf '%s\n' "----" >&2
+    die "$2 (full log: $1)"
+}
+
+image_exists() { "$DOCKER" image inspect "$1" >/dev/null 2>&1; }
+
+# Prints "<image id> <inputs hash label or empty>", or nothing if there is no such image.
+image_id_and_hash() {
+    "$DOCKER" image inspect --format \
+        "{{.Id}} {{with .Config.Labels}}{{index . \"$label_prefix.inputs-hash\"}}{{end}}" \
+        "$1" 2>/dev/null || true
+}
+
+check_tools() {
+    command -v "$DOCKER" >/dev/null 2>&1 || die "docker CLI '$DOCKER' not found (set DOCKER)"
+    "$DOCKER" version --format '{{.Server.Version}}' >/dev/null 2>&1 ||
+        die "cannot reach the Docker engine with '$DOCKER' (is the daemon running, may this user use it?)"
+    command -v node >/dev/null 2>&1 || die "node is required on the host to check runner manifests"
+    [[ $pull_timeout =~ ^[0-9]+$ ]] || die "MCP_SANDBOX_PULL_TIMEOUT must be a number of seconds"
+}
+
+# Serialises concurrent runs: they would share temporary tags and the cache.
+take_lock() {
+    command -v flock >/dev/null 2>&1 || return 0
+    exec 9>"$cache_dir/lock"
+    if ! flock -n 9; then
+        printf 'build-images: waiting for another build-images.sh to finish\n' >&2
+        flock 9
+    fi
+}
+
+# --- base image ---------------------------------------------------------------
+
+build_base_offline() { # log
+    local -a hooks=()
+    # Without the merged-usr hook apt picks the usrmerge package, which drags
+    # perl into the image (75 MB instead of the 122 MB it would be).
+    if [[ -d /usr/share/mmdebstrap/hooks/merged-usr ]]; then
+        hooks=(--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr)
+    fi
+    # No mirror argument: mmdebstrap uses its default Debian mirrors, the same
+    # ones apt-get uses later inside the runner builds.
+    mmdebstrap --variant=minbase "${hooks[@]}" \
+        --dpkgopt=images/base/dpkg-slim.cfg \
+        bookworm - 2>"$1" |
+        "$DOCKER" import --change 'CMD ["bash"]' - "$base_image" >>"$1" 2>&1
+}
+
+ensure_base() {
+    local start log
+    start=$(now_ns)
+    log=$log_dir/base.log
+    if image_exists "$base_image"; then
+        report base "$base_image" "up to date ($(elapsed "$start"))"
+        return
+    fi
+    if image_exists "$upstream_image" ||
+        timeout "$pull_timeout" "$DOCKER" pull -q "$upstream_image" >"$log" 2>&1; then
+        "$DOCKER" tag "$upstream_image" "$base_image"
+        report base "$base_image" "tagged from $upstream_image ($(elapsed "$start"))"
+        return
+    fi
+    command -v mmdebstrap >/dev/null 2>&1 ||
+        die "$upstream_image cannot be pulled and mmdebstrap is not installed to build the base offline (apt-get install mmdebstrap)"
+    build_base_offline "$log" || die_with_log "$log" "building $base_image with mmdebstrap failed"
+    report base "$base_image" "built with mmdebstrap in $(elapsed "$start")"
+}
+
+# --- runner images ------------------------------------------------------------
+
+# Checks a manifest against the schema the server parses and prints three
+# things, one a line: the compact JSON, the image, then the version probe's
+# arguments, one a line.
+read_manifest() { # manifest.json folder-name
+    # shellcheck disable=SC2016 # JavaScript, not shell
+    node -e '
+const fs = require("fs");
+const [file, folder] = process.argv.slice(1);
+const fail = (msg) => { console.error(`${file}: ${msg}`); process.exit(1); };
+let m;
+try { m = JSON.parse(fs.readFileSync(file, "utf8")); } catch (e) { fail(e.message); }
+if (m === null || typeof m !== "object" || Array.isArray(m)) fail("not a JSON object");
+const keys = ["language", "aliases", "image", "file", "command", "version"];
+const extra = Object.keys(m).filter((k) => !keys.includes(k));
+const missing = keys.filter((k) => !(k in m));
+if (extra.length) fail(`unknown keys: ${extra.join(", ")}`);
+if (missing.length) fail(`missing keys: ${missing.join(", ")}`);
+const name = /^[a-z0-9][a-z0-9+_-]*$/;
+const isArgv = (a) => Array.isArray(a) && a.length > 0 &&
+    a.every((s) => typeof s === "string" && s.length > 0 && !/[\n\r]/.test(s));
+if (typeof m.language !== "string" || !name.test(m.language)) fail("language must match " + name);
+if (m.language !== folder) fail(`language "${m.language}" differs from its folder "${folder}"`);
+if (!Array.isArray(m.aliases) || !m.aliases.every((a) => typeof a === "string" && name.test(a)))
+    fail("aliases must be an array of names matching " + name);
+if (typeof m.image !== "string" || !/^[a-z0-9][^\s]*$/.test(m.image)) fail("image must be an image reference");
+if (typeof m.file !== "string" || !/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(m.file))
+    fail("file must be a plain file name");
+if (!isArgv(m.command)) fail("command must be a non-empty array of non-empty strings");
+if (!m.command.some((s) => s.includes(`/tmp/${m.file}`))) fail(`command never mentions /tmp/${m.file}`);
+if (!isArgv(m.version)) fail("version must be a non-empty array of non-empty strings");
+console.log(JSON.stringify(m));
+console.log(m.image);
+for (const arg of m.version) console.log(arg);
+' "$1" "$2"
+}
+
+# sha256 over the runner folder (sorted paths and contents), the base image ID
+# and the hash scheme. Pinned download versions live in the folder's
+# "downloads" file, so they are covered too.
+inputs_hash() { # folder base-id
+    {
+        printf 'scheme %s\nbase %s\n' "$hash_scheme" "$2"
+        (cd -- "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
+    } | sha256sum | cut -d ' ' -f 1
+}
+
+sri_sha512() { # file
+    node -e '
+const data = require("fs").readFileSync(process.argv[1]);
+console.log("sha512-" + require("crypto").createHash("sha512").update(data).digest("base64"));
+' "$1"
+}
+
+# Makes sure the pinned npm tarball is in the cache with the pinned integrity
+# and sets fetched_tarball to its path.
+fetched_tarball=
+fetch_npm() { # spec integrity log
+    local spec=$1 integrity=$2 log=$3 pkg version tarball tmp got
+    pkg=${spec%@*}
+    version=${spec##*@}
+    tarball=$npm_cache/$(printf '%s' "${pkg#@}" | tr / -)-$version.tgz
+    fetched_tarball=$tarball
+    if [[ -f $tarball && $(sri_sha512 "$tarball") == "$integrity" ]]; then
+        return
+    fi
+    command -v "$NPM" >/dev/null 2>&1 || die "npm CLI '$NPM' not found (needed to download $spec; set NPM)"
+    mkdir -p "$npm_cache"
+    tmp=$(mktemp -d "$npm_cache/fetch.XXXXXX")
+    cleanup_paths+=("$tmp")
+    "$NPM" pack "$spec" --ignore-scripts --pack-destination "$tmp" >>"$log" 2>&1 ||
+        die_with_log "$log" "npm pack $spec failed"
+    local -a got_files=("$tmp"/*.tgz)
+    [[ ${#got_files[@]} -eq 1 && -f ${got_files[0]} ]] || die "npm pack $spec did not produce one tarball"
+    got=$(sri_sha512 "${got_files[0]}")
+    [[ $got == "$integrity" ]] || die "$spec: integrity mismatch: pinned $integrity, downloaded $got"
+    mv -f -- "${got_files[0]}" "$tarball"
+}
+
+# Puts every pinned download of a runner into its build context. Each line of
+# runners/<lang>/downloads: npm <package>@<version> <sha512 integrity> <path in tarball> <name in context>
+stage_downloads() { # folder context log
+    local list=$1/downloads kind spec integrity member dest rest unpack
+    [[ -f $list ]] || return 0
+    while read -r kind spec integrity member dest rest || [[ -n $kind ]]; do
+        [[ -z $kind || $kind == \#* ]] && continue
+        [[ $kind == npm ]] || die "$list: unknown download kind '$kind' (only npm)"
+        [[ -z $rest && -n $dest ]] || die "$list: expected 5 fields: npm <package>@<version> <integrity> <path> <name>"
+        [[ $spec =~ ^(@[a-z0-9._-]+/)?[a-z0-9._-]+@[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$ ]] ||
+            die "$list: '$spec' is not <package>@<exact version>"
+        [[ $integrity =~ ^sha512-[A-Za-z0-9+/]+=*$ ]] || die "$list: '$integrity' is not a sha512 integrity"
+        [[ $member != /* && $member != *..* ]] || die "$list: bad path in tarball '$member'"
+        [[ $dest =~ ^[A-Za-z0-9_][A-Za-z0-9._-]*$ ]] || die "$list: bad name in context '$dest'"
+        fetch_npm "$spec" "$integrity" "$3"
+        unpack=$(mktemp -d "$2.unpack.XXXXXX")
+        cleanup_paths+=("$unpack")
+        tar -xzf "$fetched_tarball" -C "$unpack" -- "$member" 2>>"$3" ||
+            die_with_log "$3" "$spec has no $member"
+        mv -f -- "$unpack/$member" "$2/$dest"
+    done <"$list"
+}
+
+build_runner() { # language base-id
+    local lang=$1 base_id=$2 folder=runners/$1 start log manifest image hash current old_id
+    local -a info version_cmd
+    start=$(now_ns)
+    log=$log_dir/$lang.log
+    mapfile -t info < <(read_manifest "$folder/manifest.json" "$lang" || echo '!')
+    [[ ${#info[@]} -ge 3 && ${info[-1]} != '!' ]] || die "$folder/manifest.json is invalid (see above)"
+    manifest=${info[0]}
+    image=${info[1]}
+    version_cmd=("${info[@]:2}")
+    [[ -f $folder/Dockerfile ]] || die "$folder/Dockerfile is missing"
+
+    hash=$(inputs_hash "$folder" "$base_id")
+    current=$(image_id_and_hash "$image")
+    old_id=${current%% *}
+    if [[ -n $current && ${current#* } == "$hash" ]]; then
+        report "$lang" "$image" "up to date ($(elapsed "$start"))"
+        return
+    fi
+
+    : >"$log"
+    local ctx tmp_tag=mcp-sandbox/build-tmp:$lang
+    ctx=$(mktemp -d "$cache_dir/context-$lang.XXXXXX")
+    cleanup_paths+=("$ctx")
+    cp -R -- "$folder/." "$ctx/"
+    stage_downloads "$folder" "$ctx" "$log"
+
+    cleanup_tags+=("$tmp_tag")
+    "$DOCKER" build --build-arg "BASE_IMAGE=$base_image" -t "$tmp_tag" "$ctx" >>"$log" 2>&1 ||
+        die_with_log "$log" "docker build of $lang failed"
+
+    local version
+    version=$("$DOCKER" run --rm --network none --read-only --tmpfs /tmp --user 1000:1000 \
+        "$tmp_tag" "${version_cmd[@]}" 2>&1) || die "$lang: version probe '${version_cmd[*]}' failed: $version"
+    version=${version%%$'\n'*}
+    version=${version%$'\r'}
+    [[ -n $version ]] || die "$lang: version probe '${version_cmd[*]}' printed nothing"
+
+    smoke_test "$folder" "$tmp_tag" "$manifest" "$log"
+
+    # The labels go on last, in a tiny build, so that only a complete, tested
+    # image carries a runner label and the inputs hash.
+    printf 'FROM %s\n' "$tmp_tag" | "$DOCKER" build -q \
+        --label "$label_prefix.kind=runner" \
+        --label "$label_prefix.language=$lang" \
+        --label "$label_prefix.manifest=$manifest" \
+        --label "$label_prefix.inputs-hash=$hash" \
+        --label "$label_prefix.version=$version" \
+        -t "$image" - >>"$log" 2>&1 || die_with_log "$log" "labelling $image failed"
+
+    # Drop the image this one replaces; kept if a container or tag still uses it.
+    local new_id
+    new_id=$(image_id_and_hash "$image")
+    new_id=${new_id%% *}
+    if [[ -n $old_id && $old_id != "$new_id" ]]; then
+        "$DOCKER" rmi "$old_id" >/dev/null 2>&1 || true
+    fi
+    report "$lang" "$image" "built in $(elapsed "$start") ($version)"
+}
+
+# Runs runners/<lang>/smoke-test, if present, through the executor's contract:
+# read-only root, noexec /tmp, user 1000, no network, code framed on stdin.
+# The program must exit 0 with "smoke-test ok" as its last line of output.
+smoke_test() { # folder image manifest log
+    local program=$1/smoke-test out file
+    local -a argv
+    [[ -f $program ]] || return 0
+    file=$(node -e 'console.log(JSON.parse(process.argv[1]).file)' "$3")
+    mapfile -t argv < <(node -e 'for (const a of JSON.parse(process.argv[1]).command) console.log(a)' "$3")
+    # shellcheck disable=SC2016 # expanded by the container's sh
+    out=$({ wc -c <"$program"; cat -- "$program"; } | "$DOCKER" run -i --rm \
+        --network none --read-only --user 1000:1000 --cap-drop ALL \
+        --security-opt no-new-privileges --pids-limit 128 --memory 512m \
+        --tmpfs /tmp:rw,noexec,nosuid,size=64m \
+        --tmpfs /data:rw,nosuid,size=64m,uid=1000,gid=1000 --workdir /data \
+        "$2" /bin/sh -c 'IFS= read -r n && head -c "$n" > "$0" && exec "$@"' \
+        "/tmp/$file" "${argv[@]}" 2>&1) || {
+        printf '%s\n' "$out" >>"$4"
+        die_with_log "$4" "smoke test of $2 failed"
+    }
+    printf '%s\n' "$out" >>"$4"
+    [[ ${out##*$'\n'} == 'smoke-test ok' ]] || die_with_log "$4" "smoke test of $2 did not print 'smoke-test ok'"
+}
+
+main() {
+    local -a langs=()
+    local lang
+    if [[ $# -gt 0 ]]; then
+        for lang in "$@"; do
+            [[ $lang =~ ^[a-z0-9][a-z0-9+_-]*$ && -f runners/$lang/manifest.json ]] ||
+                die "unknown runner '$lang' (no runners/$lang/manifest.json)"
+            langs+=("$lang")
+        done
+    else
+        for lang in runners/*/manifest.json; do
+            [[ -f $lang ]] || continue
+            lang=${lang#runners/}
+            langs+=("${lang%/manifest.json}")
+        done
+        [[ ${#langs[@]} -gt 0 ]] || die "no runners found under runners/"
+    fi
+
+    check_tools
+    mkdir -p "$log_dir"
+    take_lock
+    ensure_base
+    local base_id
+    base_id=$("$DOCKER" image inspect --format '{{.Id}}' "$base_image")
+    for lang in "${langs[@]}"; do
+        build_runner "$lang" "$base_id"
+    done
+}
+
+main "$@"

@@ -1,0 +1,157 @@
+#include "config/config.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+namespace config {
+namespace {
+
+// Adds one setting. Every setting goes through here so that each has a flag,
+// an environment variable and its default in --help.
+template <typename T>
+CLI::Option* setting(CLI::App& app, const std::string& flag, const std::string& env, T& target,
+                     const std::string& help, const std::string& group) {
+  return app.add_option(flag, target, help)->envname(env)->capture_default_str()->group(group);
+}
+
+std::string trim(std::string text) {
+  const auto not_space = [](unsigned char c) { return !std::isspace(c); };
+  text.erase(text.begin(), std::find_if(text.begin(), text.end(), not_space));
+  text.erase(std::find_if(text.rbegin(), text.rend(), not_space).base(), text.end());
+  return text;
+}
+
+bool read_secret_file(const std::string& path, std::string& out) {
+  std::ifstream in(path);
+  if (!in) return false;
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  out = trim(buffer.str());
+  return true;
+}
+
+}  // namespace
+
+void register_settings(CLI::App& app, Config& c) {
+  const std::string engine = "Engine";
+  setting(app, "--docker-host", "DOCKER_HOST", c.docker_host,
+          "Docker engine endpoint: unix:///path or tcp://host:port", engine);
+  setting(app, "--engine-timeout", "ENGINE_TIMEOUT_SECONDS", c.engine_timeout_seconds,
+          "Deadline for each Engine API call, seconds", engine)
+      ->check(CLI::Range(1, 600));
+  setting(app, "--runner-runtime", "RUNNER_RUNTIME", c.runner_runtime,
+          "OCI runtime for run containers (e.g. runsc); empty uses the engine's default", engine);
+  setting(app, "--required-runners", "REQUIRED_RUNNERS", c.required_runners,
+          "Languages whose runner images must be present (comma-separated)", engine)
+      ->delimiter(',');
+
+  const std::string sandbox = "Sandbox";
+  setting(app, "--sandbox-root", "SANDBOX_ROOT", c.sandbox_root,
+          "Directory holding one sub-directory per conversation, as this process sees it", sandbox);
+  setting(app, "--sandbox-host-path", "SANDBOX_HOST_PATH", c.sandbox_host_path,
+          "The same directory as the Docker engine sees it (empty: same as SANDBOX_ROOT)", sandbox);
+  setting(app, "--file-secret", "FILE_SECRET", c.file_secret,
+          "Secret (>= 32 chars) that names conversation directories and signs download URLs", sandbox);
+  setting(app, "--file-secret-file", "FILE_SECRET_FILE", c.file_secret_file,
+          "Read FILE_SECRET from this file instead", sandbox);
+
+  const std::string limits = "Run limits";
+  setting(app, "--run-cpus", "RUN_CPUS", c.limits.cpus, "CPUs per run", limits)->check(CLI::Range(0.01, 64.0));
+  setting(app, "--run-memory-mb", "RUN_MEMORY_MB", c.limits.memory_mb, "Memory per run, MiB (no swap)", limits)
+      ->check(CLI::Range(std::int64_t{16}, std::int64_t{1} << 20));
+  setting(app, "--run-pids", "RUN_PIDS_LIMIT", c.limits.pids, "Processes and threads per run", limits)
+      ->check(CLI::Range(std::int64_t{8}, std::int64_t{1} << 16));
+  setting(app, "--run-timeout", "RUN_TIMEOUT_SECONDS", c.limits.timeout_seconds,
+          "Wall-clock limit per run, seconds: the default and the maximum a caller may ask for", limits)
+      ->check(CLI::Range(1, 3600));
+  setting(app, "--run-output-bytes", "RUN_OUTPUT_BYTES", c.limits.output_bytes,
+          "Bytes kept of each of stdout and stderr; the rest is dropped and the run marked truncated", limits)
+      ->check(CLI::Range(std::int64_t{1024}, std::int64_t{1} << 30));
+  setting(app, "--run-tmp-mb", "RUN_TMP_MB", c.limits.tmp_mb, "Size of the tmpfs at /tmp in each run, MiB", limits)
+      ->check(CLI::Range(std::int64_t{4}, std::int64_t{1} << 16));
+  setting(app, "--run-nofile", "RUN_NOFILE", c.limits.nofile, "Open files per run process", limits)
+      ->check(CLI::Range(std::int64_t{64}, std::int64_t{1} << 20));
+  setting(app, "--run-file-size-mb", "RUN_FILE_SIZE_MB", c.limits.file_size_mb,
+          "Largest file a run may write, MiB", limits)
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20));
+  setting(app, "--run-code-bytes", "RUN_CODE_BYTES", c.limits.code_bytes, "Largest program accepted, bytes", limits)
+      ->check(CLI::Range(std::int64_t{1024}, std::int64_t{16} << 20));
+  setting(app, "--allow-network", "ALLOW_NETWORK", c.allow_network,
+          "Let callers ask for network access in a run (off: every run has only loopback)", limits);
+
+  const std::string server = "Server";
+  setting(app, "--http-addr", "MCP_HTTP_ADDR", c.http_addr, "Listen address, host:port or :port", server);
+  setting(app, "--public-base-url", "PUBLIC_BASE_URL", c.public_base_url,
+          "Base URL clients reach this server at, used in download links", server);
+  setting(app, "--api-token", "MCP_API_TOKEN", c.api_tokens,
+          "Bearer token(s), comma-separated for rotation, each >= 32 chars", server)
+      ->delimiter(',');
+  setting(app, "--api-token-file", "MCP_API_TOKEN_FILE", c.api_token_file,
+          "Read MCP_API_TOKEN (comma- or newline-separated) from this file instead", server);
+
+  const std::string logging = "Logging";
+  setting(app, "--log-level", "LOG_LEVEL", c.log_level, "trace, debug, info, warn, error", logging)
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  setting(app, "--log-format", "LOG_FORMAT", c.log_format, "text or json", logging)
+      ->check(CLI::IsMember({"text", "json"}));
+}
+
+std::vector<std::string> resolve_secret_files(Config& c) {
+  std::vector<std::string> problems;
+  if (!c.file_secret_file.empty() && !read_secret_file(c.file_secret_file, c.file_secret)) {
+    problems.push_back("FILE_SECRET_FILE " + c.file_secret_file + " cannot be read");
+  }
+  if (!c.api_token_file.empty()) {
+    std::string text;
+    if (!read_secret_file(c.api_token_file, text)) {
+      problems.push_back("MCP_API_TOKEN_FILE " + c.api_token_file + " cannot be read");
+    } else {
+      std::replace(text.begin(), text.end(), '\n', ',');
+      c.api_tokens.clear();
+      std::stringstream parts(text);
+      for (std::string token; std::getline(parts, token, ',');) {
+        if (!trim(token).empty()) c.api_tokens.push_back(trim(token));
+      }
+    }
+  }
+  return problems;
+}
+
+std::vector<std::string> validate(const Config& c) {
+  std::vector<std::string> problems;
+  if (c.sandbox_root.empty() || c.sandbox_root.front() != '/') {
+    problems.push_back("SANDBOX_ROOT must be an absolute path (got '" + c.sandbox_root + "')");
+  }
+  if (!c.sandbox_host_path.empty() && c.sandbox_host_path.front() != '/') {
+    problems.push_back("SANDBOX_HOST_PATH must be an absolute host path (got '" + c.sandbox_host_path + "')");
+  }
+  if (c.limits.output_bytes > c.limits.memory_mb * 1024 * 1024 * 4) {
+    problems.push_back("RUN_OUTPUT_BYTES is larger than four times RUN_MEMORY_MB; lower it");
+  }
+  if (c.required_runners.empty()) {
+    problems.push_back("REQUIRED_RUNNERS must name at least one language");
+  }
+  return problems;
+}
+
+std::vector<std::string> validate_secrets(const Config& c) {
+  std::vector<std::string> problems;
+  if (c.api_tokens.empty()) {
+    problems.push_back("MCP_API_TOKEN is not set; generate one with: openssl rand -hex 32");
+  }
+  for (const auto& token : c.api_tokens) {
+    if (token.size() < kMinSecretLength) {
+      problems.push_back("an MCP_API_TOKEN entry is shorter than 32 characters; generate one with: openssl rand -hex 32");
+    }
+  }
+  if (c.file_secret.size() < kMinSecretLength) {
+    problems.push_back(std::string(c.file_secret.empty() ? "FILE_SECRET is not set" : "FILE_SECRET is shorter than 32 characters") +
+                       "; generate one with: openssl rand -hex 32");
+  }
+  return problems;
+}
+
+}  // namespace config

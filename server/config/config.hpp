@@ -1,0 +1,79 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace config {
+
+/// Limits every run container gets; the timeout is both the default and the cap.
+struct RunLimits {
+  double cpus = 0.5;
+  std::int64_t memory_mb = 256;
+  std::int64_t pids = 128;
+  int timeout_seconds = 30;
+  std::int64_t output_bytes = 1024 * 1024;  ///< per stream
+  std::int64_t tmp_mb = 64;
+  std::int64_t nofile = 1024;
+  std::int64_t file_size_mb = 512;
+  std::int64_t code_bytes = 1024 * 1024;
+};
+
+/// Every setting of the program, each defined once in config.cpp
+/// (flag + environment variable + default + help).
+struct Config {
+  // Engine
+  std::string docker_host = "unix:///var/run/docker.sock";
+  int engine_timeout_seconds = 30;
+  std::string runner_runtime;  ///< OCI runtime for runs; empty = engine default
+  std::vector<std::string> required_runners = {"python", "typescript", "javascript", "bash"};
+
+  // Sandbox
+  std::string sandbox_root = "/var/lib/mcp-sandbox/sandboxes";
+  std::string sandbox_host_path;  ///< empty = same as sandbox_root
+  std::string file_secret;
+
+  // Limits and policy
+  RunLimits limits;
+  bool allow_network = false;
+
+  // Server
+  std::string http_addr = "127.0.0.1:8080";
+  std::string public_base_url;
+  std::vector<std::string> api_tokens;
+  std::string api_token_file;
+  std::string file_secret_file;
+
+  // Logging
+  std::string log_level = "info";
+  std::string log_format = "text";
+
+  /// Where the engine sees the sandbox root.
+  [[nodiscard]] const std::string& engine_sandbox_path() const {
+    return sandbox_host_path.empty() ? sandbox_root : sandbox_host_path;
+  }
+};
+
+/// Minimum length of MCP_API_TOKEN entries and FILE_SECRET.
+inline constexpr std::size_t kMinSecretLength = 32;
+
+/// Adds every setting to `app` as a flag with its environment variable
+/// (a flag given on the command line wins over the environment).
+void register_settings(CLI::App& app, Config& config);
+
+/// Called after parsing: reads the *_FILE variants of secrets when set.
+/// Returns the problems found reading them.
+std::vector<std::string> resolve_secret_files(Config& config);
+
+/// Every problem with the values that holds for all subcommands, each a
+/// sentence saying what to change. Empty when the configuration is usable.
+std::vector<std::string> validate(const Config& config);
+
+/// Problems with the secrets a server needs (token(s), file secret).
+std::vector<std::string> validate_secrets(const Config& config);
+
+}  // namespace config

@@ -1,0 +1,32 @@
+#include "core/random.hpp"
+
+#include <sys/random.h>
+
+#include <stdexcept>
+#include <vector>
+
+namespace core {
+
+std::string random_hex(std::size_t bytes) {
+  std::vector<unsigned char> buffer(bytes);
+  std::size_t filled = 0;
+  while (filled < bytes) {
+    const ssize_t got = getrandom(buffer.data() + filled, bytes - filled, 0);
+    // getrandom only fails on EINTR (retry) or a kernel without it (no way to go on safely).
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error("getrandom failed");
+    }
+    filled += static_cast<std::size_t>(got);
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(bytes * 2);
+  for (unsigned char b : buffer) {
+    hex.push_back(kHex[b >> 4]);
+    hex.push_back(kHex[b & 0x0f]);
+  }
+  return hex;
+}
+
+}  // namespace core

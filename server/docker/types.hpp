@@ -1,0 +1,103 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace docker {
+
+using Labels = std::map<std::string, std::string>;
+
+/// GET /version.
+struct EngineVersion {
+  std::string version;          ///< engine release, e.g. "20.10.24"
+  std::string api_version;      ///< newest API the engine speaks, e.g. "1.41"
+  std::string min_api_version;  ///< oldest API the engine accepts
+  std::string os;
+  std::string arch;
+};
+
+/// GET /info, the fields we act on.
+struct EngineInfo {
+  std::string server_version;
+  std::string cgroup_version;  ///< "1" or "2"; empty on engines that do not say
+  std::string default_runtime;
+  std::vector<std::string> runtimes;
+  int ncpu = 0;
+  std::int64_t mem_total = 0;
+};
+
+/// One entry of GET /images/json.
+struct ImageSummary {
+  std::string id;
+  std::vector<std::string> repo_tags;
+  Labels labels;
+  std::int64_t created = 0;  ///< unix seconds
+  std::int64_t size = 0;
+};
+
+/// One entry of GET /containers/json.
+struct ContainerSummary {
+  std::string id;
+  std::vector<std::string> names;
+  std::string image;
+  std::string state;  ///< created, running, exited, ...
+  Labels labels;
+  std::int64_t created = 0;  ///< unix seconds
+};
+
+/// State part of GET /containers/{id}/json.
+struct ContainerState {
+  std::string status;  ///< created, running, exited, dead, ...
+  bool running = false;
+  bool oom_killed = false;
+  int exit_code = 0;
+  std::string error;
+};
+
+struct Ulimit {
+  std::string name;
+  std::int64_t soft = 0;
+  std::int64_t hard = 0;
+};
+
+/// Everything POST /containers/create needs, typed; engine_json maps it to the wire format.
+struct ContainerSpec {
+  std::string name;  ///< optional container name
+  std::string image;
+  std::vector<std::string> cmd;
+  std::vector<std::string> env;  ///< KEY=VALUE
+  std::string user;
+  std::string working_dir;
+  Labels labels;
+  bool open_stdin = false;        ///< OpenStdin + StdinOnce + AttachStdin: stdin closes when the client half-closes
+  bool network_disabled = true;   ///< Config.NetworkDisabled: skips the network start hook (halves start time)
+
+  // HostConfig
+  std::int64_t nano_cpus = 0;
+  std::int64_t memory_bytes = 0;
+  std::int64_t memory_swap_bytes = 0;  ///< equal to memory_bytes means no swap
+  std::int64_t pids_limit = 0;
+  std::string network_mode = "none";
+  std::vector<std::string> cap_drop;
+  std::vector<std::string> security_opt;
+  bool readonly_rootfs = false;
+  std::map<std::string, std::string> tmpfs;  ///< mount point -> options
+  std::vector<std::string> binds;            ///< host:container[:opts]
+  std::vector<Ulimit> ulimits;
+  std::string log_driver;  ///< empty: engine default
+  std::map<std::string, std::string> log_options;
+  std::string runtime;  ///< empty: engine default
+  bool init = false;
+};
+
+/// POST /containers/{id}/wait.
+struct WaitResult {
+  int status_code = 0;
+  std::string error;
+};
+
+}  // namespace docker

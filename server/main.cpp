@@ -1,0 +1,80 @@
+// mcp-sandbox: flags + environment -> Config -> engine -> subcommand.
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "cli/doctor.hpp"
+#include "cli/run_command.hpp"
+#include "config/config.hpp"
+#include "docker/curl_engine.hpp"
+
+namespace {
+
+constexpr int kConfigError = 2;
+
+void setup_logging(const config::Config& config) {
+  // Logs go to stderr so that stdout stays machine-readable (run prints JSON).
+  auto logger = spdlog::stderr_color_mt("mcp-sandbox");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  if (config.log_format == "json") {
+    spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","message":"%v"})");
+  }
+}
+
+docker::EngineOptions engine_options(const config::Config& config) {
+  docker::EngineOptions options;
+  options.host = config.docker_host;
+  options.call_timeout = std::chrono::seconds(config.engine_timeout_seconds);
+  return options;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"mcp-sandbox: run untrusted code for AI assistants, one fresh container per run"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "mcp-sandbox 0.1.0");
+  config::Config config;
+
+  cli::RunArgs run_args;
+  auto* run = app.add_subcommand("run", "Run one program in a fresh container and print the outcome as JSON");
+  config::register_settings(*run, config);
+  run->add_option("--language,-l", run_args.language, "Language or alias (python, typescript, javascript, bash, ...)")
+      ->required();
+  run->add_option("--conversation,-c", run_args.conversation_id,
+                  "Conversation id whose directory is mounted at /data (default: a throwaway directory)");
+  run->add_option("--timeout,-t", run_args.timeout_seconds, "Seconds before the run is killed (at most RUN_TIMEOUT_SECONDS)")
+      ->check(CLI::PositiveNumber);
+  run->add_flag("--network", run_args.network, "Ask for network access (only when ALLOW_NETWORK permits it)");
+  run->add_option("--stdin", run_args.stdin_text, "Text given to the program on standard input");
+  run->add_option("source", run_args.source, "Program file, or - to read it from standard input")->required();
+  run->footer(
+      "Exit status: 0 the program exited 0; 1 it failed (non-zero exit, timeout, OOM); 2 bad settings; 3 the run "
+      "could not happen (error JSON on stderr).");
+
+  auto* doctor = app.add_subcommand("doctor", "Check the engine, runner images, limits, sandbox root and secrets");
+  config::register_settings(*doctor, config);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error) == 0 ? 0 : kConfigError;
+  }
+
+  auto problems = config::resolve_secret_files(config);
+  for (auto& problem : config::validate(config)) problems.push_back(std::move(problem));
+  if (!problems.empty()) {
+    for (const auto& problem : problems) std::cerr << "configuration: " << problem << "\n";
+    return kConfigError;
+  }
+  setup_logging(config);
+
+  auto engine = docker::connect_engine(engine_options(config));
+  if (doctor->parsed()) return cli::doctor(config, engine, std::cout);
+
+  if (!engine) return cli::report_error(engine.error(), std::cerr);
+  return cli::run_command(config, **engine, run_args, std::cout, std::cerr);
+}

@@ -1,0 +1,85 @@
+#include "runner/manifest.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+namespace runner {
+namespace {
+
+using nlohmann::json;
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// A file name that stays inside /tmp: no separators, no dot-only names.
+bool plain_file_name(const std::string& name) {
+  return !name.empty() && name.size() <= 64 && name.find('/') == std::string::npos && name != "." && name != "..";
+}
+
+void read_string(const json& doc, const char* key, std::string& out, std::vector<std::string>& problems) {
+  if (!doc.contains(key) || !doc[key].is_string() || doc[key].get<std::string>().empty()) {
+    problems.push_back(std::string("'") + key + "' must be a non-empty string");
+    return;
+  }
+  out = doc[key].get<std::string>();
+}
+
+void read_strings(const json& doc, const char* key, bool required, std::vector<std::string>& out,
+                  std::vector<std::string>& problems) {
+  if (!doc.contains(key)) {
+    if (required) problems.push_back(std::string("'") + key + "' is missing");
+    return;
+  }
+  const auto& value = doc[key];
+  bool ok = value.is_array() && (!required || !value.empty());
+  if (ok) {
+    for (const auto& item : value) ok = ok && item.is_string() && !item.get<std::string>().empty();
+  }
+  if (!ok) {
+    problems.push_back(std::string("'") + key + "' must be " + (required ? "a non-empty" : "an") +
+                       " array of non-empty strings");
+    return;
+  }
+  out = value.get<std::vector<std::string>>();
+}
+
+}  // namespace
+
+bool Manifest::answers_to(std::string_view name) const {
+  if (iequals(language, name)) return true;
+  return std::any_of(aliases.begin(), aliases.end(), [&](const std::string& alias) { return iequals(alias, name); });
+}
+
+core::Result<Manifest> parse_manifest(std::string_view json_text) {
+  const json doc = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    return core::fail(core::ErrorKind::invalid_argument, "runner manifest is not a JSON object");
+  }
+  Manifest manifest;
+  std::vector<std::string> problems;
+  read_string(doc, "language", manifest.language, problems);
+  read_string(doc, "image", manifest.image, problems);
+  read_string(doc, "file", manifest.file, problems);
+  read_strings(doc, "aliases", false, manifest.aliases, problems);
+  read_strings(doc, "command", true, manifest.command, problems);
+  read_strings(doc, "version", true, manifest.version, problems);
+  if (!manifest.file.empty() && !plain_file_name(manifest.file)) {
+    problems.push_back("'file' must be a plain file name without '/'");
+  }
+  if (!problems.empty()) {
+    std::string message = "runner manifest";
+    if (!manifest.language.empty()) message += " for " + manifest.language;
+    message += " is invalid:";
+    for (const auto& problem : problems) message += " " + problem + ";";
+    message.pop_back();
+    return core::fail(core::ErrorKind::invalid_argument, message);
+  }
+  return manifest;
+}
+
+}  // namespace runner

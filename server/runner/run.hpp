@@ -1,0 +1,40 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "sandbox/workspace.hpp"
+
+namespace runner {
+
+/// What a caller asks to run.
+struct RunRequest {
+  std::string language;  ///< name or alias
+  std::string code;
+  std::string stdin_data;
+  std::optional<int> timeout_seconds;  ///< lowered to the operator's cap; never raised
+  std::map<std::string, std::string> environment;
+  bool network = false;  ///< only honoured when the operator's policy allows it
+  sandbox::Workspace workspace;
+};
+
+/// Exactly what happened to a program that ran.
+struct RunOutcome {
+  std::string run_id;
+  std::string language;  ///< canonical name
+  int exit_code = 0;
+  bool timed_out = false;   ///< killed at the deadline
+  bool oom_killed = false;  ///< killed by the memory limit (engine's state)
+  bool truncated = false;   ///< output beyond the cap was dropped
+  std::string stdout_data;
+  std::string stderr_data;
+  std::chrono::milliseconds duration{0};  ///< from code delivery to exit
+
+  /// True when the program exited 0 within its limits.
+  [[nodiscard]] bool succeeded() const { return exit_code == 0 && !timed_out && !oom_killed; }
+};
+
+}  // namespace runner

@@ -1,0 +1,143 @@
+#include "support/fake_engine.hpp"
+
+
+namespace testing {
+namespace {
+
+std::string frame(unsigned char stream, const std::string& payload) {
+  std::string out(8, '\0');
+  out[0] = static_cast<char>(stream);
+  const auto size = static_cast<std::uint32_t>(payload.size());
+  out[4] = static_cast<char>((size >> 24) & 0xff);
+  out[5] = static_cast<char>((size >> 16) & 0xff);
+  out[6] = static_cast<char>((size >> 8) & 0xff);
+  out[7] = static_cast<char>(size & 0xff);
+  return out + payload;
+}
+
+class FakeAttachment : public docker::Attachment {
+ public:
+  explicit FakeAttachment(FakeEngine& engine) : m_engine(engine) {}
+  Result<docker::PumpEnd> pump(std::string_view input, docker::Clock::time_point, docker::StreamDemux& sink) override {
+    if (auto error = m_engine.step("pump")) return core::fail(*error);
+    m_engine.received_input += input;
+    if (m_engine.program_hangs && !m_engine.killed) return docker::PumpEnd::deadline;
+    if (!m_delivered) {
+      sink.feed(frame(1, m_engine.program_stdout));
+      if (!m_engine.program_stderr.empty()) sink.feed(frame(2, m_engine.program_stderr));
+      m_delivered = true;
+    }
+    return docker::PumpEnd::eof;
+  }
+
+ private:
+  FakeEngine& m_engine;
+  bool m_delivered = false;
+};
+
+}  // namespace
+
+std::optional<core::Error> FakeEngine::step(const std::string& name) {
+  calls.push_back(name);
+  if (auto it = failures.find(name); it != failures.end()) return it->second;
+  return std::nullopt;
+}
+
+Result<void> FakeEngine::ping() {
+  if (auto error = step("ping")) return core::fail(*error);
+  return {};
+}
+
+Result<docker::EngineVersion> FakeEngine::version() {
+  if (auto error = step("version")) return core::fail(*error);
+  return docker::EngineVersion{"20.10.24", "1.41", "1.12", "linux", "amd64"};
+}
+
+Result<docker::EngineInfo> FakeEngine::info() {
+  if (auto error = step("info")) return core::fail(*error);
+  return docker::EngineInfo{};
+}
+
+Result<std::vector<docker::ImageSummary>> FakeEngine::list_images(std::string_view) {
+  if (auto error = step("list_images")) return core::fail(*error);
+  return images;
+}
+
+Result<docker::ImageSummary> FakeEngine::inspect_image(std::string_view name) {
+  if (auto error = step("inspect_image")) return core::fail(*error);
+  for (const auto& image : images) {
+    for (const auto& tag : image.repo_tags) {
+      if (tag == name) return image;
+    }
+  }
+  return core::fail(core::ErrorKind::not_found, "No such image: " + std::string(name));
+}
+
+Result<std::string> FakeEngine::create_container(const docker::ContainerSpec& spec) {
+  if (auto error = step("create")) return core::fail(*error);
+  created_specs.push_back(spec);
+  auto id = "fake" + std::to_string(m_next_id++);
+  live_containers.insert(id);
+  return id;
+}
+
+Result<std::unique_ptr<docker::Attachment>> FakeEngine::attach(std::string_view) {
+  if (auto error = step("attach")) return core::fail(*error);
+  return std::unique_ptr<docker::Attachment>(std::make_unique<FakeAttachment>(*this));
+}
+
+Result<void> FakeEngine::start_container(std::string_view) {
+  if (auto error = step("start")) return core::fail(*error);
+  return {};
+}
+
+Result<docker::WaitResult> FakeEngine::wait_container(std::string_view, std::chrono::milliseconds) {
+  if (auto error = step("wait")) return core::fail(*error);
+  if (program_hangs && !killed) return core::fail(core::ErrorKind::timeout, "wait timed out");
+  return docker::WaitResult{killed ? 137 : exit_code, ""};
+}
+
+Result<docker::ContainerState> FakeEngine::inspect_container(std::string_view) {
+  if (auto error = step("inspect")) return core::fail(*error);
+  docker::ContainerState state;
+  state.status = "exited";
+  state.exit_code = killed ? 137 : exit_code;
+  state.oom_killed = oom_killed;
+  return state;
+}
+
+Result<void> FakeEngine::kill_container(std::string_view) {
+  if (auto error = step("kill")) return core::fail(*error);
+  killed = true;
+  return {};
+}
+
+Result<void> FakeEngine::remove_container(std::string_view id) {
+  if (auto error = step("remove")) return core::fail(*error);
+  live_containers.erase(std::string(id));
+  return {};
+}
+
+Result<std::vector<docker::ContainerSummary>> FakeEngine::list_containers(std::string_view) {
+  if (auto error = step("list_containers")) return core::fail(*error);
+  return std::vector<docker::ContainerSummary>{};
+}
+
+void FakeEngine::add_runner(const std::string& language, const std::string& aliases_json) {
+  docker::ImageSummary image;
+  image.id = "sha256:" + language;
+  const auto tag = "mcp-sandbox/runner-" + language + ":latest";
+  image.repo_tags = {tag};
+  image.labels = {
+      {"io.mcp-sandbox.kind", "runner"},
+      {"io.mcp-sandbox.language", language},
+      {"io.mcp-sandbox.version", language + " 1.0"},
+      {"io.mcp-sandbox.manifest", R"({"language":")" + language + R"(","aliases":)" + aliases_json +
+                                      R"(,"image":")" + tag + R"(","file":"main.)" + language +
+                                      R"(","command":["run",")" + "/tmp/main." + language +
+                                      R"("],"version":["run","--version"]})"},
+  };
+  images.push_back(image);
+}
+
+}  // namespace testing

@@ -1,0 +1,61 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "docker/engine.hpp"
+
+namespace testing {
+
+using core::Result;
+
+/// An in-memory Engine with scripted answers, for the paths a real engine
+/// cannot be made to take on demand. Records every call.
+class FakeEngine : public docker::Engine {
+ public:
+  // Script: which step fails (with what), what the program prints, how it ends.
+  std::map<std::string, core::Error> failures;  ///< step name ("create", "attach", "start", "pump", "wait", "inspect", "kill", "remove") -> error
+  std::string program_stdout = "hello\n";
+  std::string program_stderr;
+  bool program_hangs = false;  ///< pump reaches the deadline; only a kill ends it
+  int exit_code = 0;
+  bool oom_killed = false;
+  std::vector<docker::ImageSummary> images;
+
+  // Record.
+  std::vector<std::string> calls;
+  std::vector<docker::ContainerSpec> created_specs;
+  std::set<std::string> live_containers;
+  std::string received_input;
+
+  Result<void> ping() override;
+  Result<docker::EngineVersion> version() override;
+  Result<docker::EngineInfo> info() override;
+  [[nodiscard]] std::string api_version() const override { return "1.41"; }
+  Result<std::vector<docker::ImageSummary>> list_images(std::string_view label) override;
+  Result<docker::ImageSummary> inspect_image(std::string_view name) override;
+  Result<std::string> create_container(const docker::ContainerSpec& spec) override;
+  Result<std::unique_ptr<docker::Attachment>> attach(std::string_view id) override;
+  Result<void> start_container(std::string_view id) override;
+  Result<docker::WaitResult> wait_container(std::string_view id, std::chrono::milliseconds timeout) override;
+  Result<docker::ContainerState> inspect_container(std::string_view id) override;
+  Result<void> kill_container(std::string_view id) override;
+  Result<void> remove_container(std::string_view id) override;
+  Result<std::vector<docker::ContainerSummary>> list_containers(std::string_view label) override;
+
+  /// A runner image whose labels carry a manifest for `language`.
+  void add_runner(const std::string& language, const std::string& aliases_json = "[]");
+
+  /// The error scripted for `step`, if any; records the call either way.
+  std::optional<core::Error> step(const std::string& name);
+
+  bool killed = false;
+
+ private:
+  int m_next_id = 1;
+};
+
+}  // namespace testing

@@ -1,0 +1,127 @@
+#include <catch2/catch.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "config/config.hpp"
+
+namespace {
+
+// Sets an environment variable for one test and restores it after.
+struct ScopedEnv {
+  std::string name;
+  ScopedEnv(std::string n, const char* value) : name(std::move(n)) { ::setenv(name.c_str(), value, 1); }
+  ~ScopedEnv() { ::unsetenv(name.c_str()); }
+};
+
+config::Config parse(std::vector<std::string> args) {
+  CLI::App app;
+  config::Config config;
+  config::register_settings(app, config);
+  std::reverse(args.begin(), args.end());
+  app.parse(args);
+  return config;
+}
+
+}  // namespace
+
+TEST_CASE("config: defaults are the documented limits") {
+  const auto c = parse({});
+  CHECK(c.limits.cpus == 0.5);
+  CHECK(c.limits.memory_mb == 256);
+  CHECK(c.limits.timeout_seconds == 30);
+  CHECK(c.limits.output_bytes == 1024 * 1024);
+  CHECK(c.limits.pids == 128);
+  CHECK(c.docker_host == "unix:///var/run/docker.sock");
+  CHECK_FALSE(c.allow_network);
+  CHECK(c.engine_sandbox_path() == c.sandbox_root);
+  CHECK(c.required_runners == std::vector<std::string>{"python", "typescript", "javascript", "bash"});
+  CHECK(config::validate(c).empty());
+}
+
+TEST_CASE("config: environment variables are read and a flag wins over them") {
+  ScopedEnv timeout("RUN_TIMEOUT_SECONDS", "12");
+  ScopedEnv host("SANDBOX_HOST_PATH", "/srv/host-view");
+  ScopedEnv tokens("MCP_API_TOKEN", "aaaa,bbbb");
+  auto c = parse({});
+  CHECK(c.limits.timeout_seconds == 12);
+  CHECK(c.engine_sandbox_path() == "/srv/host-view");
+  CHECK(c.api_tokens == std::vector<std::string>{"aaaa", "bbbb"});
+  c = parse({"--run-timeout", "7"});
+  CHECK(c.limits.timeout_seconds == 7);
+}
+
+TEST_CASE("config: out-of-range values are refused by the parser") {
+  CHECK_THROWS_AS(parse({"--run-timeout", "0"}), CLI::ValidationError);
+  CHECK_THROWS_AS(parse({"--run-memory-mb", "1"}), CLI::ValidationError);
+  CHECK_THROWS_AS(parse({"--log-format", "xml"}), CLI::ValidationError);
+}
+
+TEST_CASE("config: validate lists every problem") {
+  auto c = parse({"--sandbox-root", "relative/dir", "--sandbox-host-path", "also-relative"});
+  const auto problems = config::validate(c);
+  REQUIRE(problems.size() == 2);
+  CHECK(problems[0].find("SANDBOX_ROOT must be an absolute path") != std::string::npos);
+  CHECK(problems[1].find("SANDBOX_HOST_PATH must be an absolute host path") != std::string::npos);
+}
+
+TEST_CASE("config: secrets must be set and long enough") {
+  auto c = parse({});
+  auto problems = config::validate_secrets(c);
+  REQUIRE(problems.size() == 2);
+  CHECK(problems[0].find("MCP_API_TOKEN is not set") != std::string::npos);
+  CHECK(problems[1].find("FILE_SECRET is not set") != std::string::npos);
+
+  c = parse({"--api-token", std::string(32, 'a') + ",short", "--file-secret", std::string(31, 'b')});
+  problems = config::validate_secrets(c);
+  REQUIRE(problems.size() == 2);
+  CHECK(problems[0].find("shorter than 32") != std::string::npos);
+  CHECK(problems[1].find("FILE_SECRET is shorter than 32") != std::string::npos);
+
+  c = parse({"--api-token", std::string(32, 'a'), "--file-secret", std::string(32, 'b')});
+  CHECK(config::validate_secrets(c).empty());
+}
+
+TEST_CASE("config: secrets can come from files") {
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto token_file = dir / "mcp-sandbox-test-tokens";
+  const auto secret_file = dir / "mcp-sandbox-test-secret";
+  std::ofstream(token_file) << std::string(32, 'a') << "\n" << std::string(32, 'c') << "\n";
+  std::ofstream(secret_file) << std::string(40, 'b') << "\n";
+  auto c = parse({"--api-token-file", token_file.string(), "--file-secret-file", secret_file.string()});
+  CHECK(config::resolve_secret_files(c).empty());
+  CHECK(c.api_tokens == std::vector<std::string>{std::string(32, 'a'), std::string(32, 'c')});
+  CHECK(c.file_secret == std::string(40, 'b'));
+  std::filesystem::remove(token_file);
+  std::filesystem::remove(secret_file);
+
+  c = parse({"--file-secret-file", "/nonexistent/secret"});
+  const auto problems = config::resolve_secret_files(c);
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].find("cannot be read") != std::string::npos);
+}
+
+TEST_CASE("config: every environment variable in --help is documented in .env.example") {
+  CLI::App app;
+  config::Config c;
+  config::register_settings(app, c);
+  std::set<std::string> names;
+  for (const auto* option : app.get_options()) {
+    if (!option->get_envname().empty()) names.insert(option->get_envname());
+  }
+  REQUIRE(names.size() > 20);
+  std::ifstream example(std::string(MCP_SANDBOX_SOURCE_DIR) + "/.env.example");
+  REQUIRE(example);
+  std::stringstream text;
+  text << example.rdbuf();
+  for (const auto& name : names) {
+    CAPTURE(name);
+    CHECK(std::regex_search(text.str(), std::regex("(^|\\n)#? ?" + name + "=")));
+  }
+}

@@ -1,0 +1,76 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include "runner/container_spec.hpp"
+
+namespace {
+
+runner::Manifest python_manifest() {
+  return runner::Manifest{"python", {"py"}, "mcp-sandbox/runner-python:latest", "main.py",
+                          {"python3", "/tmp/main.py"}, {"python3", "--version"}};
+}
+
+runner::RunRequest request() {
+  runner::RunRequest r;
+  r.language = "python";
+  r.environment = {{"FOO", "bar"}};
+  r.workspace = sandbox::Workspace{"0123abcd", "/srv/sandboxes/0123abcd", "/host/sandboxes/0123abcd", false};
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("container spec: limits and hardening on every run") {
+  const config::RunLimits limits;
+  const auto spec = runner::build_container_spec(python_manifest(), request(), limits, "", false,
+                                                 runner::RunIdentity{"run1", "inst1", 1700000000000});
+  CHECK(spec.image == "mcp-sandbox/runner-python:latest");
+  CHECK(spec.nano_cpus == 500000000);
+  CHECK(spec.memory_bytes == 256LL * 1024 * 1024);
+  CHECK(spec.memory_swap_bytes == spec.memory_bytes);
+  CHECK(spec.pids_limit == 128);
+  CHECK(spec.network_disabled);
+  CHECK(spec.network_mode == "none");
+  CHECK(spec.cap_drop == std::vector<std::string>{"ALL"});
+  CHECK(spec.security_opt == std::vector<std::string>{"no-new-privileges"});
+  CHECK(spec.readonly_rootfs);
+  CHECK(spec.tmpfs.at("/tmp").find("size=64m") != std::string::npos);
+  CHECK(spec.tmpfs.at("/tmp").find("noexec") != std::string::npos);
+  CHECK(spec.user == "1000:1000");
+  CHECK(spec.working_dir == "/data");
+  CHECK(spec.binds == std::vector<std::string>{"/host/sandboxes/0123abcd:/data:rw"});
+  CHECK(spec.log_driver == "none");
+  CHECK(spec.open_stdin);
+  CHECK(spec.env == std::vector<std::string>{"FOO=bar"});
+  const auto has_ulimit = [&](const std::string& name) {
+    return std::any_of(spec.ulimits.begin(), spec.ulimits.end(), [&](const docker::Ulimit& u) { return u.name == name; });
+  };
+  CHECK(has_ulimit("nofile"));
+  CHECK(has_ulimit("fsize"));
+}
+
+TEST_CASE("container spec: labels let a reaper find the run") {
+  const auto spec = runner::build_container_spec(python_manifest(), request(), config::RunLimits{}, "runsc", false,
+                                                 runner::RunIdentity{"run1", "inst1", 1700000000000});
+  CHECK(spec.labels.at("io.mcp-sandbox.kind") == "run");
+  CHECK(spec.labels.at("io.mcp-sandbox.run-id") == "run1");
+  CHECK(spec.labels.at("io.mcp-sandbox.instance") == "inst1");
+  CHECK(spec.labels.at("io.mcp-sandbox.conversation") == "0123abcd");
+  CHECK(spec.labels.at("io.mcp-sandbox.started-at") == "1700000000000");
+  CHECK(spec.runtime == "runsc");
+}
+
+TEST_CASE("container spec: the bootstrap reads the framed code into /tmp and execs the runner's command") {
+  const auto spec = runner::build_container_spec(python_manifest(), request(), config::RunLimits{}, "", false,
+                                                 runner::RunIdentity{"r", "i", 0});
+  REQUIRE(spec.cmd.size() == 6);
+  CHECK(spec.cmd[0] == "/bin/sh");
+  CHECK(spec.cmd[1] == "-c");
+  CHECK(spec.cmd[2] == runner::kBootstrap);
+  CHECK(spec.cmd[3] == "/tmp/main.py");
+  CHECK(spec.cmd[4] == "python3");
+  CHECK(spec.cmd[5] == "/tmp/main.py");
+  CHECK(runner::frame_input("abc", "in") == "3\nabcin");
+  CHECK(runner::frame_input("", "") == "0\n");
+}

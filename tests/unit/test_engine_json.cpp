@@ -1,0 +1,282 @@
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "docker/engine_json.hpp"
+
+namespace json_api = docker::engine_json;
+using core::ErrorKind;
+using nlohmann::json;
+
+// Answers captured from Debian's docker.io 20.10.24 (API 1.41) with curl --unix-socket; long ones trimmed
+// to the fields we read and their neighbours.
+namespace {
+
+constexpr const char* kVersion =
+    R"({"Platform":{"Name":""},"Components":[{"Name":"Engine","Version":"20.10.24+dfsg1","Details":{"ApiVersion":"1.41","Arch":"amd64","MinAPIVersion":"1.12","Os":"linux"}},{"Name":"runc","Version":"1.1.5+ds1","Details":{"GitCommit":"1.1.5+ds1-1+deb12u1"}}],"Version":"20.10.24+dfsg1","ApiVersion":"1.41","MinAPIVersion":"1.12","GitCommit":"5d6db84","GoVersion":"go1.19.8","Os":"linux","Arch":"amd64","KernelVersion":"6.18.44-fc-v657","BuildTime":"2026-05-07T21:09:36.000000000+00:00"})";
+
+constexpr const char* kInfo =
+    R"({"ID":"MKU3:U3RY:7DCS:D64C:W5LD:VZDB:DOLA:2JIF:Y3S6:VKSU:PNC7:IP2G","Containers":0,"Images":1,"Driver":"overlay2","MemoryLimit":true,"SwapLimit":true,"PidsLimit":true,"LoggingDriver":"json-file","CgroupDriver":"cgroupfs","CgroupVersion":"1","KernelVersion":"6.18.44-fc-v657","OperatingSystem":"Debian GNU/Linux 12 (bookworm)","OSType":"linux","Architecture":"x86_64","NCPU":2,"MemTotal":25276510208,"GenericResources":null,"Name":"vm","Labels":[],"ServerVersion":"20.10.24+dfsg1","Runtimes":{"io.containerd.runc.v2":{"path":"runc"},"io.containerd.runtime.v1.linux":{"path":"runc"},"runc":{"path":"runc"}},"DefaultRuntime":"runc","SecurityOptions":["name=seccomp,profile=default"],"Warnings":null})";
+
+constexpr const char* kImageList =
+    R"([{"Containers":-1,"Created":1795305912,"Id":"sha256:5b0b22ad8a7f67016843c334dbc8f8432ccf65297dbcf6691db3aa1087b883e8","Labels":null,"ParentId":"","RepoDigests":null,"RepoTags":["mcp-sandbox/base:probe"],"SharedSize":-1,"Size":164047917,"VirtualSize":164047917},)"
+    R"({"Containers":-1,"Created":1795306000,"Id":"sha256:0123","Labels":{"io.mcp-sandbox.kind":"runner","io.mcp-sandbox.language":"python"},"ParentId":"","RepoDigests":[],"RepoTags":["mcp-sandbox/python:3.11","mcp-sandbox/python:latest"],"SharedSize":-1,"Size":42,"VirtualSize":42}])";
+
+constexpr const char* kImageInspect =
+    R"({"Id":"sha256:5b0b22ad8a7f67016843c334dbc8f8432ccf65297dbcf6691db3aa1087b883e8","RepoTags":["mcp-sandbox/base:probe"],"RepoDigests":[],"Parent":"","Comment":"Imported from -","Created":"2026-11-22T00:05:12.963247926Z","Container":"","ContainerConfig":{"Labels":null},"DockerVersion":"20.10.24+dfsg1","Author":"","Config":{"Hostname":"","User":"","Env":null,"Cmd":null,"Image":"","WorkingDir":"","Entrypoint":null,"OnBuild":null,"Labels":null},"Architecture":"amd64","Os":"linux","Size":164047917,"VirtualSize":164047917})";
+
+constexpr const char* kContainerList =
+    R"([{"Id":"9671a988f4c5549f460663a0a0605a17363cd002917b7d2cc5f25e0047569d94","Names":["/capt1"],"Image":"mcp-sandbox/base:probe","ImageID":"sha256:5b0b22ad8a7f67016843c334dbc8f8432ccf65297dbcf6691db3aa1087b883e8","Command":"sh -c 'exit 3'","Created":1795305958,"Ports":[],"Labels":{"io.mcp-sandbox.kind":"runner"},"State":"created","Status":"Created","HostConfig":{"NetworkMode":"none"},"NetworkSettings":{"Networks":{}},"Mounts":[]}])";
+
+constexpr const char* kContainerInspect =
+    R"({"Id":"9671a988f4c5549f460663a0a0605a17363cd002917b7d2cc5f25e0047569d94","Created":"2026-11-22T00:05:58.584526223Z","Path":"sh","Args":["-c","exit 3"],"State":{"Status":"exited","Running":false,"Paused":false,"Restarting":false,"OOMKilled":false,"Dead":false,"Pid":0,"ExitCode":3,"Error":"","StartedAt":"2026-11-22T00:05:58.862324178Z","FinishedAt":"2026-11-22T00:05:58.866846076Z"},"Image":"sha256:5b0b22ad8a7f67016843c334dbc8f8432ccf65297dbcf6691db3aa1087b883e8","Name":"/capt1","RestartCount":0,"Driver":"overlay2","Platform":"linux","Config":{"Hostname":"9671a988f4c5","User":"","Env":null,"Cmd":["sh","-c","exit 3"],"Image":"mcp-sandbox/base:probe","WorkingDir":"","Labels":{"io.mcp-sandbox.kind":"runner"},"NetworkDisabled":true}})";
+
+docker::ContainerSpec full_spec() {
+  docker::ContainerSpec spec;
+  spec.name = "run-1";
+  spec.image = "mcp-sandbox/python:3.11";
+  spec.cmd = {"python3", "-"};
+  spec.env = {"SECRET=value"};
+  spec.user = "1000:1000";
+  spec.working_dir = "/data";
+  spec.labels = {{"io.mcp-sandbox.kind", "run"}};
+  spec.open_stdin = true;
+  spec.nano_cpus = 500000000;
+  spec.memory_bytes = 256 << 20;
+  spec.memory_swap_bytes = 256 << 20;
+  spec.pids_limit = 64;
+  spec.cap_drop = {"ALL"};
+  spec.security_opt = {"no-new-privileges"};
+  spec.readonly_rootfs = true;
+  spec.tmpfs = {{"/tmp", "rw,size=16m"}};
+  spec.binds = {"/srv/sandbox/abc:/data:rw"};
+  spec.ulimits = {{"nofile", 256, 512}};
+  spec.log_driver = "json-file";
+  spec.log_options = {{"max-size", "1m"}};
+  spec.runtime = "runsc";
+  spec.init = true;
+  return spec;
+}
+
+}  // namespace
+
+TEST_CASE("create body carries every field of a full spec") {
+  const json body = json::parse(json_api::create_container_body(full_spec()));
+  CHECK(body["Image"] == "mcp-sandbox/python:3.11");
+  CHECK(body["Cmd"] == json::array({"python3", "-"}));
+  CHECK(body["Env"] == json::array({"SECRET=value"}));
+  CHECK(body["User"] == "1000:1000");
+  CHECK(body["WorkingDir"] == "/data");
+  CHECK(body["Labels"] == json{{"io.mcp-sandbox.kind", "run"}});
+  CHECK(body["OpenStdin"] == true);
+  CHECK(body["StdinOnce"] == true);
+  CHECK(body["AttachStdin"] == true);
+  CHECK(body["AttachStdout"] == true);
+  CHECK(body["AttachStderr"] == true);
+  CHECK(body["Tty"] == false);
+  CHECK(body["NetworkDisabled"] == true);
+  CHECK_FALSE(body.contains("name"));
+  CHECK_FALSE(body.contains("Name"));
+
+  const json& host = body["HostConfig"];
+  CHECK(host["NanoCpus"] == 500000000);
+  CHECK(host["Memory"] == 256 << 20);
+  CHECK(host["MemorySwap"] == 256 << 20);
+  CHECK(host["PidsLimit"] == 64);
+  CHECK(host["NetworkMode"] == "none");
+  CHECK(host["CapDrop"] == json::array({"ALL"}));
+  CHECK(host["SecurityOpt"] == json::array({"no-new-privileges"}));
+  CHECK(host["ReadonlyRootfs"] == true);
+  CHECK(host["Tmpfs"] == json{{"/tmp", "rw,size=16m"}});
+  CHECK(host["Binds"] == json::array({"/srv/sandbox/abc:/data:rw"}));
+  CHECK(host["Ulimits"] == json::parse(R"([{"Name":"nofile","Soft":256,"Hard":512}])"));
+  CHECK(host["LogConfig"] == json::parse(R"({"Type":"json-file","Config":{"max-size":"1m"}})"));
+  CHECK(host["Runtime"] == "runsc");
+  CHECK(host["Init"] == true);
+}
+
+TEST_CASE("create body leaves out what is empty so the engine's defaults apply") {
+  docker::ContainerSpec spec;
+  spec.image = "img";
+  spec.network_disabled = false;
+  spec.network_mode.clear();
+  const json body = json::parse(json_api::create_container_body(spec));
+  for (const char* key : {"Cmd", "Env", "User", "WorkingDir", "Labels", "NetworkDisabled"}) {
+    CAPTURE(key);
+    CHECK_FALSE(body.contains(key));
+  }
+  CHECK(body["OpenStdin"] == false);
+  CHECK(body["HostConfig"] == json::object());
+}
+
+TEST_CASE("create body: log options without a driver keep the engine's driver") {
+  docker::ContainerSpec spec;
+  spec.image = "img";
+  spec.log_options = {{"max-size", "1m"}};
+  const json body = json::parse(json_api::create_container_body(spec));
+  CHECK(body["HostConfig"]["LogConfig"] == json::parse(R"({"Config":{"max-size":"1m"}})"));
+  CHECK(body["HostConfig"]["NetworkMode"] == "none");
+  CHECK(body["NetworkDisabled"] == true);
+}
+
+TEST_CASE("label filter is the engine's filters JSON") {
+  CHECK(json::parse(json_api::label_filter("io.mcp-sandbox.kind=runner")) ==
+        json::parse(R"({"label":["io.mcp-sandbox.kind=runner"]})"));
+}
+
+TEST_CASE("error message from the engine's error bodies") {
+  CHECK(json_api::error_message(R"({"message":"No such image: nope:latest"})") == "No such image: nope:latest");
+  // Captured: a hijacked endpoint's 404 and a version refusal come as plain text.
+  CHECK(json_api::error_message("No such container: nosuch\r\n") == "No such container: nosuch");
+  CHECK(json_api::error_message("client version 1.5 is too old. Minimum supported API version is 1.12\n") ==
+        "client version 1.5 is too old. Minimum supported API version is 1.12");
+  CHECK(json_api::error_message("").empty());
+  CHECK(json_api::error_message(" \r\n").empty());
+  CHECK(json_api::error_message(R"({"other":1})") == R"({"other":1})");
+  CHECK(json_api::error_message(std::string(5000, 'x')).size() == 1024);
+}
+
+TEST_CASE("version from GET /version") {
+  const auto version = json_api::parse_version(kVersion);
+  REQUIRE(version);
+  CHECK(version->version == "20.10.24+dfsg1");
+  CHECK(version->api_version == "1.41");
+  CHECK(version->min_api_version == "1.12");
+  CHECK(version->os == "linux");
+  CHECK(version->arch == "amd64");
+}
+
+TEST_CASE("info from GET /info") {
+  const auto info = json_api::parse_info(kInfo);
+  REQUIRE(info);
+  CHECK(info->server_version == "20.10.24+dfsg1");
+  CHECK(info->cgroup_version == "1");
+  CHECK(info->default_runtime == "runc");
+  CHECK(info->runtimes == std::vector<std::string>{"io.containerd.runc.v2", "io.containerd.runtime.v1.linux", "runc"});
+  CHECK(info->ncpu == 2);
+  CHECK(info->mem_total == 25276510208);
+}
+
+TEST_CASE("info from an old engine without CgroupVersion or Runtimes") {
+  const auto info = json_api::parse_info(R"({"ServerVersion":"18.09.1","NCPU":4,"MemTotal":1024,"Runtimes":null})");
+  REQUIRE(info);
+  CHECK(info->cgroup_version.empty());
+  CHECK(info->runtimes.empty());
+  CHECK(info->ncpu == 4);
+}
+
+TEST_CASE("image list from GET /images/json") {
+  const auto images = json_api::parse_image_list(kImageList);
+  REQUIRE(images);
+  REQUIRE(images->size() == 2);
+  const auto& base = (*images)[0];
+  CHECK(base.id == "sha256:5b0b22ad8a7f67016843c334dbc8f8432ccf65297dbcf6691db3aa1087b883e8");
+  CHECK(base.repo_tags == std::vector<std::string>{"mcp-sandbox/base:probe"});
+  CHECK(base.labels.empty());
+  CHECK(base.created == 1795305912);
+  CHECK(base.size == 164047917);
+  const auto& python = (*images)[1];
+  CHECK(python.labels.at("io.mcp-sandbox.language") == "python");
+  CHECK(python.repo_tags.size() == 2);
+}
+
+TEST_CASE("image list: an untagged image and an empty list") {
+  const auto images = json_api::parse_image_list(R"([{"Id":"sha256:1","RepoTags":null,"Created":1}])");
+  REQUIRE(images);
+  CHECK((*images)[0].repo_tags.empty());
+  CHECK(json_api::parse_image_list("[]").value().empty());
+}
+
+TEST_CASE("image inspect from GET /images/{name}/json") {
+  const auto image = json_api::parse_image_inspect(kImageInspect);
+  REQUIRE(image);
+  CHECK(image->id == "sha256:5b0b22ad8a7f67016843c334dbc8f8432ccf65297dbcf6691db3aa1087b883e8");
+  CHECK(image->repo_tags == std::vector<std::string>{"mcp-sandbox/base:probe"});
+  CHECK(image->labels.empty());
+  CHECK(image->created == 1795305912);  // 2026-11-22T00:05:12Z
+  CHECK(image->size == 164047917);
+}
+
+TEST_CASE("image inspect: labels under Config, Created left out by newer engines") {
+  const auto image = json_api::parse_image_inspect(
+      R"({"Id":"sha256:2","RepoTags":["a:b"],"Config":{"Labels":{"io.mcp-sandbox.kind":"runner"}},"Size":7})");
+  REQUIRE(image);
+  CHECK(image->labels.at("io.mcp-sandbox.kind") == "runner");
+  CHECK(image->created == 0);
+}
+
+TEST_CASE("container list from GET /containers/json") {
+  const auto containers = json_api::parse_container_list(kContainerList);
+  REQUIRE(containers);
+  REQUIRE(containers->size() == 1);
+  const auto& container = containers->front();
+  CHECK(container.id == "9671a988f4c5549f460663a0a0605a17363cd002917b7d2cc5f25e0047569d94");
+  CHECK(container.names == std::vector<std::string>{"/capt1"});
+  CHECK(container.image == "mcp-sandbox/base:probe");
+  CHECK(container.state == "created");
+  CHECK(container.labels.at("io.mcp-sandbox.kind") == "runner");
+  CHECK(container.created == 1795305958);
+}
+
+TEST_CASE("container state from GET /containers/{id}/json") {
+  const auto state = json_api::parse_container_state(kContainerInspect);
+  REQUIRE(state);
+  CHECK(state->status == "exited");
+  CHECK_FALSE(state->running);
+  CHECK_FALSE(state->oom_killed);
+  CHECK(state->exit_code == 3);
+  CHECK(state->error.empty());
+
+  const auto oom = json_api::parse_container_state(
+      R"({"State":{"Status":"exited","Running":false,"OOMKilled":true,"ExitCode":137,"Error":null}})");
+  REQUIRE(oom);
+  CHECK(oom->oom_killed);
+  CHECK(oom->exit_code == 137);
+}
+
+TEST_CASE("wait result from POST /containers/{id}/wait") {
+  const auto exited = json_api::parse_wait(R"({"Error":null,"StatusCode":3})");
+  REQUIRE(exited);
+  CHECK(exited->status_code == 3);
+  CHECK(exited->error.empty());
+
+  const auto failed = json_api::parse_wait(R"({"Error":{"Message":"container rm failed"},"StatusCode":-1})");
+  REQUIRE(failed);
+  CHECK(failed->status_code == -1);
+  CHECK(failed->error == "container rm failed");
+}
+
+TEST_CASE("created id from POST /containers/create") {
+  CHECK(json_api::parse_created_id(R"({"Id":"9671a988f4c5","Warnings":[]})").value() == "9671a988f4c5");
+  const auto missing = json_api::parse_created_id(R"({"Warnings":null})");
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().kind == ErrorKind::internal);
+}
+
+TEST_CASE("answers that are not what the API documents are internal errors naming the endpoint") {
+  const auto not_json = json_api::parse_version("<html>");
+  REQUIRE_FALSE(not_json);
+  CHECK(not_json.error().kind == ErrorKind::internal);
+  CHECK_THAT(not_json.error().message, Catch::Contains("GET /version"));
+
+  CHECK_FALSE(json_api::parse_image_list(R"({"not":"a list"})"));
+  CHECK_FALSE(json_api::parse_container_list("[1]"));
+  CHECK_FALSE(json_api::parse_container_state(R"({"Id":"x"})"));
+  CHECK_FALSE(json_api::parse_info(R"({"NCPU":"two"})"));
+  CHECK_FALSE(json_api::parse_image_inspect(R"({"Created":"yesterday"})"));
+}
+
+TEST_CASE("RFC 3339 times as the engine writes them") {
+  CHECK(json_api::parse_rfc3339("1970-01-01T00:00:00Z").value() == 0);
+  CHECK(json_api::parse_rfc3339("2026-11-22T00:05:12.963247926Z").value() == 1795305912);
+  CHECK(json_api::parse_rfc3339("2026-11-22T01:05:12+01:00").value() == 1795305912);
+  CHECK(json_api::parse_rfc3339("2026-11-21T23:05:12.5-01:00").value() == 1795305912);
+  CHECK(json_api::parse_rfc3339("0001-01-01T00:00:00Z").value() == -62135596800);
+  for (const char* bad : {"", "2026-11-22", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z", "2026-11-22T00:05:12",
+                          "2026-11-22T00:05:12Zjunk", "2026-11-22T-1:05:12Z"}) {
+    CAPTURE(bad);
+    const auto parsed = json_api::parse_rfc3339(bad);
+    REQUIRE_FALSE(parsed);
+    CHECK(parsed.error().kind == ErrorKind::invalid_argument);
+  }
+}

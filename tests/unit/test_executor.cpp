@@ -1,0 +1,188 @@
+#include <catch2/catch.hpp>
+
+#include "runner/executor.hpp"
+#include "support/fake_engine.hpp"
+
+namespace {
+
+using core::ErrorKind;
+
+struct Fixture {
+  testing::FakeEngine engine;
+  runner::Registry registry;
+  runner::ExecutorOptions options;
+
+  Fixture() {
+    engine.add_runner("python", R"(["py"])");
+    registry = *runner::Registry::discover(engine);
+    options.instance_id = "test-instance";
+    options.drain_after_kill = std::chrono::milliseconds(10);
+  }
+
+  static runner::RunRequest request(std::string code = "print(1)") {
+    runner::RunRequest r;
+    r.language = "python";
+    r.code = std::move(code);
+    r.workspace = sandbox::Workspace{"abc", "/srv/abc", "/host/sandboxes/abc", false};
+    return r;
+  }
+
+  core::Result<runner::RunOutcome> run(const runner::RunRequest& r) {
+    runner::Executor executor(engine, registry, options);
+    return executor.run(r);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("executor: a successful run reports the program's output and removes its container") {
+  Fixture f;
+  f.engine.program_stdout = "1\n";
+  f.engine.program_stderr = "warning\n";
+  auto request = Fixture::request("print(1)");
+  request.stdin_data = "input";
+  auto outcome = f.run(request);
+  REQUIRE(outcome);
+  CHECK(outcome->exit_code == 0);
+  CHECK(outcome->stdout_data == "1\n");
+  CHECK(outcome->stderr_data == "warning\n");
+  CHECK_FALSE(outcome->timed_out);
+  CHECK_FALSE(outcome->oom_killed);
+  CHECK_FALSE(outcome->truncated);
+  CHECK(outcome->language == "python");
+  CHECK(outcome->succeeded());
+  // The code is framed for the bootstrap, then the program's stdin follows.
+  CHECK(f.engine.received_input == "8\nprint(1)input");
+  CHECK(f.engine.live_containers.empty());
+  // Attach comes before start so no output is lost.
+  const auto& calls = f.engine.calls;
+  const auto attach = std::find(calls.begin(), calls.end(), "attach");
+  const auto start = std::find(calls.begin(), calls.end(), "start");
+  CHECK(attach < start);
+}
+
+TEST_CASE("executor: aliases find the runner") {
+  Fixture f;
+  auto request = Fixture::request();
+  request.language = "PY";
+  REQUIRE(f.run(request));
+}
+
+TEST_CASE("executor: the container is removed whichever step fails") {
+  for (const std::string failing : {"attach", "start", "pump", "wait", "inspect"}) {
+    DYNAMIC_SECTION("failing step: " << failing) {
+      Fixture f;
+      f.engine.failures[failing] = core::Error{ErrorKind::unavailable, "engine went away"};
+      auto outcome = f.run(Fixture::request());
+      REQUIRE_FALSE(outcome);
+      CHECK(outcome.error().kind == ErrorKind::unavailable);
+      CHECK(outcome.error().message.find("engine went away") != std::string::npos);
+      CHECK(f.engine.created_specs.size() == 1);
+      CHECK(f.engine.live_containers.empty());
+      CHECK(f.engine.calls.back() == "remove");
+    }
+  }
+}
+
+TEST_CASE("executor: a failed create leaves nothing to remove and names the engine's reason") {
+  Fixture f;
+  f.engine.failures["create"] = core::Error{ErrorKind::not_found, "No such image: mcp-sandbox/runner-python:latest"};
+  auto outcome = f.run(Fixture::request());
+  REQUIRE_FALSE(outcome);
+  CHECK(outcome.error().kind == ErrorKind::not_found);
+  CHECK(outcome.error().message.find("No such image") != std::string::npos);
+  CHECK(std::count(f.engine.calls.begin(), f.engine.calls.end(), "remove") == 0);
+}
+
+TEST_CASE("executor: a program past its deadline is killed, reported timedOut and removed") {
+  Fixture f;
+  f.engine.program_hangs = true;
+  auto outcome = f.run(Fixture::request("while True: pass"));
+  REQUIRE(outcome);
+  CHECK(outcome->timed_out);
+  CHECK(outcome->exit_code == 137);
+  CHECK_FALSE(outcome->succeeded());
+  CHECK(std::count(f.engine.calls.begin(), f.engine.calls.end(), "kill") == 1);
+  CHECK(f.engine.live_containers.empty());
+}
+
+TEST_CASE("executor: a failing kill at the deadline is an error and the container is still removed") {
+  Fixture f;
+  f.engine.program_hangs = true;
+  f.engine.failures["kill"] = core::Error{ErrorKind::unavailable, "connection reset"};
+  auto outcome = f.run(Fixture::request());
+  REQUIRE_FALSE(outcome);
+  CHECK(outcome.error().message.find("killing") != std::string::npos);
+  CHECK(f.engine.calls.back() == "remove");
+}
+
+TEST_CASE("executor: the engine's OOM verdict is reported") {
+  Fixture f;
+  f.engine.exit_code = 137;
+  f.engine.oom_killed = true;
+  auto outcome = f.run(Fixture::request());
+  REQUIRE(outcome);
+  CHECK(outcome->oom_killed);
+  CHECK_FALSE(outcome->timed_out);
+  CHECK_FALSE(outcome->succeeded());
+}
+
+TEST_CASE("executor: output beyond the cap is dropped and reported truncated") {
+  Fixture f;
+  f.options.limits.output_bytes = 1024;
+  f.engine.program_stdout = std::string(5000, 'x');
+  auto outcome = f.run(Fixture::request());
+  REQUIRE(outcome);
+  CHECK(outcome->truncated);
+  CHECK(outcome->stdout_data.size() == 1024);
+}
+
+TEST_CASE("executor: a removal that fails does not hide the outcome") {
+  Fixture f;
+  f.engine.failures["remove"] = core::Error{ErrorKind::unavailable, "gone"};
+  auto outcome = f.run(Fixture::request());
+  REQUIRE(outcome);
+  CHECK(outcome->stdout_data == "hello\n");
+}
+
+TEST_CASE("executor: bad requests are refused before any container exists") {
+  Fixture f;
+  auto request = Fixture::request();
+  std::string expected;
+  SECTION("unknown language") {
+    request.language = "cobol";
+    expected = "unknown language 'cobol'; available: python";
+  }
+  SECTION("code too large") {
+    request.code = std::string(static_cast<std::size_t>(f.options.limits.code_bytes) + 1, 'x');
+    expected = "code is";
+  }
+  SECTION("network against the policy") {
+    request.network = true;
+    expected = "network access is disabled";
+  }
+  SECTION("non-positive timeout") {
+    request.timeout_seconds = 0;
+    expected = "timeout must be a positive";
+  }
+  SECTION("bad environment name") {
+    request.environment["1BAD"] = "x";
+    expected = "environment variable name '1BAD'";
+  }
+  auto outcome = f.run(request);
+  REQUIRE_FALSE(outcome);
+  CHECK(outcome.error().kind == ErrorKind::invalid_argument);
+  CHECK(outcome.error().message.find(expected) != std::string::npos);
+  CHECK(f.engine.created_specs.empty());
+}
+
+TEST_CASE("executor: network is given only when the policy allows and the call asks") {
+  Fixture f;
+  f.options.allow_network = true;
+  auto request = Fixture::request();
+  request.network = true;
+  REQUIRE(f.run(request));
+  REQUIRE(f.engine.created_specs.size() == 1);
+  CHECK(f.engine.created_specs[0].network_mode == "bridge");
+  CHECK_FALSE(f.engine.created_specs[0].network_disabled);
+}
