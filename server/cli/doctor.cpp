@@ -29,7 +29,7 @@ fi
 echo "uid=$(id -u)"
 if touch /.doctor 2>/dev/null; then echo rootfs=writable; else echo rootfs=read-only; fi
 echo "interfaces=$(ls /sys/class/net | tr '\n' ' ')"
-echo probe > /data/doctor-probe && echo data=written
+if echo probe > /data/doctor-probe 2>/dev/null; then echo data=written; else echo data=unwritable; fi
 )SH";
 
 class Report {

@@ -31,11 +31,12 @@ std::string loopback_host(int port) { return "tcp://127.0.0.1:" + std::to_string
 }  // namespace
 
 FakeHttpEngine::FakeHttpEngine(const std::function<void(httplib::Server&)>& routes, std::string api_version) {
+  // httplib takes the first matching route, so a test's own /_ping wins over this one.
+  routes(m_server);
   m_server.Get("/_ping", [api_version](const httplib::Request&, httplib::Response& response) {
     response.set_header("Api-Version", api_version);
     response.set_content("OK", "text/plain");
   });
-  routes(m_server);
   // Bound and listening before the thread runs, so clients queue in the backlog instead of racing it.
   m_port = m_server.bind_to_any_port("127.0.0.1");
   if (m_port <= 0) {
@@ -55,8 +56,8 @@ FakeHttpEngine::~FakeHttpEngine() {
 
 std::string FakeHttpEngine::host() const { return loopback_host(m_port); }
 
-RawServer::RawServer(std::function<void(int fd)> session)
-    : m_listener(bind_loopback(m_port)), m_session(std::move(session)) {
+RawServer::RawServer(std::function<void(int fd)> session) : m_session(std::move(session)) {
+  m_listener = bind_loopback(m_port);
   if (::listen(m_listener, 16) != 0) {
     throw std::runtime_error("cannot listen on a loopback socket");
   }
@@ -81,7 +82,7 @@ RawServer::~RawServer() {
 
 std::string RawServer::host() const { return loopback_host(m_port); }
 
-ClosedPort::ClosedPort() : m_socket(bind_loopback(m_port)) {}
+ClosedPort::ClosedPort() { m_socket = bind_loopback(m_port); }
 
 ClosedPort::~ClosedPort() { ::close(m_socket); }
 
@@ -94,6 +95,14 @@ std::string read_request_head(int fd) {
     head.push_back(c);
   }
   return head;
+}
+
+bool answer_ping(int fd, std::string_view head) {
+  if (head.rfind("GET /_ping ", 0) != 0) {
+    return false;
+  }
+  write_all(fd, "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\n\r\nOK");
+  return true;
 }
 
 std::string read_to_eof(int fd, std::size_t limit) {

@@ -66,6 +66,8 @@ class ClosedPort {
 
 /// Reads from `fd` up to and including the blank line that ends an HTTP request head.
 std::string read_request_head(int fd);
+/// Answers `head` like a 1.41 engine and returns true when it is GET /_ping; false for any other request.
+bool answer_ping(int fd, std::string_view head);
 /// Reads from `fd` until EOF, at most `limit` bytes; returns what was read.
 std::string read_to_eof(int fd, std::size_t limit);
 /// Writes all of `data` to `fd` (blocking); false when the peer has gone.

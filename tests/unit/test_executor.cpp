@@ -69,7 +69,7 @@ TEST_CASE("executor: aliases find the runner") {
 }
 
 TEST_CASE("executor: the container is removed whichever step fails") {
-  for (const std::string failing : {"attach", "start", "pump", "wait", "inspect"}) {
+  for (const std::string& failing : std::vector<std::string>{"attach", "start", "pump", "wait", "inspect"}) {
     DYNAMIC_SECTION("failing step: " << failing) {
       Fixture f;
       f.engine.failures[failing] = core::Error{ErrorKind::unavailable, "engine went away"};

@@ -103,7 +103,7 @@ TEST_CASE("demux with zero caps keeps nothing and counts everything") {
   demux.feed(mixed_stream());
   CHECK(demux.out().empty());
   CHECK(demux.err().empty());
-  CHECK(demux.dropped_out() == 15);
+  CHECK(demux.dropped_out() == 16);
   CHECK(demux.dropped_err() == 10);
   CHECK(demux.truncated());
 }

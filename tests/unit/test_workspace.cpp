@@ -71,7 +71,7 @@ TEST_CASE("workspace: directories belong to the runner user when we can give the
 TEST_CASE("workspace: conversation ids are checked") {
   TempDir root;
   sandbox::Workspaces workspaces(root.path, root.path.string(), kSecret);
-  for (const std::string bad : {"", "../x", "a/b", "with space", std::string(129, 'a'), std::string("nul\0", 4)}) {
+  for (const std::string& bad : std::vector<std::string>{"", "../x", "a/b", "with space", std::string(129, 'a'), std::string("nul\0", 4)}) {
     CAPTURE(bad);
     auto workspace = workspaces.open(bad);
     REQUIRE_FALSE(workspace);

@@ -1,0 +1,243 @@
+#include "sandbox/files.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "sandbox/paths.hpp"
+#include "sandbox/workspace.hpp"
+
+namespace sandbox {
+namespace {
+
+using core::ErrorKind;
+
+constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+
+core::Error errno_error(const std::string& what, std::string_view path) {
+  const int code = errno;
+  ErrorKind kind = ErrorKind::internal;
+  std::string reason = std::strerror(code);
+  switch (code) {
+    case ENOENT: kind = ErrorKind::not_found; reason = "no such file or directory"; break;
+    case ELOOP:
+    case ENOTDIR: kind = ErrorKind::invalid_argument; reason = "a component is a symbolic link or not a directory"; break;
+    case EEXIST:
+    case ENOTEMPTY:
+    case EISDIR: kind = ErrorKind::conflict; break;
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG: kind = ErrorKind::unavailable; reason = "no space left for this conversation"; break;
+    case ENXIO: kind = ErrorKind::invalid_argument; reason = "not a regular file"; break;
+    default: break;
+  }
+  return core::Error{kind, what + " " + std::string(path) + ": " + reason};
+}
+
+core::Result<void> checked(std::string_view path, bool allow_root) {
+  if (auto problem = check_relative_path(path, allow_root); !problem.empty()) {
+    return core::fail(ErrorKind::invalid_argument, problem);
+  }
+  return {};
+}
+
+FileInfo::Type type_of(mode_t mode) {
+  if (S_ISREG(mode)) return FileInfo::Type::file;
+  if (S_ISDIR(mode)) return FileInfo::Type::directory;
+  if (S_ISLNK(mode)) return FileInfo::Type::symlink;
+  return FileInfo::Type::other;
+}
+
+// Depth-first scan of an open directory; never follows links, stops at the limits.
+void scan(int dir_fd, const std::string& prefix, int depth, bool recursive, const ScanLimits& limits,
+          Listing& listing) {
+  const int fd = ::dup(dir_fd);
+  if (fd < 0) return;
+  DIR* dir = ::fdopendir(fd);
+  if (dir == nullptr) {
+    ::close(fd);
+    return;
+  }
+  std::vector<std::string> names;
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    names.push_back(name);
+    if (names.size() > limits.max_entries) break;
+  }
+  ::closedir(dir);
+  std::sort(names.begin(), names.end());
+  for (const auto& name : names) {
+    if (listing.entries.size() >= limits.max_entries) {
+      listing.truncated = true;
+      return;
+    }
+    struct stat info {};
+    if (::fstatat(dir_fd, name.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    FileInfo file{prefix + name, type_of(info.st_mode), static_cast<std::int64_t>(info.st_size),
+                  static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec};
+    listing.entries.push_back(file);
+    if (!recursive || file.type != FileInfo::Type::directory) continue;
+    if (depth + 1 >= limits.max_depth) {
+      listing.truncated = true;
+      continue;
+    }
+    Fd child(::openat(dir_fd, name.c_str(), kDirFlags));
+    if (child.get() >= 0) scan(child.get(), file.path + "/", depth + 1, recursive, limits, listing);
+  }
+}
+
+core::Result<void> remove_tree(int parent_fd, const std::string& name, std::string_view shown, int depth) {
+  if (::unlinkat(parent_fd, name.c_str(), 0) == 0) return {};
+  if (errno != EISDIR && errno != EPERM) return core::fail(errno_error("cannot delete", shown));
+  if (depth > 64) return core::fail(ErrorKind::invalid_argument, "directory tree is too deep to delete");
+  Fd dir(::openat(parent_fd, name.c_str(), kDirFlags));
+  if (dir.get() < 0) return core::fail(errno_error("cannot delete", shown));
+  std::vector<std::string> children;
+  {
+    const int fd = ::dup(dir.get());
+    DIR* stream = fd < 0 ? nullptr : ::fdopendir(fd);
+    if (stream == nullptr) {
+      if (fd >= 0) ::close(fd);
+      return core::fail(errno_error("cannot delete", shown));
+    }
+    while (const dirent* entry = ::readdir(stream)) {
+      const std::string child = entry->d_name;
+      if (child != "." && child != "..") children.push_back(child);
+    }
+    ::closedir(stream);
+  }
+  for (const auto& child : children) {
+    if (auto removed = remove_tree(dir.get(), child, shown, depth + 1); !removed) return removed;
+  }
+  if (::unlinkat(parent_fd, name.c_str(), AT_REMOVEDIR) != 0) return core::fail(errno_error("cannot delete", shown));
+  return {};
+}
+
+}  // namespace
+
+Fd& Fd::operator=(Fd&& other) noexcept {
+  if (this != &other) {
+    if (m_fd >= 0) ::close(m_fd);
+    m_fd = other.release();
+  }
+  return *this;
+}
+
+Fd::~Fd() {
+  if (m_fd >= 0) ::close(m_fd);
+}
+
+SandboxFiles::SandboxFiles(std::filesystem::path root) : m_root(std::move(root)) {}
+
+core::Result<Fd> SandboxFiles::open_parent(std::string_view path, bool create, std::string& name) const {
+  auto parts = split_path(path);
+  if (parts.empty()) return core::fail(ErrorKind::invalid_argument, "path must name a file");
+  name = parts.back();
+  parts.pop_back();
+  Fd dir(::open(m_root.c_str(), kDirFlags));
+  if (dir.get() < 0) return core::fail(errno_error("cannot open the conversation's directory", ""));
+  for (const auto& part : parts) {
+    if (create && ::mkdirat(dir.get(), part.c_str(), 0755) == 0) {
+      ::fchownat(dir.get(), part.c_str(), kRunnerUid, kRunnerGid, AT_SYMLINK_NOFOLLOW);
+    }
+    Fd next(::openat(dir.get(), part.c_str(), kDirFlags));
+    if (next.get() < 0) return core::fail(errno_error("cannot open", path));
+    dir = std::move(next);
+  }
+  return dir;
+}
+
+core::Result<void> SandboxFiles::write(std::string_view path, std::string_view content) const {
+  if (auto ok = checked(path, false); !ok) return ok;
+  std::string name;
+  auto dir = open_parent(path, true, name);
+  if (!dir) return core::fail(dir.error());
+  // O_NONBLOCK: opening a FIFO planted by a run must fail, not hang.
+  Fd file(::openat(dir->get(), name.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644));
+  if (file.get() < 0) return core::fail(errno_error("cannot write", path));
+  struct stat info {};
+  if (::fstat(file.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
+    return core::fail(ErrorKind::invalid_argument, "cannot write " + std::string(path) + ": not a regular file");
+  }
+  if (::ftruncate(file.get(), 0) != 0) return core::fail(errno_error("cannot write", path));
+  ::fchown(file.get(), kRunnerUid, kRunnerGid);
+  std::size_t written = 0;
+  while (written < content.size()) {
+    const auto n = ::write(file.get(), content.data() + written, content.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return core::fail(errno_error("cannot write", path));
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
+core::Result<Fd> SandboxFiles::open_regular(std::string_view path, std::int64_t& size) const {
+  if (auto ok = checked(path, false); !ok) return core::fail(ok.error());
+  std::string name;
+  auto dir = open_parent(path, false, name);
+  if (!dir) return core::fail(dir.error());
+  Fd file(::openat(dir->get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (file.get() < 0) return core::fail(errno_error("cannot read", path));
+  struct stat info {};
+  if (::fstat(file.get(), &info) != 0) return core::fail(errno_error("cannot read", path));
+  if (S_ISDIR(info.st_mode)) return core::fail(ErrorKind::invalid_argument, std::string(path) + " is a directory");
+  if (!S_ISREG(info.st_mode)) return core::fail(ErrorKind::invalid_argument, std::string(path) + " is not a regular file");
+  size = static_cast<std::int64_t>(info.st_size);
+  return file;
+}
+
+core::Result<std::string> SandboxFiles::read(std::string_view path, std::size_t max_bytes) const {
+  std::int64_t size = 0;
+  auto file = open_regular(path, size);
+  if (!file) return core::fail(file.error());
+  if (static_cast<std::uint64_t>(size) > max_bytes) {
+    return core::fail(ErrorKind::invalid_argument, std::string(path) + " is " + std::to_string(size) +
+                                                       " bytes; at most " + std::to_string(max_bytes) +
+                                                       " can be read this way (use its download URL)");
+  }
+  std::string content;
+  content.resize(static_cast<std::size_t>(size));
+  std::size_t got = 0;
+  while (got < content.size()) {
+    const auto n = ::read(file->get(), content.data() + got, content.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // the file shrank while we read: return what is there
+    got += static_cast<std::size_t>(n);
+  }
+  content.resize(got);
+  return content;
+}
+
+core::Result<Listing> SandboxFiles::list(std::string_view directory, bool recursive, ScanLimits limits) const {
+  if (auto ok = checked(directory, true); !ok) return core::fail(ok.error());
+  Fd dir(::open(m_root.c_str(), kDirFlags));
+  if (dir.get() < 0) return core::fail(errno_error("cannot open the conversation's directory", ""));
+  std::string prefix;
+  for (const auto& part : split_path(directory)) {
+    Fd next(::openat(dir.get(), part.c_str(), kDirFlags));
+    if (next.get() < 0) return core::fail(errno_error("cannot list", directory));
+    dir = std::move(next);
+    prefix += part + "/";
+  }
+  Listing listing;
+  scan(dir.get(), prefix, 0, recursive, limits, listing);
+  return listing;
+}
+
+core::Result<void> SandboxFiles::remove(std::string_view path) const {
+  if (auto ok = checked(path, false); !ok) return ok;
+  std::string name;
+  auto dir = open_parent(path, false, name);
+  if (!dir) return core::fail(dir.error());
+  return remove_tree(dir->get(), name, path, 0);
+}
+
+}  // namespace sandbox
