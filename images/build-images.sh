@@ -110,18 +110,22 @@ take_lock() {
 # --- base image ---------------------------------------------------------------
 
 build_base_offline() { # log
+    local tmp_tag=mcp-sandbox/build-tmp:base
     local -a hooks=()
     # Without the merged-usr hook apt picks the usrmerge package, which drags
-    # perl into the image (75 MB instead of the 122 MB it would be).
+    # perl into the image (122 MB instead of 75 MB).
     if [[ -d /usr/share/mmdebstrap/hooks/merged-usr ]]; then
         hooks=(--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr)
     fi
     # No mirror argument: mmdebstrap uses its default Debian mirrors, the same
-    # ones apt-get uses later inside the runner builds.
+    # ones apt-get uses later inside the runner builds. The import goes to a
+    # temporary tag first so that a truncated stream never becomes the base.
+    cleanup_tags+=("$tmp_tag")
     mmdebstrap --variant=minbase "${hooks[@]}" \
         --dpkgopt=images/base/dpkg-slim.cfg \
-        bookworm - 2>"$1" |
-        "$DOCKER" import --change 'CMD ["bash"]' - "$base_image" >>"$1" 2>&1
+        bookworm - 2>>"$1" |
+        "$DOCKER" import --change 'CMD ["bash"]' - "$tmp_tag" >>"$1" 2>&1 &&
+        "$DOCKER" tag "$tmp_tag" "$base_image"
 }
 
 ensure_base() {
@@ -132,8 +136,9 @@ ensure_base() {
         report base "$base_image" "up to date ($(elapsed "$start"))"
         return
     fi
+    : >"$log"
     if image_exists "$upstream_image" ||
-        timeout "$pull_timeout" "$DOCKER" pull -q "$upstream_image" >"$log" 2>&1; then
+        timeout "$pull_timeout" "$DOCKER" pull -q "$upstream_image" >>"$log" 2>&1; then
         "$DOCKER" tag "$upstream_image" "$base_image"
         report base "$base_image" "tagged from $upstream_image ($(elapsed "$start"))"
         return
@@ -325,10 +330,10 @@ smoke_test() { # folder image manifest log
         "$2" /bin/sh -c 'IFS= read -r n && head -c "$n" > "$0" && exec "$@"' \
         "/tmp/$file" "${argv[@]}" 2>&1) || {
         printf '%s\n' "$out" >>"$4"
-        die_with_log "$4" "smoke test of $2 failed"
+        die_with_log "$4" "$program failed"
     }
     printf '%s\n' "$out" >>"$4"
-    [[ ${out##*$'\n'} == 'smoke-test ok' ]] || die_with_log "$4" "smoke test of $2 did not print 'smoke-test ok'"
+    [[ ${out##*$'\n'} == 'smoke-test ok' ]] || die_with_log "$4" "$program did not end with 'smoke-test ok'"
 }
 
 main() {

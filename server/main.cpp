@@ -7,6 +7,7 @@
 
 #include "cli/doctor.hpp"
 #include "cli/run_command.hpp"
+#include "cli/serve.hpp"
 #include "config/config.hpp"
 #include "docker/curl_engine.hpp"
 
@@ -55,6 +56,9 @@ int main(int argc, char** argv) {
       "Exit status: 0 the program exited 0; 1 it failed (non-zero exit, timeout, OOM); 2 bad settings; 3 the run "
       "could not happen (error JSON on stderr).");
 
+  auto* serve = app.add_subcommand("serve", "Serve MCP over HTTP (Streamable HTTP, stateless 2026-07-28, legacy SSE)");
+  config::register_settings(*serve, config);
+
   auto* doctor = app.add_subcommand("doctor", "Check the engine, runner images, limits, sandbox root and secrets");
   config::register_settings(*doctor, config);
 
@@ -76,5 +80,6 @@ int main(int argc, char** argv) {
   if (doctor->parsed()) return cli::doctor(config, engine, std::cout);
 
   if (!engine) return cli::report_error(engine.error(), std::cerr);
+  if (serve->parsed()) return cli::serve(config, **engine);
   return cli::run_command(config, **engine, run_args, std::cout, std::cerr);
 }

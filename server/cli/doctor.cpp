@@ -126,7 +126,8 @@ void check_probe_run(const config::Config& config, docker::Engine& engine, const
     report.fail("sandbox", workspace.error().message, "run as root, or give uid 1000 the sandbox root");
     return;
   }
-  runner::Executor executor(engine, registry,
+  runner::RunnerCatalog catalog(registry);
+  runner::Executor executor(engine, catalog,
                             runner::ExecutorOptions{config.limits, config.runner_runtime, false,
                                                     "doctor-" + core::random_hex(6)});
   runner::RunRequest request;

@@ -59,7 +59,8 @@ int run_command(const config::Config& config, docker::Engine& engine, const RunA
   auto workspace = args.conversation_id.empty() ? workspaces.open_ephemeral() : workspaces.open(args.conversation_id);
   if (!workspace) return report_error(workspace.error(), err);
 
-  runner::Executor executor(engine, *registry,
+  runner::RunnerCatalog catalog(std::move(*registry));
+  runner::Executor executor(engine, catalog,
                             runner::ExecutorOptions{config.limits, config.runner_runtime, config.allow_network,
                                                     "cli-" + core::random_hex(6)});
   runner::RunRequest request;

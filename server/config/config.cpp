@@ -92,6 +92,33 @@ void register_settings(CLI::App& app, Config& c) {
   setting(app, "--api-token-file", "MCP_API_TOKEN_FILE", c.api_token_file,
           "Read MCP_API_TOKEN (comma- or newline-separated) from this file instead", server);
 
+  setting(app, "--allowed-origins", "ALLOWED_ORIGINS", c.allowed_origins,
+          "Browser Origins allowed to call the server (comma-separated scheme://host[:port]; * for any); "
+          "requests without an Origin header are always allowed", server)
+      ->delimiter(',');
+  setting(app, "--max-body-bytes", "MAX_BODY_BYTES", c.max_body_bytes, "Largest request body accepted (413 beyond)",
+          server)
+      ->check(CLI::Range(std::int64_t{1024}, std::int64_t{1} << 30));
+  setting(app, "--file-url-ttl", "FILE_URL_TTL", c.file_url_ttl_seconds, "Lifetime of signed download URLs, seconds",
+          server)
+      ->check(CLI::Range(1, 366 * 86400));
+  setting(app, "--metrics-public", "METRICS_PUBLIC", c.metrics_public,
+          "Serve /metrics without the bearer token (for a scraper on a private network)", server);
+  setting(app, "--session-idle-seconds", "SESSION_IDLE_SECONDS", c.session_idle_seconds,
+          "MCP sessions unused this long are closed", server)
+      ->check(CLI::Range(10, 7 * 86400));
+  setting(app, "--max-sessions", "MAX_SESSIONS", c.max_sessions, "Most MCP sessions open at once (503 beyond)", server)
+      ->check(CLI::Range(1, 1000000));
+  setting(app, "--http-threads", "HTTP_THREADS", c.http_threads,
+          "HTTP worker threads; each open SSE stream holds one", server)
+      ->check(CLI::Range(4, 4096));
+  setting(app, "--inline-image-bytes", "INLINE_IMAGE_BYTES", c.inline_image_bytes,
+          "Largest image returned inline in a tool result; larger ones only get a URL", server)
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{64} << 20));
+  setting(app, "--read-file-bytes", "READ_FILE_BYTES", c.read_file_bytes,
+          "Largest file read_file returns (bigger files: use the URL)", server)
+      ->check(CLI::Range(std::int64_t{1024}, std::int64_t{64} << 20));
+
   const std::string logging = "Logging";
   setting(app, "--log-level", "LOG_LEVEL", c.log_level, "trace, debug, info, warn, error", logging)
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));

@@ -47,6 +47,17 @@ struct Config {
   std::vector<std::string> api_tokens;
   std::string api_token_file;
   std::string file_secret_file;
+  std::vector<std::string> allowed_origins;
+  std::int64_t max_body_bytes = 8 * 1024 * 1024;
+  int file_url_ttl_seconds = 86400;
+  bool metrics_public = false;
+  int session_idle_seconds = 3600;
+  int max_sessions = 1000;
+  int http_threads = 64;
+
+  // Tool output
+  std::int64_t inline_image_bytes = 2 * 1024 * 1024;
+  std::int64_t read_file_bytes = 1024 * 1024;
 
   // Logging
   std::string log_level = "info";

@@ -17,6 +17,7 @@ using std::chrono::milliseconds;
 
 constexpr std::size_t kMaxEnvironmentEntries = 64;
 constexpr milliseconds kWaitAfterExit{10000};
+constexpr milliseconds kProgressInterval{1000};
 
 // Removes the container when the run leaves scope, whatever the path.
 class ContainerGuard {
@@ -46,10 +47,27 @@ bool valid_env_name(const std::string& name) {
   return std::regex_match(name, pattern);
 }
 
+// Pumps in slices so that progress can be reported and a cancellation seen
+// while the program runs; returns at EOF, at the deadline or when cancelled.
+core::Result<docker::PumpEnd> pump_until(docker::Attachment& attachment, const std::string& input,
+                                         Clock::time_point deadline, docker::StreamDemux& output,
+                                         const RunRequest& request) {
+  const auto started = Clock::now();
+  std::string_view pending = input;
+  while (true) {
+    const auto slice_end = std::min(deadline, Clock::now() + kProgressInterval);
+    auto pumped = attachment.pump(pending, slice_end, output);
+    pending = {};
+    if (!pumped || *pumped == docker::PumpEnd::eof) return pumped;
+    if (Clock::now() >= deadline || request.cancel.stop_requested()) return docker::PumpEnd::deadline;
+    if (request.on_progress) request.on_progress(std::chrono::duration_cast<milliseconds>(Clock::now() - started));
+  }
+}
+
 }  // namespace
 
-Executor::Executor(docker::Engine& engine, const Registry& registry, ExecutorOptions options)
-    : m_engine(engine), m_registry(registry), m_options(std::move(options)) {}
+Executor::Executor(docker::Engine& engine, RunnerCatalog& catalog, ExecutorOptions options)
+    : m_engine(engine), m_catalog(catalog), m_options(std::move(options)) {}
 
 core::Result<void> Executor::check(const RunRequest& request) const {
   const auto max_code = static_cast<std::size_t>(m_options.limits.code_bytes);
@@ -88,10 +106,16 @@ core::Result<void> Executor::check(const RunRequest& request) const {
 
 core::Result<RunOutcome> Executor::run(const RunRequest& request) {
   if (auto checked = check(request); !checked) return core::fail(checked.error());
-  const Runner* runner = m_registry.find(request.language);
+  auto registry = m_catalog.current();
+  const Runner* runner = registry->find(request.language);
+  if (runner == nullptr) {
+    // A runner image may have been built since the last look.
+    if (auto refreshed = m_catalog.refresh(m_engine)) registry = *refreshed;
+    runner = registry->find(request.language);
+  }
   if (runner == nullptr) {
     return core::fail(ErrorKind::invalid_argument, "unknown language '" + request.language +
-                                                       "'; available: " + m_registry.language_list());
+                                                       "'; available: " + registry->language_list());
   }
 
   const int cap = m_options.limits.timeout_seconds;
@@ -119,8 +143,12 @@ core::Result<RunOutcome> Executor::run(const RunRequest& request) {
   outcome.run_id = identity.run_id;
   outcome.language = runner->manifest.language;
 
-  auto pumped = (*attachment)->pump(frame_input(request.code, request.stdin_data), deadline, output);
+  auto pumped = pump_until(**attachment, frame_input(request.code, request.stdin_data), deadline, output, request);
   if (!pumped) return core::fail(pumped.error().with_context("run interrupted: reading the program's output"));
+  if (request.cancel.stop_requested()) {
+    (void)m_engine.kill_container(*id);
+    return core::fail(ErrorKind::timeout, "run cancelled by the client");
+  }
 
   // The output can close before the process ends (a program may close its
   // stdout), so the wait is bounded by what is left of the deadline too.

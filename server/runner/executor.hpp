@@ -26,7 +26,7 @@ struct ExecutorOptions {
 /// errors mean the run could not happen (bad request, engine trouble).
 class Executor {
  public:
-  Executor(docker::Engine& engine, const Registry& registry, ExecutorOptions options);
+  Executor(docker::Engine& engine, RunnerCatalog& catalog, ExecutorOptions options);
 
   core::Result<RunOutcome> run(const RunRequest& request);
 
@@ -34,7 +34,7 @@ class Executor {
   core::Result<void> check(const RunRequest& request) const;
 
   docker::Engine& m_engine;
-  const Registry& m_registry;
+  RunnerCatalog& m_catalog;
   ExecutorOptions m_options;
 };
 

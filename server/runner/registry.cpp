@@ -60,4 +60,34 @@ std::string Registry::language_list() const {
   return list.empty() ? "none (build the runner images with ./build.sh images)" : list;
 }
 
+RunnerCatalog::RunnerCatalog(Registry initial)
+    : m_registry(std::make_shared<const Registry>(std::move(initial))), m_refreshed(std::chrono::steady_clock::now()) {}
+
+void RunnerCatalog::reset(Registry registry) {
+  auto fresh = std::make_shared<const Registry>(std::move(registry));
+  std::lock_guard lock(m_mutex);
+  m_registry = std::move(fresh);
+}
+
+std::shared_ptr<const Registry> RunnerCatalog::current() const {
+  std::lock_guard lock(m_mutex);
+  return m_registry;
+}
+
+core::Result<std::shared_ptr<const Registry>> RunnerCatalog::refresh(docker::Engine& engine,
+                                                                      std::chrono::seconds min_interval) {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(m_mutex);
+    if (now - m_refreshed < min_interval) return m_registry;
+    m_refreshed = now;
+  }
+  auto discovered = Registry::discover(engine);
+  if (!discovered) return core::fail(discovered.error());
+  auto fresh = std::make_shared<const Registry>(std::move(*discovered));
+  std::lock_guard lock(m_mutex);
+  m_registry = fresh;
+  return fresh;
+}
+
 }  // namespace runner

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <chrono>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +41,28 @@ class Registry {
  private:
   std::vector<Runner> m_runners;
   std::vector<std::string> m_problems;
+};
+
+/// The current Registry, shared by concurrent runs and refreshed from the
+/// engine when a language is missing (images built after the server started).
+class RunnerCatalog {
+ public:
+  explicit RunnerCatalog(Registry initial = {});
+
+  /// Replaces the registry (start-up discovery, tests).
+  void reset(Registry registry);
+
+  /// The registry as last discovered; cheap, safe from any thread.
+  [[nodiscard]] std::shared_ptr<const Registry> current() const;
+
+  /// Rediscovers runners unless that happened less than `min_interval` ago.
+  core::Result<std::shared_ptr<const Registry>> refresh(docker::Engine& engine,
+                                                         std::chrono::seconds min_interval = std::chrono::seconds(5));
+
+ private:
+  mutable std::mutex m_mutex;
+  std::shared_ptr<const Registry> m_registry;
+  std::chrono::steady_clock::time_point m_refreshed{};
 };
 
 }  // namespace runner

@@ -2,8 +2,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
+#include <stop_token>
 #include <string>
 
 #include "sandbox/workspace.hpp"
@@ -19,6 +21,10 @@ struct RunRequest {
   std::map<std::string, std::string> environment;
   bool network = false;  ///< only honoured when the operator's policy allows it
   sandbox::Workspace workspace;
+  /// Stopping it kills the run (the client cancelled); the run then fails with a timeout-kind error.
+  std::stop_token cancel;
+  /// Called about once a second while the program runs, with the time since code delivery.
+  std::function<void(std::chrono::milliseconds elapsed)> on_progress;
 };
 
 /// Exactly what happened to a program that ran.

@@ -15,7 +15,7 @@ namespace integration {
 /// The real engine and runner images, shared by every integration test.
 struct Environment {
   std::unique_ptr<docker::Engine> engine;
-  runner::Registry registry;
+  runner::RunnerCatalog catalog;
   std::filesystem::path sandbox_root;
   std::string instance_id;  ///< labels every container this suite makes
 };

@@ -23,7 +23,7 @@ runner::Executor make_executor(const config::RunLimits& limits) {
   runner::ExecutorOptions options;
   options.limits = limits;
   options.instance_id = env().instance_id;
-  return runner::Executor(*env().engine, env().registry, options);
+  return runner::Executor(*env().engine, env().catalog, options);
 }
 
 sandbox::Workspaces workspaces() {
@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
     std::cerr << "FAILED: no runner images on the engine; build them with ./build.sh images\n";
     return 1;
   }
-  e.registry = std::move(*registry);
+  e.catalog.reset(std::move(*registry));
   e.instance_id = "it-" + core::random_hex(6);
   e.sandbox_root = std::filesystem::temp_directory_path() / ("mcp-sandbox-it-" + core::random_hex(6));
   std::filesystem::create_directories(e.sandbox_root);

@@ -9,12 +9,12 @@ using core::ErrorKind;
 
 struct Fixture {
   testing::FakeEngine engine;
-  runner::Registry registry;
+  runner::RunnerCatalog catalog;
   runner::ExecutorOptions options;
 
   Fixture() {
     engine.add_runner("python", R"(["py"])");
-    registry = *runner::Registry::discover(engine);
+    catalog.reset(*runner::Registry::discover(engine));
     options.instance_id = "test-instance";
     options.drain_after_kill = std::chrono::milliseconds(10);
   }
@@ -28,7 +28,7 @@ struct Fixture {
   }
 
   core::Result<runner::RunOutcome> run(const runner::RunRequest& r) {
-    runner::Executor executor(engine, registry, options);
+    runner::Executor executor(engine, catalog, options);
     return executor.run(r);
   }
 };

@@ -1,0 +1,128 @@
+#include "cli/serve.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "core/random.hpp"
+#include "http/file_routes.hpp"
+#include "http/mcp_endpoint.hpp"
+#include "http/ops_routes.hpp"
+#include "http/server.hpp"
+#include "mcp/tool.hpp"
+#include "metrics/metrics.hpp"
+#include "runner/executor.hpp"
+#include "tools/tools.hpp"
+
+namespace cli {
+namespace {
+
+constexpr int kBadConfig = 2;
+constexpr int kCannotServe = 1;
+
+// Blocks SIGTERM/SIGINT in every thread and waits for them on one, so the
+// handler can do real work (stop the server) instead of async-signal-safe only.
+sigset_t block_stop_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+}  // namespace
+
+int serve(const config::Config& config, docker::Engine& engine) {
+  if (auto problems = config::validate_secrets(config); !problems.empty()) {
+    for (const auto& problem : problems) spdlog::critical("refusing to start: {}", problem);
+    return kBadConfig;
+  }
+  std::string public_base_url = config.public_base_url;
+  if (public_base_url.empty()) {
+    auto address = http::parse_listen_address(config.http_addr);
+    if (!address) {
+      spdlog::critical("{}", address.error().message);
+      return kBadConfig;
+    }
+    const auto host = address->first == "0.0.0.0" ? std::string("127.0.0.1") : address->first;
+    public_base_url = "http://" + host + ":" + std::to_string(address->second);
+    spdlog::warn("PUBLIC_BASE_URL is not set; download links will use {}", public_base_url);
+  }
+  const sigset_t stop_signals = block_stop_signals();
+
+  sandbox::Workspaces workspaces(config.sandbox_root, config.engine_sandbox_path(), config.file_secret);
+  if (auto ready = workspaces.prepare_root(); !ready) {
+    spdlog::critical("{}", ready.error().message);
+    return kCannotServe;
+  }
+  auto discovered = runner::Registry::discover(engine);
+  if (!discovered) {
+    spdlog::critical("cannot list runner images: {}", discovered.error().message);
+    return kCannotServe;
+  }
+  for (const auto& problem : discovered->problems()) spdlog::warn("runner image ignored: {}", problem);
+  spdlog::info("runners: {}", discovered->language_list());
+  runner::RunnerCatalog catalog(std::move(*discovered));
+
+  metrics::Metrics metrics;
+  const std::string instance_id = "srv-" + core::random_hex(6);
+  runner::Executor executor(engine, catalog,
+                            runner::ExecutorOptions{config.limits, config.runner_runtime, config.allow_network,
+                                                    instance_id});
+  sandbox::UrlSigner signer(config.file_secret, public_base_url,
+                            std::chrono::seconds(config.file_url_ttl_seconds));
+  tools::Services services{executor,
+                           catalog,
+                           workspaces,
+                           signer,
+                           metrics,
+                           config.limits,
+                           config.allow_network,
+                           public_base_url,
+                           tools::ResultLimits{config.inline_image_bytes, 4, config.read_file_bytes, 200}};
+  mcp::ToolRegistry tool_registry;
+  tools::register_tools(tool_registry, services);
+
+  http::McpEndpointOptions mcp_options;
+  mcp_options.api_tokens = config.api_tokens;
+  mcp_options.allowed_origins = config.allowed_origins;
+  mcp_options.server_version = "0.1.0";
+  mcp_options.instructions =
+      "Run code with run_code (python, typescript, javascript, bash). Files persist per conversationId in /data; "
+      "pass back the conversationId you get. Upload inputs with upload_file; results come back as download URLs.";
+  mcp_options.session_idle_timeout = std::chrono::seconds(config.session_idle_seconds);
+  mcp_options.max_sessions = static_cast<std::size_t>(config.max_sessions);
+  http::McpEndpoint endpoint(tool_registry, mcp_options);
+
+  http::Server server(http::ServerOptions{config.http_addr, config.max_body_bytes, config.http_threads}, metrics);
+  endpoint.mount(server.raw());
+  http::mount_file_routes(server.raw(), config.sandbox_root, signer, metrics);
+  http::mount_ops_routes(server.raw(), engine, catalog, endpoint.auth(), metrics,
+                         http::OpsOptions{config.required_runners, config.metrics_public,
+                                          [&] { metrics.set_sessions(endpoint.open_sessions()); }});
+  if (auto bound = server.bind(); !bound) {
+    spdlog::critical("{}", bound.error().message);
+    return kCannotServe;
+  }
+  spdlog::info("mcp-sandbox listening on {} (port {}), public URL {}", config.http_addr, server.port(),
+               public_base_url);
+
+  std::thread stopper([&] {
+    int signal_number = 0;
+    sigwait(&stop_signals, &signal_number);
+    spdlog::info("signal {}: stopping", signal_number);
+    endpoint.shutdown();
+    server.stop();
+  });
+  server.run();
+  // run() also returns when listening fails; make sure the stopper thread ends.
+  pthread_kill(stopper.native_handle(), SIGTERM);
+  stopper.join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace cli

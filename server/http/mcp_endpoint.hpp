@@ -1,0 +1,63 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "http/auth.hpp"
+#include "mcp/tool.hpp"
+
+namespace httplib {
+class Server;
+}  // namespace httplib
+
+namespace http {
+
+struct McpRuntime;
+
+/// Settings of the MCP endpoint.
+struct McpEndpointOptions {
+  std::vector<std::string> api_tokens;       ///< accepted Bearer tokens; none: every request is 401
+  std::vector<std::string> allowed_origins;  ///< see OriginPolicy; empty: no Origin, or loopback/listen-address ones
+  std::string server_version;                ///< serverInfo.version
+  std::string instructions;                  ///< sent in initialize and server/discover when not empty
+  std::chrono::seconds session_idle_timeout{3600};       ///< 2025 sessions idle this long are dropped
+  std::size_t max_sessions = 1000;                       ///< beyond it new sessions get 503
+  std::chrono::milliseconds keepalive_interval{15000};  ///< comment on silent SSE streams this often
+};
+
+/// Every MCP route of the server: POST/GET/DELETE /mcp (2025 Streamable HTTP and stateless
+/// 2026-07-28 side by side), GET /sse and /mcp/events with POST /messages (2024-11-05 HTTP+SSE),
+/// each behind the Origin check (403) and the Bearer token check (401).
+///
+/// Each open SSE stream holds one httplib worker thread for its whole life, so the server needs a
+/// pool larger than the default: `server.new_task_queue = [] { return new httplib::ThreadPool(64); };`.
+class McpEndpoint {
+ public:
+  /// An endpoint serving `tools` (which must outlive it) with `options`.
+  McpEndpoint(const mcp::ToolRegistry& tools, McpEndpointOptions options);
+  /// Calls shutdown().
+  ~McpEndpoint();
+  McpEndpoint(const McpEndpoint&) = delete;
+  McpEndpoint& operator=(const McpEndpoint&) = delete;
+
+  /// Registers the MCP routes on `server` (before it listens; httplib's routes are not thread-safe).
+  void mount(httplib::Server& server);
+
+  /// Graceful stop, before server.stop(): new MCP requests get 503, running calls are cancelled,
+  /// every session ends and every stream closes, then the call threads are joined.
+  void shutdown();
+
+  /// Sessions open now (both session-era transports), for metrics.
+  [[nodiscard]] std::size_t open_sessions() const;
+
+  /// The token check these routes use, to protect other routes (/metrics) the same way.
+  [[nodiscard]] const BearerAuth& auth() const;
+
+ private:
+  std::shared_ptr<McpRuntime> m_runtime;
+};
+
+}  // namespace http

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <memory>
+
+#include "http/mcp_runtime.hpp"
+
+namespace httplib {
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace http {
+
+/// The 2024-11-05 HTTP+SSE transport, still used by many deployed clients: GET opens a stream whose
+/// first event names the endpoint to POST messages to; every answer and notification of the session
+/// goes out on that stream. The session lives exactly as long as the stream.
+class LegacySse {
+ public:
+  /// Serves with `runtime`; `runtime` must outlive this object and every stream it opened.
+  explicit LegacySse(std::shared_ptr<McpRuntime> runtime) : m_runtime(std::move(runtime)) {}
+
+  /// GET /sse (and /mcp/events): opens a session and its stream, starting with the `endpoint` event.
+  void open(const httplib::Request& request, httplib::Response& response);
+  /// POST /messages?sessionId=…: 202 at once; the answer goes out on the session's stream.
+  void post(const httplib::Request& request, httplib::Response& response);
+
+ private:
+  std::shared_ptr<McpRuntime> m_runtime;
+};
+
+}  // namespace http

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <functional>
+#include <stop_token>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "http/mcp_headers.hpp"
+#include "http/mcp_runtime.hpp"
+#include "mcp/json_rpc.hpp"
+
+namespace httplib {
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace http {
+
+/// Writes one JSON-RPC message as an application/json body with `status`.
+void send_json(httplib::Response& response, int status, const nlohmann::json& message);
+
+/// Writes a JSON-RPC error response with `status` and logs why the request was refused.
+void send_rpc_error(const httplib::Request& request, httplib::Response& response, int status,
+                    const nlohmann::json& id, const mcp::RpcError& error);
+
+/// 202 Accepted with no body: the answer to notifications and client responses.
+void send_accepted(httplib::Response& response);
+
+/// Writes one message as JSON when the client accepts it, otherwise as a one-event SSE stream.
+void send_message(httplib::Response& response, const nlohmann::json& message, const Acceptable& accept);
+
+/// Produces the messages of one request on a worker thread: notifications through `notify` as they
+/// happen, then the answer; `stop` stops when the request is to end (shutdown, or a closed stream).
+using Producer = std::function<void(const mcp::Outbound& notify, std::stop_token stop)>;
+
+/// Streams what `produce` sends as the text/event-stream body of `response`, the work running on its
+/// own thread while this HTTP worker writes. With `cancel_on_disconnect` a vanished client stops the
+/// work (2026-07-28: closing the stream is cancellation); 2025 revisions keep running, as their spec
+/// says a disconnect is not a cancellation. 503 when the server is shutting down.
+void stream_messages(McpRuntime& runtime, const httplib::Request& request, httplib::Response& response,
+                     Producer produce, bool cancel_on_disconnect);
+
+/// Logs a request refused before the dispatcher saw it (never a header value or body).
+void log_refusal(const httplib::Request& request, int status, std::string_view reason);
+
+}  // namespace http

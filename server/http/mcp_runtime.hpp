@@ -1,0 +1,39 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "http/auth.hpp"
+#include "http/mcp_tasks.hpp"
+#include "http/origin_policy.hpp"
+#include "http/session_store.hpp"
+#include "mcp/dispatcher.hpp"
+
+namespace http {
+
+/// What the MCP transports share: the dispatcher, the security checks, the sessions and the request
+/// threads. Owned by McpEndpoint; tasks never hold it, so its destructor may join them.
+struct McpRuntime {
+  McpRuntime(const mcp::ToolRegistry& tools, mcp::ServerInfo info, const std::vector<std::string>& tokens,
+             const std::vector<std::string>& allowed_origins, std::size_t max_sessions,
+             std::chrono::seconds idle_timeout, std::chrono::milliseconds keepalive_interval)
+      : dispatcher(tools, std::move(info)),
+        auth(tokens),
+        origins(allowed_origins),
+        sessions(max_sessions, idle_timeout),
+        keepalive(keepalive_interval) {}
+
+  mcp::Dispatcher dispatcher;
+  BearerAuth auth;
+  OriginPolicy origins;
+  SessionStore sessions;  ///< declared before tasks: tasks may hold leases, so they must end first
+  McpTasks tasks;
+  std::chrono::milliseconds keepalive;
+  std::atomic<bool> stopping{false};
+};
+
+}  // namespace http

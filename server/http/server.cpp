@@ -1,0 +1,93 @@
+#include "http/server.hpp"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+
+namespace http {
+
+core::Result<std::pair<std::string, int>> parse_listen_address(const std::string& address) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos) {
+    return core::fail(core::ErrorKind::invalid_argument, "MCP_HTTP_ADDR must be host:port or :port, got '" + address + "'");
+  }
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  int port = -1;
+  const auto digits = std::string_view(address).substr(colon + 1);
+  const auto parsed = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  if (digits.empty() || parsed.ec != std::errc() || parsed.ptr != digits.data() + digits.size() || port < 0 ||
+      port > 65535) {
+    return core::fail(core::ErrorKind::invalid_argument, "MCP_HTTP_ADDR has a bad port: '" + address + "'");
+  }
+  return std::make_pair(host, port);
+}
+
+std::string route_label(const std::string& path) {
+  static const char* const kRoutes[] = {"/mcp", "/sse", "/messages", "/files", "/healthz", "/readyz", "/metrics"};
+  for (const char* route : kRoutes) {
+    const std::string_view r(route);
+    if (path.rfind(r, 0) == 0 && (path.size() == r.size() || path[r.size()] == '/' || path[r.size()] == '?')) {
+      return route;
+    }
+  }
+  return "other";
+}
+
+Server::Server(ServerOptions options, metrics::Metrics& metrics)
+    : m_options(std::move(options)), m_server(std::make_unique<httplib::Server>()) {
+  const auto threads = static_cast<std::size_t>(m_options.threads);
+  // Every open SSE stream holds a worker thread, so the pool is sized for streams, not CPUs.
+  m_server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  m_server->set_payload_max_length(static_cast<std::size_t>(m_options.max_body_bytes));
+  m_server->set_read_timeout(m_options.read_timeout);
+  m_server->set_write_timeout(m_options.write_timeout);
+  m_server->set_keep_alive_timeout(m_options.idle_timeout.count());
+  m_server->set_logger([&metrics](const httplib::Request& request, const httplib::Response& response) {
+    const auto route = route_label(request.path);
+    metrics.http_request(route, response.status);
+    // The path only: query strings carry download signatures.
+    spdlog::info("http {} {} {} from {}", request.method, route == "/files" ? "/files/…" : request.path,
+                 response.status, request.remote_addr);
+  });
+  m_server->set_exception_handler([](const httplib::Request& request, httplib::Response& response,
+                                     std::exception_ptr error) {
+    try {
+      if (error) std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      spdlog::error("http {} {}: unhandled exception: {}", request.method, request.path, e.what());
+    } catch (...) {
+      spdlog::error("http {} {}: unhandled exception", request.method, request.path);
+    }
+    response.status = 500;
+    response.set_content("internal error\n", "text/plain");
+  });
+}
+
+Server::~Server() = default;
+
+httplib::Server& Server::raw() { return *m_server; }
+
+core::Result<void> Server::bind() {
+  auto address = parse_listen_address(m_options.address);
+  if (!address) return core::fail(address.error());
+  m_host = address->first;
+  if (address->second == 0) {
+    m_port = m_server->bind_to_any_port(m_host);
+    if (m_port < 0) return core::fail(core::ErrorKind::unavailable, "cannot listen on " + m_host);
+  } else if (m_server->bind_to_port(m_host, address->second)) {
+    m_port = address->second;
+  } else {
+    return core::fail(core::ErrorKind::unavailable,
+                      "cannot listen on " + m_options.address + " (in use, or not allowed); set MCP_HTTP_ADDR");
+  }
+  return {};
+}
+
+void Server::run() { m_server->listen_after_bind(); }
+
+void Server::stop() { m_server->stop(); }
+
+}  // namespace http

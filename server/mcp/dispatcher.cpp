@@ -1,0 +1,189 @@
+#include "mcp/dispatcher.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "mcp/tool_methods.hpp"
+
+namespace mcp {
+
+namespace {
+
+tl::unexpected<RpcError> fail(int code, std::string message) {
+  return tl::unexpected(RpcError{code, std::move(message), nullptr});
+}
+
+// "ok", "tool_error" or "error -32602": what the log line and metrics care about.
+std::string status_of(const json& response) {
+  if (const auto error = response.find("error"); error != response.end()) {
+    return "error " + std::to_string(error->value("code", 0));
+  }
+  const auto& result = response["result"];
+  return result.is_object() && result.value("isError", false) ? "tool_error" : "ok";
+}
+
+// A subscriptions/listen stream: this server has no change notifications to offer (its tool list is
+// fixed), so it acknowledges an empty filter and holds the stream until the client leaves or the
+// server stops; the result then says the subscription ended gracefully.
+tl::expected<json, RpcError> listen(const Request& request, const RequestContext& context) {
+  if (!request.params.is_object() || !request.params.contains("notifications") ||
+      !request.params["notifications"].is_object()) {
+    return fail(error_code::invalid_params, "Invalid params: subscriptions/listen needs a \"notifications\" object");
+  }
+  if (context.notify) {
+    json meta{{meta_key::subscription_id, request.id}};
+    context.notify(make_notification("notifications/subscriptions/acknowledged",
+                                     json{{"notifications", json::object()}, {"_meta", std::move(meta)}}));
+  }
+  std::mutex mutex;
+  std::condition_variable_any woken;
+  std::unique_lock lock(mutex);
+  woken.wait(lock, context.stop, [] { return false; });
+  return json{{"_meta", json{{meta_key::subscription_id, request.id}}}};
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(const ToolRegistry& tools, ServerInfo info) : m_tools(tools), m_info(std::move(info)) {}
+
+json Dispatcher::answer(const Request& request, const RequestContext& context) const {
+  const auto started = std::chrono::steady_clock::now();
+  auto outcome = run(request, context);
+  json response;
+  if (outcome) {
+    if (context.revision->result_type) {
+      // 2026-07-28: every result says what kind it is and who answered.
+      (*outcome)["resultType"] = "complete";
+      (*outcome)["_meta"][meta_key::server_info] = implementation();
+    }
+    response = result_response(request.id, std::move(*outcome));
+  } else {
+    response = error_response(request.id, outcome.error());
+  }
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  const bool is_call = request.method == "tools/call" && request.params.is_object() &&
+                       request.params.contains("name") && request.params["name"].is_string();
+  const std::string session = context.session != nullptr ? context.session->id().substr(0, 8) : "-";
+  // After initialize the session's version is the negotiated one, which is what the line should show.
+  const std::string version =
+      context.session != nullptr ? context.session->protocol_version() : std::string(context.revision->version);
+  spdlog::info("mcp {} tool={} session={} version={} status={} ms={}", request.method,
+               is_call ? request.params["name"].get<std::string>() : "-", session, version, status_of(response), ms);
+  return response;
+}
+
+tl::expected<json, RpcError> Dispatcher::run(const Request& request, const RequestContext& context) const {
+  const Revision& revision = *context.revision;
+  const std::string& method = request.method;
+  // initialize and logging/setLevel change session state, so they only exist where there is a session.
+  const bool in_session = context.session != nullptr;
+  const bool known = method == "tools/list" || method == "tools/call" ||
+                     (revision.stateless ? method == "server/discover" || method == "subscriptions/listen"
+                                         : in_session && method == "initialize") ||
+                     (revision.ping && method == "ping") ||
+                     (revision.set_level && in_session && method == "logging/setLevel");
+  if (!known) {
+    return fail(error_code::method_not_found, "Method not found: " + method);
+  }
+  // MCP only uses named parameters.
+  if (!request.params.is_null() && !request.params.is_object()) {
+    return fail(error_code::invalid_params, "Invalid params: params must be an object");
+  }
+  if (method == "initialize") return initialize(request.params, context.session);
+  if (method == "ping") return json::object();
+  if (method == "server/discover") return discover();
+  if (method == "subscriptions/listen") return listen(request, context);
+  if (method == "tools/call") return call(request, context);
+  if (method == "tools/list") {
+    if (request.params.is_object() && request.params.contains("cursor") && !request.params["cursor"].is_null()) {
+      return fail(error_code::invalid_params, "Invalid params: unknown cursor (the tool list has a single page)");
+    }
+    return list_tools(m_tools, revision);
+  }
+  // logging/setLevel
+  const json level_name = request.params.is_object() ? request.params.value("level", json()) : json();
+  const auto level = level_name.is_string() ? parse_log_level(level_name.get<std::string>()) : std::nullopt;
+  if (!level) {
+    return fail(error_code::invalid_params, "Invalid params: \"level\" must be a log level such as \"info\"");
+  }
+  context.session->set_log_level(*level);
+  return json::object();
+}
+
+tl::expected<json, RpcError> Dispatcher::initialize(const json& params, Session* session) const {
+  if (!params.is_object() || !params.contains("protocolVersion") || !params["protocolVersion"].is_string()) {
+    return fail(error_code::invalid_params, "Invalid params: initialize needs a string \"protocolVersion\"");
+  }
+  const std::string negotiated = negotiate_session_version(params["protocolVersion"].get<std::string>());
+  std::string client_name;
+  if (const auto info = params.find("clientInfo"); info != params.end() && info->is_object()) {
+    client_name = info->value("name", "");
+  }
+  session->set_negotiated(negotiated, std::move(client_name));
+  json result{{"protocolVersion", negotiated}, {"capabilities", capabilities()}, {"serverInfo", implementation()}};
+  if (!m_info.instructions.empty()) result["instructions"] = m_info.instructions;
+  return result;
+}
+
+tl::expected<json, RpcError> Dispatcher::discover() const {
+  json result{{"supportedVersions", stateless_versions()},
+              {"capabilities", capabilities()},
+              // Also in the body: early 2.x SDK probes looked for it there rather than in _meta.
+              {"serverInfo", implementation()},
+              {"ttlMs", 5 * 60 * 1000},
+              {"cacheScope", "public"}};
+  if (!m_info.instructions.empty()) result["instructions"] = m_info.instructions;
+  return result;
+}
+
+tl::expected<json, RpcError> Dispatcher::call(const Request& request, const RequestContext& context) const {
+  ToolCallScope scope;
+  scope.revision = context.revision;
+  scope.session_id = context.session != nullptr ? context.session->id() : "";
+  scope.stop = context.stop;
+  scope.progress_token = progress_token(request.params);
+  scope.notify = context.notify;
+  if (context.session != nullptr) {
+    // Read at each message, so a logging/setLevel during the call applies at once.
+    scope.log_level = [session = context.session] { return session->log_level(); };
+  } else if (context.log_level) {
+    scope.log_level = [level = context.log_level] { return level; };
+  }
+  return call_tool(m_tools, request.params, scope);
+}
+
+void Dispatcher::apply(const Notification& notification, Session* session) const {
+  if (session == nullptr) return;  // stateless: nothing to apply (cancellation is closing the stream)
+  if (notification.method == "notifications/initialized") {
+    return;  // initialize already negotiated everything this server keeps
+  }
+  if (notification.method == "notifications/cancelled") {
+    const json id = notification.params.is_object() ? notification.params.value("requestId", json()) : json();
+    const bool stopped = is_request_id(id) && session->cancel_request(id);
+    spdlog::debug("mcp cancel session={} request={} running={}", session->id().substr(0, 8), id.dump(), stopped);
+    return;
+  }
+  spdlog::debug("mcp ignored notification {} session={}", notification.method, session->id().substr(0, 8));
+}
+
+RequestContext Dispatcher::stateless_context(const RequestEnvelope& envelope, std::stop_token stop, Outbound notify) {
+  RequestContext context;
+  context.revision = &revision(envelope.protocol_version);
+  context.log_level = envelope.log_level;
+  context.stop = std::move(stop);
+  context.notify = std::move(notify);
+  return context;
+}
+
+json Dispatcher::capabilities() const {
+  return json{{"tools", json{{"listChanged", false}}}, {"logging", json::object()}};
+}
+
+json Dispatcher::implementation() const { return json{{"name", m_info.name}, {"version", m_info.version}}; }
+
+}  // namespace mcp

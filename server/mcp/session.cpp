@@ -1,0 +1,80 @@
+#include "mcp/session.hpp"
+
+#include <utility>
+
+namespace mcp {
+
+Session::Session(std::string id, std::string protocol_version)
+    : m_id(std::move(id)), m_protocol_version(std::move(protocol_version)) {}
+
+std::string Session::protocol_version() const {
+  const std::scoped_lock lock(m_mutex);
+  return m_protocol_version;
+}
+
+void Session::set_negotiated(std::string protocol_version, std::string client_name) {
+  const std::scoped_lock lock(m_mutex);
+  m_protocol_version = std::move(protocol_version);
+  m_client_name = std::move(client_name);
+  m_negotiated = true;
+}
+
+bool Session::negotiated() const {
+  const std::scoped_lock lock(m_mutex);
+  return m_negotiated;
+}
+
+std::string Session::client_name() const {
+  const std::scoped_lock lock(m_mutex);
+  return m_client_name;
+}
+
+std::optional<LogLevel> Session::log_level() const {
+  const std::scoped_lock lock(m_mutex);
+  return m_log_level;
+}
+
+void Session::set_log_level(LogLevel level) {
+  const std::scoped_lock lock(m_mutex);
+  m_log_level = level;
+}
+
+std::optional<std::stop_token> Session::begin_request(const nlohmann::json& id) {
+  const std::scoped_lock lock(m_mutex);
+  if (m_closed) return std::nullopt;
+  auto [it, inserted] = m_running.try_emplace(id.dump());
+  if (!inserted) return std::nullopt;
+  return it->second.get_token();
+}
+
+bool Session::end_request(const nlohmann::json& id) {
+  const std::scoped_lock lock(m_mutex);
+  const std::string key = id.dump();
+  m_running.erase(key);
+  return m_cancelled.erase(key) > 0;
+}
+
+bool Session::cancel_request(const nlohmann::json& id) {
+  const std::scoped_lock lock(m_mutex);
+  const std::string key = id.dump();
+  const auto it = m_running.find(key);
+  if (it == m_running.end()) return false;
+  m_cancelled.insert(key);
+  it->second.request_stop();
+  return true;
+}
+
+void Session::close() {
+  const std::scoped_lock lock(m_mutex);
+  m_closed = true;
+  for (auto& [key, source] : m_running) {
+    source.request_stop();
+  }
+}
+
+bool Session::closed() const {
+  const std::scoped_lock lock(m_mutex);
+  return m_closed;
+}
+
+}  // namespace mcp

@@ -1,0 +1,93 @@
+#include "metrics/metrics.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <cstdint>
+
+namespace metrics {
+
+struct Metrics::Families {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  prometheus::Family<prometheus::Counter>& runs =
+      prometheus::BuildCounter().Name("mcp_sandbox_runs_total").Help("Runs by language and outcome").Register(*registry);
+  prometheus::Family<prometheus::Histogram>& run_seconds = prometheus::BuildHistogram()
+                                                               .Name("mcp_sandbox_run_duration_seconds")
+                                                               .Help("Run duration from code delivery to exit")
+                                                               .Register(*registry);
+  prometheus::Gauge& in_flight = prometheus::BuildGauge()
+                                     .Name("mcp_sandbox_runs_in_flight")
+                                     .Help("Runs executing now")
+                                     .Register(*registry)
+                                     .Add({});
+  prometheus::Family<prometheus::Counter>& engine_calls = prometheus::BuildCounter()
+                                                              .Name("mcp_sandbox_engine_calls_total")
+                                                              .Help("Docker Engine API calls by call and error kind")
+                                                              .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& engine_seconds = prometheus::BuildHistogram()
+                                                                  .Name("mcp_sandbox_engine_call_duration_seconds")
+                                                                  .Help("Docker Engine API call duration")
+                                                                  .Register(*registry);
+  prometheus::Family<prometheus::Counter>& http = prometheus::BuildCounter()
+                                                      .Name("mcp_sandbox_http_requests_total")
+                                                      .Help("HTTP requests by route and status")
+                                                      .Register(*registry);
+  prometheus::Family<prometheus::Counter>& downloads = prometheus::BuildCounter()
+                                                           .Name("mcp_sandbox_file_downloads_total")
+                                                           .Help("Signed file downloads by result")
+                                                           .Register(*registry);
+  prometheus::Counter& download_bytes = prometheus::BuildCounter()
+                                            .Name("mcp_sandbox_file_download_bytes_total")
+                                            .Help("Bytes served by /files")
+                                            .Register(*registry)
+                                            .Add({});
+  prometheus::Gauge& sessions = prometheus::BuildGauge()
+                                    .Name("mcp_sandbox_sessions_open")
+                                    .Help("Open MCP sessions (2025 Streamable HTTP and legacy SSE)")
+                                    .Register(*registry)
+                                    .Add({});
+};
+
+namespace {
+
+const prometheus::Histogram::BucketBoundaries kRunBuckets{0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10, 30, 60};
+const prometheus::Histogram::BucketBoundaries kEngineBuckets{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5};
+
+}  // namespace
+
+Metrics::Metrics() : m_families(std::make_unique<Families>()) {}
+Metrics::~Metrics() = default;
+
+void Metrics::run_started() { m_families->in_flight.Increment(); }
+
+void Metrics::run_finished(std::string_view language, std::string_view outcome, double seconds) {
+  m_families->in_flight.Decrement();
+  m_families->runs.Add({{"language", std::string(language)}, {"outcome", std::string(outcome)}}).Increment();
+  m_families->run_seconds.Add({{"language", std::string(language)}}, kRunBuckets).Observe(seconds);
+}
+
+void Metrics::engine_call(std::string_view call, std::string_view error_kind, double seconds) {
+  const std::string kind = error_kind.empty() ? "none" : std::string(error_kind);
+  m_families->engine_calls.Add({{"call", std::string(call)}, {"error", kind}}).Increment();
+  m_families->engine_seconds.Add({{"call", std::string(call)}}, kEngineBuckets).Observe(seconds);
+}
+
+void Metrics::http_request(std::string_view route, int status) {
+  m_families->http.Add({{"route", std::string(route)}, {"status", std::to_string(status)}}).Increment();
+}
+
+void Metrics::file_download(std::string_view result, std::uint64_t bytes) {
+  m_families->downloads.Add({{"result", std::string(result)}}).Increment();
+  m_families->download_bytes.Increment(static_cast<double>(bytes));
+}
+
+void Metrics::set_sessions(std::size_t open) { m_families->sessions.Set(static_cast<double>(open)); }
+
+std::string Metrics::serialize() const {
+  return prometheus::TextSerializer().Serialize(m_families->registry->Collect());
+}
+
+}  // namespace metrics

@@ -1,0 +1,57 @@
+#include "tools/common.hpp"
+
+#include "core/random.hpp"
+#include "sandbox/paths.hpp"
+
+namespace tools {
+
+json failure(const std::string& message) {
+  return {{"content", json::array({{{"type", "text"}, {"text", message}}})}, {"isError", true}};
+}
+
+json success(const std::string& text, json structured) {
+  return {{"content", json::array({{{"type", "text"}, {"text", text}}})},
+          {"structuredContent", std::move(structured)},
+          {"isError", false}};
+}
+
+core::Result<Conversation> resolve_conversation(const Arguments& arguments, const mcp::ToolContext& context,
+                                                const Services& services) {
+  auto given = arguments.optional_string("conversationId");
+  if (!given) return core::fail(given.error());
+  std::string id;
+  if (*given && !(*given)->empty()) {
+    id = **given;
+  } else if (!context.session_id.empty()) {
+    id = "session-" + context.session_id;
+  } else {
+    id = "conv-" + core::random_hex(16);
+  }
+  auto workspace = services.workspaces.open(id);
+  if (!workspace) {
+    // A bad id is something the model can fix: say what is wrong as a tool error, not a protocol error.
+    auto error = workspace.error();
+    if (error.kind == core::ErrorKind::invalid_argument) error.kind = core::ErrorKind::conflict;
+    return core::fail(error);
+  }
+  return Conversation{id, *workspace};
+}
+
+json file_entry(const Services& services, const sandbox::Workspace& workspace, const std::string& path,
+                std::int64_t size) {
+  return {{"name", path},
+          {"size", size},
+          {"mimeType", sandbox::mime_type_for(path)},
+          {"url", services.signer.url_for(workspace.name, path)}};
+}
+
+json conversation_id_schema() {
+  return {{"type", "string"},
+          {"description",
+           "Identifies the conversation whose files (/data) this call uses. Pass back the conversationId "
+           "returned by an earlier call to keep working with the same files. Letters, digits and . _ : @ -, "
+           "at most 128 characters."},
+          {"maxLength", 128}};
+}
+
+}  // namespace tools

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "mcp/tool.hpp"
+#include "sandbox/files.hpp"
+#include "sandbox/workspace.hpp"
+#include "tools/arguments.hpp"
+#include "tools/services.hpp"
+
+namespace tools {
+
+using nlohmann::json;
+
+/// A CallToolResult the model reads as a failure it can act on.
+json failure(const std::string& message);
+
+/// A CallToolResult with a text summary and structured content.
+json success(const std::string& text, json structured);
+
+/// The conversation a call works in: the `conversationId` argument; else the
+/// 2025 session's own; else (stateless call) a newly minted id, returned to
+/// the caller so it can pass it back.
+struct Conversation {
+  std::string id;
+  sandbox::Workspace workspace;
+};
+core::Result<Conversation> resolve_conversation(const Arguments& arguments, const mcp::ToolContext& context,
+                                                const Services& services);
+
+/// {name, size, mimeType, url} for a regular file in a conversation.
+json file_entry(const Services& services, const sandbox::Workspace& workspace, const std::string& path,
+                std::int64_t size);
+
+/// The `conversationId` property every tool's input schema shares.
+json conversation_id_schema();
+
+}  // namespace tools

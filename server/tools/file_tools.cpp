@@ -1,0 +1,196 @@
+#include "tools/file_tools.hpp"
+
+#include "core/encoding.hpp"
+#include "sandbox/paths.hpp"
+#include "tools/common.hpp"
+
+namespace tools {
+namespace {
+
+json path_schema(const char* description) {
+  return {{"type", "string"}, {"description", description}, {"maxLength", sandbox::kMaxPathBytes}};
+}
+
+json object_schema(json properties, json required) {
+  return {{"type", "object"}, {"properties", std::move(properties)}, {"required", std::move(required)}};
+}
+
+json file_schema() {
+  return object_schema({{"name", {{"type", "string"}}},
+                        {"size", {{"type", "integer"}}},
+                        {"mimeType", {{"type", "string"}}},
+                        {"url", {{"type", "string"}}}},
+                       {"name", "size", "mimeType", "url"});
+}
+
+// Runs `body` with the conversation resolved and the path argument checked; a
+// bad path or id becomes a tool error the model can read.
+template <typename Body>
+core::Result<json> with_conversation(Services& services, const json& arguments, mcp::ToolContext& context,
+                                     const char* path_field, bool path_required, Body body) {
+  const Arguments args(arguments);
+  std::string path;
+  if (path_required) {
+    auto value = args.required_string(path_field);
+    if (!value) return core::fail(value.error());
+    path = *value;
+  } else {
+    auto value = args.optional_string(path_field);
+    if (!value) return core::fail(value.error());
+    path = value->value_or("");
+  }
+  if (auto problem = sandbox::check_relative_path(path, !path_required); !problem.empty()) {
+    return failure(std::string(path_field) + ": " + problem);
+  }
+  auto conversation = resolve_conversation(args, context, services);
+  if (!conversation) {
+    if (conversation.error().kind == core::ErrorKind::invalid_argument) return core::fail(conversation.error());
+    return failure(conversation.error().message);
+  }
+  return body(args, *conversation, path, sandbox::SandboxFiles(conversation->workspace.server_path));
+}
+
+}  // namespace
+
+mcp::ToolDefinition upload_file_definition() {
+  return {"upload_file",
+          "Upload a file",
+          "Store a file in the conversation's /data so programs run with run_code can read it. Content is base64. "
+          "Sub-folders in the name are created. Returns the file's download URL.",
+          object_schema({{"conversationId", conversation_id_schema()},
+                         {"filename", path_schema("Path inside /data, e.g. data/input.csv")},
+                         {"content", {{"type", "string"}, {"description", "The file's bytes, base64-encoded"}}}},
+                        {"filename", "content"}),
+          object_schema({{"conversationId", {{"type", "string"}}}, {"file", file_schema()}}, {"conversationId", "file"}),
+          json{{"title", "Upload a file"}, {"readOnlyHint", false}, {"destructiveHint", true},
+               {"idempotentHint", true}, {"openWorldHint", false}}};
+}
+
+mcp::ToolHandler upload_file_handler(Services& services) {
+  return [&services](const json& arguments, mcp::ToolContext& context) -> core::Result<json> {
+    return with_conversation(
+        services, arguments, context, "filename", true,
+        [&](const Arguments& args, const Conversation& conversation, const std::string& path,
+            const sandbox::SandboxFiles& files) -> core::Result<json> {
+          auto content = args.required_string("content");
+          if (!content) return core::fail(content.error());
+          auto bytes = core::base64_decode(*content);
+          if (!bytes) return failure("content is not valid base64");
+          if (auto written = files.write(path, *bytes); !written) return failure(written.error().message);
+          auto entry = file_entry(services, conversation.workspace, path, static_cast<std::int64_t>(bytes->size()));
+          return success("Stored " + path + " (" + std::to_string(bytes->size()) + " bytes) in /data of conversation " +
+                             conversation.id + ". Download: " + entry["url"].get<std::string>(),
+                         {{"conversationId", conversation.id}, {"file", entry}});
+        });
+  };
+}
+
+mcp::ToolDefinition list_files_definition() {
+  return {"list_files",
+          "List files",
+          "List the files in the conversation's /data (recursively), with sizes and download URLs.",
+          object_schema({{"conversationId", conversation_id_schema()},
+                         {"path", path_schema("A folder inside /data to list (default: all of /data)")}},
+                        json::array()),
+          object_schema({{"conversationId", {{"type", "string"}}},
+                         {"files", {{"type", "array"}, {"items", file_schema()}}},
+                         {"truncated", {{"type", "boolean"}}}},
+                        {"conversationId", "files", "truncated"}),
+          json{{"title", "List files"}, {"readOnlyHint", true}, {"openWorldHint", false}}};
+}
+
+mcp::ToolHandler list_files_handler(Services& services) {
+  return [&services](const json& arguments, mcp::ToolContext& context) -> core::Result<json> {
+    return with_conversation(
+        services, arguments, context, "path", false,
+        [&](const Arguments&, const Conversation& conversation, const std::string& path,
+            const sandbox::SandboxFiles& files) -> core::Result<json> {
+          const auto max = services.result_limits.max_listed_files;
+          auto listing = files.list(path, true, sandbox::ScanLimits{max * 4, 16});
+          if (!listing) return failure(listing.error().message);
+          json list = json::array();
+          bool truncated = listing->truncated;
+          std::string text;
+          for (const auto& entry : listing->entries) {
+            if (entry.type != sandbox::FileInfo::Type::file) continue;
+            if (list.size() >= max) {
+              truncated = true;
+              break;
+            }
+            list.push_back(file_entry(services, conversation.workspace, entry.path, entry.size));
+            text += "\n" + entry.path + " (" + std::to_string(entry.size) + " bytes)";
+          }
+          text = (list.empty() ? "No files" : std::to_string(list.size()) + " file(s)") + std::string(" in /data") +
+                 (path.empty() ? "" : "/" + path) + " of conversation " + conversation.id +
+                 (truncated ? " (list cut short)" : "") + text;
+          return success(text, {{"conversationId", conversation.id}, {"files", list}, {"truncated", truncated}});
+        });
+  };
+}
+
+mcp::ToolDefinition read_file_definition() {
+  return {"read_file",
+          "Read a file",
+          "Read a file from the conversation's /data: text comes back as text, images are shown, other binary "
+          "files get a download URL.",
+          object_schema({{"conversationId", conversation_id_schema()},
+                         {"path", path_schema("Path inside /data")}},
+                        {"path"}),
+          object_schema({{"conversationId", {{"type", "string"}}}, {"file", file_schema()}}, {"conversationId", "file"}),
+          json{{"title", "Read a file"}, {"readOnlyHint", true}, {"openWorldHint", false}}};
+}
+
+mcp::ToolHandler read_file_handler(Services& services) {
+  return [&services](const json& arguments, mcp::ToolContext& context) -> core::Result<json> {
+    return with_conversation(
+        services, arguments, context, "path", true,
+        [&](const Arguments&, const Conversation& conversation, const std::string& path,
+            const sandbox::SandboxFiles& files) -> core::Result<json> {
+          auto content = files.read(path, static_cast<std::size_t>(services.result_limits.read_file_bytes));
+          if (!content) return failure(content.error().message);
+          auto entry = file_entry(services, conversation.workspace, path, static_cast<std::int64_t>(content->size()));
+          const auto mime = entry["mimeType"].get<std::string>();
+          json structured = {{"conversationId", conversation.id}, {"file", entry}};
+          if (sandbox::is_inline_image(mime)) {
+            json result = success(path + " (" + mime + ", " + std::to_string(content->size()) + " bytes)", structured);
+            result["content"].push_back({{"type", "image"}, {"data", core::base64_encode(*content)}, {"mimeType", mime}});
+            return result;
+          }
+          if (!core::is_valid_utf8(*content) || content->find('\0') != std::string::npos) {
+            return success(path + " is a binary file (" + mime + ", " + std::to_string(content->size()) +
+                               " bytes). Download: " + entry["url"].get<std::string>(),
+                           structured);
+          }
+          return success(*content, structured);
+        });
+  };
+}
+
+mcp::ToolDefinition delete_file_definition() {
+  return {"delete_file",
+          "Delete a file",
+          "Delete a file, or a folder with everything in it, from the conversation's /data.",
+          object_schema({{"conversationId", conversation_id_schema()},
+                         {"path", path_schema("Path inside /data")}},
+                        {"path"}),
+          object_schema({{"conversationId", {{"type", "string"}}}, {"path", {{"type", "string"}}},
+                         {"deleted", {{"type", "boolean"}}}},
+                        {"conversationId", "path", "deleted"}),
+          json{{"title", "Delete a file"}, {"readOnlyHint", false}, {"destructiveHint", true},
+               {"idempotentHint", true}, {"openWorldHint", false}}};
+}
+
+mcp::ToolHandler delete_file_handler(Services& services) {
+  return [&services](const json& arguments, mcp::ToolContext& context) -> core::Result<json> {
+    return with_conversation(
+        services, arguments, context, "path", true,
+        [&](const Arguments&, const Conversation& conversation, const std::string& path,
+            const sandbox::SandboxFiles& files) -> core::Result<json> {
+          if (auto removed = files.remove(path); !removed) return failure(removed.error().message);
+          return success("Deleted " + path + " from /data of conversation " + conversation.id,
+                         {{"conversationId", conversation.id}, {"path", path}, {"deleted", true}});
+        });
+  };
+}
+
+}  // namespace tools

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "config/config.hpp"
+#include "docker/engine.hpp"
+#include "metrics/metrics.hpp"
+#include "runner/executor.hpp"
+#include "runner/registry.hpp"
+#include "sandbox/url_signer.hpp"
+#include "sandbox/workspace.hpp"
+
+namespace tools {
+
+/// Caps on what tool results carry, so one answer never floods a model's context.
+struct ResultLimits {
+  std::int64_t inline_image_bytes = 2 * 1024 * 1024;  ///< per image returned inline
+  int max_inline_images = 4;
+  std::int64_t read_file_bytes = 1024 * 1024;
+  std::size_t max_listed_files = 200;
+};
+
+/// What the tools need from the rest of the server; owned by main.
+struct Services {
+  runner::Executor& executor;
+  runner::RunnerCatalog& catalog;
+  sandbox::Workspaces& workspaces;
+  sandbox::UrlSigner& signer;
+  metrics::Metrics& metrics;
+  config::RunLimits run_limits;
+  bool allow_network = false;
+  std::string public_base_url;
+  ResultLimits result_limits;
+};
+
+}  // namespace tools

@@ -1,0 +1,65 @@
+#include "tools/tools.hpp"
+
+#include "tools/common.hpp"
+#include "tools/file_tools.hpp"
+#include "tools/run_code.hpp"
+
+namespace tools {
+namespace {
+
+mcp::ToolDefinition list_runners_definition() {
+  json runner = {{"type", "object"},
+                 {"properties",
+                  {{"language", {{"type", "string"}}},
+                   {"aliases", {{"type", "array"}, {"items", {{"type", "string"}}}}},
+                   {"image", {{"type", "string"}}},
+                   {"version", {{"type", "string"}}}}},
+                 {"required", {"language", "aliases", "image", "version"}}};
+  return {"list_runners",
+          "List runners",
+          "List the languages run_code can run, with their versions and the limits every run gets.",
+          json{{"type", "object"}, {"properties", json::object()}},
+          json{{"type", "object"},
+               {"properties", {{"runners", {{"type", "array"}, {"items", runner}}}, {"limits", {{"type", "object"}}}}},
+               {"required", {"runners", "limits"}}},
+          json{{"title", "List runners"}, {"readOnlyHint", true}, {"idempotentHint", true}, {"openWorldHint", false}}};
+}
+
+mcp::ToolHandler list_runners_handler(Services& services) {
+  return [&services](const json&, mcp::ToolContext&) -> core::Result<json> {
+    auto registry = services.catalog.current();
+    json runners = json::array();
+    std::string text = "Languages:";
+    for (const auto& runner : registry->runners()) {
+      runners.push_back({{"language", runner.manifest.language},
+                         {"aliases", runner.manifest.aliases},
+                         {"image", runner.manifest.image},
+                         {"version", runner.version}});
+      text += "\n- " + runner.manifest.language + " (" + runner.version + ")";
+    }
+    const auto& limits = services.run_limits;
+    json limit_json = {{"cpus", limits.cpus},
+                       {"memoryMb", limits.memory_mb},
+                       {"timeoutSeconds", limits.timeout_seconds},
+                       {"outputBytesPerStream", limits.output_bytes},
+                       {"maxCodeBytes", limits.code_bytes},
+                       {"pids", limits.pids},
+                       {"tmpMb", limits.tmp_mb},
+                       {"networkAllowed", services.allow_network}};
+    text += "\nLimits per run: " + limit_json.dump();
+    return success(text, {{"runners", runners}, {"limits", limit_json}});
+  };
+}
+
+}  // namespace
+
+void register_tools(mcp::ToolRegistry& registry, Services& services) {
+  registry.add(run_code_definition(services), run_code_handler(services));
+  registry.add(upload_file_definition(), upload_file_handler(services));
+  registry.add(list_files_definition(), list_files_handler(services));
+  registry.add(read_file_definition(), read_file_handler(services));
+  registry.add(delete_file_definition(), delete_file_handler(services));
+  registry.add(list_runners_definition(), list_runners_handler(services));
+}
+
+}  // namespace tools
