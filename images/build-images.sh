@@ -280,7 +280,7 @@ build_runner() { # language base-id
     stage_downloads "$folder" "$ctx" "$log"
 
     cleanup_tags+=("$tmp_tag")
-    "$DOCKER" build --build-arg "BASE_IMAGE=$base_image" -t "$tmp_tag" "$ctx" >>"$log" 2>&1 ||
+    "$DOCKER" build --force-rm --build-arg "BASE_IMAGE=$base_image" -t "$tmp_tag" "$ctx" >>"$log" 2>&1 ||
         die_with_log "$log" "docker build of $lang failed"
 
     local version

@@ -2,6 +2,7 @@
 
 #include <exception>
 #include <utility>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -44,13 +45,16 @@ std::shared_ptr<void> McpTasks::track(std::stop_source source) {
 
 void McpTasks::shutdown() {
   std::list<Task> tasks;
+  std::vector<std::stop_source> tracked;
   {
     const std::scoped_lock lock(m_mutex);
     m_stopping = true;
-    for (auto& task : m_tasks) task.thread.request_stop();
-    for (auto& source : m_tracked) source.request_stop();
     tasks.swap(m_tasks);
+    tracked.assign(m_tracked.begin(), m_tracked.end());
   }
+  // Stop callbacks run inside request_stop(), so no lock is held here.
+  for (auto& source : tracked) source.request_stop();
+  for (auto& task : tasks) task.thread.request_stop();
   for (auto& task : tasks) {
     if (task.thread.joinable()) task.thread.join();
   }

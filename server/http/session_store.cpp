@@ -1,6 +1,7 @@
 #include "http/session_store.hpp"
 
 #include <utility>
+#include <vector>
 
 namespace http {
 
@@ -23,22 +24,36 @@ SessionStore::SessionStore(std::size_t max_sessions, std::chrono::seconds idle_t
 
 bool SessionStore::add(std::shared_ptr<mcp::Session> session, SessionTransport transport,
                        std::shared_ptr<SseQueue> events) {
-  const std::scoped_lock lock(m_mutex);
-  drop_expired_locked();
-  if (m_closed || m_entries.size() >= m_max_sessions) return false;
-  std::string id = session->id();
-  m_entries.insert_or_assign(std::move(id), Entry{std::move(session), transport, std::move(events), m_clock(), 0});
-  return true;
+  std::vector<Entry> expired;
+  bool added = false;
+  {
+    const std::scoped_lock lock(m_mutex);
+    expired = take_expired_locked();
+    if (!m_closed && m_entries.size() < m_max_sessions) {
+      std::string id = session->id();
+      m_entries.insert_or_assign(std::move(id), Entry{std::move(session), transport, std::move(events), m_clock(), 0});
+      added = true;
+    }
+  }
+  for (auto& entry : expired) end(entry);
+  return added;
 }
 
 std::optional<SessionStore::Lease> SessionStore::acquire(const std::string& id, SessionTransport transport) {
-  const std::scoped_lock lock(m_mutex);
-  drop_expired_locked();
-  const auto it = m_entries.find(id);
-  if (it == m_entries.end() || it->second.transport != transport) return std::nullopt;
-  ++it->second.leases;
-  it->second.last_used = m_clock();
-  return std::optional<Lease>(std::in_place, *this, id, it->second.session, it->second.events);
+  std::vector<Entry> expired;
+  std::optional<Lease> lease;
+  {
+    const std::scoped_lock lock(m_mutex);
+    expired = take_expired_locked();
+    const auto it = m_entries.find(id);
+    if (it != m_entries.end() && it->second.transport == transport) {
+      ++it->second.leases;
+      it->second.last_used = m_clock();
+      lease.emplace(*this, id, it->second.session, it->second.events);
+    }
+  }
+  for (auto& entry : expired) end(entry);
+  return lease;
 }
 
 bool SessionStore::remove(const std::string& id, SessionTransport transport) {
@@ -65,9 +80,15 @@ void SessionStore::close_all() {
 }
 
 std::size_t SessionStore::size() {
-  const std::scoped_lock lock(m_mutex);
-  drop_expired_locked();
-  return m_entries.size();
+  std::vector<Entry> expired;
+  std::size_t count = 0;
+  {
+    const std::scoped_lock lock(m_mutex);
+    expired = take_expired_locked();
+    count = m_entries.size();
+  }
+  for (auto& entry : expired) end(entry);
+  return count;
 }
 
 void SessionStore::release(const std::string& id) {
@@ -79,21 +100,23 @@ void SessionStore::release(const std::string& id) {
   it->second.last_used = m_clock();
 }
 
-void SessionStore::drop_expired_locked() {
+std::vector<SessionStore::Entry> SessionStore::take_expired_locked() {
+  std::vector<Entry> expired;
   const auto now = m_clock();
   for (auto it = m_entries.begin(); it != m_entries.end();) {
     Entry& entry = it->second;
-    const bool expired = entry.transport == SessionTransport::streamable_http && entry.leases == 0 &&
-                         now - entry.last_used >= m_idle_timeout;
-    if (expired) {
-      end(entry);  // cheap (flags and notifies), so fine under the lock
+    if (entry.transport == SessionTransport::streamable_http && entry.leases == 0 &&
+        now - entry.last_used >= m_idle_timeout) {
+      expired.push_back(std::move(entry));
       it = m_entries.erase(it);
     } else {
       ++it;
     }
   }
+  return expired;
 }
 
+// Outside the lock: closing a session runs the stop callbacks of its running calls.
 void SessionStore::end(Entry& entry) {
   if (entry.session) entry.session->close();
   if (entry.events) entry.events->close();

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "http/sse_stream.hpp"
 #include "mcp/session.hpp"
@@ -71,14 +72,15 @@ class SessionStore {
  private:
   struct Entry {
     std::shared_ptr<mcp::Session> session;
-    SessionTransport transport;
+    SessionTransport transport = SessionTransport::streamable_http;
     std::shared_ptr<SseQueue> events;
     std::chrono::steady_clock::time_point last_used;
     int leases = 0;
   };
 
   void release(const std::string& id);
-  void drop_expired_locked();
+  /// Removes the expired sessions from the map; the caller ends them once the lock is released.
+  std::vector<Entry> take_expired_locked();
   static void end(Entry& entry);
 
   const std::size_t m_max_sessions;

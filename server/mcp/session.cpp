@@ -1,6 +1,7 @@
 #include "mcp/session.hpp"
 
 #include <utility>
+#include <vector>
 
 namespace mcp {
 
@@ -54,22 +55,31 @@ bool Session::end_request(const nlohmann::json& id) {
   return m_cancelled.erase(key) > 0;
 }
 
+// request_stop() runs the stop callbacks the tools registered (killing a container, say) right
+// away, so it is called after the lock is released: a callback may be slow or call back in here.
+
 bool Session::cancel_request(const nlohmann::json& id) {
-  const std::scoped_lock lock(m_mutex);
-  const std::string key = id.dump();
-  const auto it = m_running.find(key);
-  if (it == m_running.end()) return false;
-  m_cancelled.insert(key);
-  it->second.request_stop();
+  std::stop_source source;
+  {
+    const std::scoped_lock lock(m_mutex);
+    const std::string key = id.dump();
+    const auto it = m_running.find(key);
+    if (it == m_running.end()) return false;
+    m_cancelled.insert(key);
+    source = it->second;
+  }
+  source.request_stop();
   return true;
 }
 
 void Session::close() {
-  const std::scoped_lock lock(m_mutex);
-  m_closed = true;
-  for (auto& [key, source] : m_running) {
-    source.request_stop();
+  std::vector<std::stop_source> sources;
+  {
+    const std::scoped_lock lock(m_mutex);
+    m_closed = true;
+    for (const auto& [key, source] : m_running) sources.push_back(source);
   }
+  for (auto& source : sources) source.request_stop();
 }
 
 bool Session::closed() const {

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# End-to-end tests: the official MCP TypeScript SDK clients (from npm) against
+# a real mcp-sandbox server and the real Docker engine.
+#
+#   tests/e2e/run.sh build/bin/mcp-sandbox [node --test arguments...]
+#
+# Installs the pinned npm packages when node_modules is missing or stale,
+# starts two servers on free loopback ports (the main one, and one whose
+# download links live one second, for the expiry test), each with a fresh
+# sandbox root and fresh secrets, runs the *.test.mjs files with node's test
+# runner, and always stops the servers. Exit 77 (ctest: skipped) only when no
+# engine answers and MCP_SANDBOX_REQUIRE_ENGINE is not 1; anything else that
+# is missing is a failure.
+set -euo pipefail
+
+readonly SKIPPED=77
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+readonly HERE
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'e2e: error: %s\n' "$*" >&2; exit 1; }
+
+[[ $# -ge 1 ]] || die "usage: tests/e2e/run.sh path/to/mcp-sandbox [node --test arguments...]"
+BIN="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
+shift
+[[ -x "$BIN" ]] || die "$BIN is not an executable"
+
+# --- the engine: the only thing whose absence is a skip -----------------------
+if [[ -n "${DOCKER:-}" ]]; then DOCKER_CLI="$DOCKER"
+elif [[ -x /usr/bin/docker ]]; then DOCKER_CLI=/usr/bin/docker
+else DOCKER_CLI=docker; fi
+if ! "$DOCKER_CLI" info >/dev/null 2>&1; then
+  if [[ "${MCP_SANDBOX_REQUIRE_ENGINE:-}" == 1 ]]; then
+    die "no Docker engine answers (MCP_SANDBOX_REQUIRE_ENGINE=1, so this is a failure)"
+  fi
+  echo "SKIPPED: no Docker engine answers; the end-to-end tests need one"
+  exit "$SKIPPED"
+fi
+
+# --- node and the SDK packages --------------------------------------------------
+command -v node >/dev/null 2>&1 || die "node is not installed (the e2e tests need Node.js >= 20)"
+command -v npm >/dev/null 2>&1 || die "npm is not installed"
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+((node_major >= 20)) || die "node $(node --version) is too old: @modelcontextprotocol/client 2.x needs Node.js >= 20"
+# npm records what it installed in node_modules/.package-lock.json: reinstall
+# when that is missing or older than the lockfile.
+if [[ ! -f "$HERE/node_modules/.package-lock.json" ||
+      "$HERE/package-lock.json" -nt "$HERE/node_modules/.package-lock.json" ||
+      "$HERE/package.json" -nt "$HERE/node_modules/.package-lock.json" ]]; then
+  say "installing the MCP SDK clients (npm ci)"
+  (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci failed in $HERE"
+fi
+
+# --- the servers -------------------------------------------------------------------
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/mcp-e2e.XXXXXX")"
+SERVER_PIDS=()
+# True while a child of ours runs (an exited, unreaped child is a zombie: not running).
+running() {
+  local pid="$1" _name state
+  [[ -r "/proc/$pid/stat" ]] || return 1
+  read -r _name _name state _ <"/proc/$pid/stat" || return 1
+  [[ "$state" != Z ]]
+}
+
+# Stops the servers this script started (by pid): TERM, then KILL after 10 s.
+cleanup() {
+  local pid waited
+  for pid in "${SERVER_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${SERVER_PIDS[@]}"; do
+    waited=0
+    while running "$pid" && ((waited < 100)); do
+      sleep 0.1
+      waited=$((waited + 1))
+    done
+    if running "$pid"; then
+      echo "e2e: server $pid did not stop within 10 s of SIGTERM; killing it" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK" 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
+}
+
+# start_server NAME EXTRA_ARGS... : starts a server, waits for /healthz and then
+# /readyz (engine answers, every runner image present), sets PORT.
+start_server() {
+  local name="$1"
+  shift
+  PORT="$(free_port)"
+  mkdir -p "$WORK/$name/sandboxes"
+  MCP_API_TOKEN="$TOKEN" FILE_SECRET="$(openssl rand -hex 32)" \
+    "$BIN" serve --http-addr "127.0.0.1:$PORT" --sandbox-root "$WORK/$name/sandboxes" \
+    --public-base-url "http://127.0.0.1:$PORT" "$@" >"$WORK/$name/server.log" 2>&1 &
+  local pid=$!
+  SERVER_PIDS+=("$pid")
+  local deadline=$((SECONDS + 30))
+  until [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$PORT/healthz" || true)" == 200 ]]; do
+    if ! running "$pid"; then
+      cat "$WORK/$name/server.log" >&2
+      die "the $name server exited before it answered /healthz"
+    fi
+    if ((SECONDS > deadline)); then
+      cat "$WORK/$name/server.log" >&2
+      die "the $name server did not answer /healthz within 30 s"
+    fi
+    sleep 0.1
+  done
+  deadline=$((SECONDS + 20))
+  until curl -sf -o /dev/null --max-time 5 "http://127.0.0.1:$PORT/readyz"; do
+    if ((SECONDS > deadline)); then
+      die "the $name server is not ready: $(curl -s --max-time 5 "http://127.0.0.1:$PORT/readyz") (./build.sh images builds the runner images)"
+    fi
+    sleep 0.2
+  done
+}
+
+TOKEN="$(openssl rand -hex 32)"
+start_server main
+MAIN_PORT="$PORT"
+start_server short-ttl --file-url-ttl 1
+SHORT_TTL_PORT="$PORT"
+say "servers: main on 127.0.0.1:$MAIN_PORT, short-ttl on 127.0.0.1:$SHORT_TTL_PORT"
+
+# --- the tests ---------------------------------------------------------------------
+export MCP_E2E_URL="http://127.0.0.1:$MAIN_PORT"
+export MCP_E2E_SHORT_TTL_URL="http://127.0.0.1:$SHORT_TTL_PORT"
+export MCP_E2E_TOKEN="$TOKEN"
+export MCP_E2E_DOCKER="$DOCKER_CLI"
+rc=0
+(cd "$HERE" && node --test --test-reporter=tap "$@" ./*.test.mjs) | tee "$WORK/tap.txt" || rc=$?
+if ((rc != 0)); then
+  for name in main short-ttl; do
+    echo "---- last lines of the $name server's log ----"
+    tail -n 40 "$WORK/$name/server.log" || true
+  done
+  # So that the output still closes with node's own summary.
+  grep -E '^# (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) ' "$WORK/tap.txt" || true
+fi
+exit "$rc"

@@ -1,0 +1,191 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include "core/encoding.hpp"
+#include "core/random.hpp"
+#include "support/fake_engine.hpp"
+#include "tools/tools.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// The tools over an in-memory engine and a real temporary sandbox root.
+struct ToolsFixture {
+  fs::path root = fs::temp_directory_path() / ("mcp-sandbox-tools-" + core::random_hex(6));
+  testing::FakeEngine engine;
+  runner::RunnerCatalog catalog;
+  sandbox::Workspaces workspaces{root, root.string(), std::string(40, 's')};
+  sandbox::UrlSigner signer{std::string(40, 's'), "http://files.test", std::chrono::seconds(60)};
+  metrics::Metrics metrics;
+  runner::Executor executor{engine, catalog, runner::ExecutorOptions{}};
+  tools::Services services{executor, catalog, workspaces, signer, metrics, config::RunLimits{}, false,
+                           "http://files.test", tools::ResultLimits{}};
+  mcp::ToolRegistry registry;
+  mcp::ToolContext context;
+
+  ToolsFixture() {
+    fs::create_directories(root);
+    engine.add_runner("python", R"(["py"])");
+    catalog.reset(*runner::Registry::discover(engine));
+    tools::register_tools(registry, services);
+  }
+  ~ToolsFixture() {
+    std::error_code ignored;
+    fs::remove_all(root, ignored);
+  }
+
+  core::Result<json> call(const std::string& name, const json& arguments) {
+    const auto* handler = registry.find(name);
+    REQUIRE(handler != nullptr);
+    return (*handler)(arguments, context);
+  }
+
+  static std::string text(const json& result) { return result["content"][0]["text"].get<std::string>(); }
+};
+
+}  // namespace
+
+TEST_CASE("tools: every tool is listed with schemas and annotations") {
+  ToolsFixture f;
+  std::vector<std::string> names;
+  for (const auto& tool : f.registry.definitions()) {
+    names.push_back(tool.name);
+    CHECK(tool.input_schema["type"] == "object");
+    CHECK(tool.output_schema["type"] == "object");
+    CHECK(tool.annotations.contains("readOnlyHint"));
+    CHECK_FALSE(tool.description.empty());
+  }
+  CHECK(names == std::vector<std::string>{"run_code", "upload_file", "list_files", "read_file", "delete_file",
+                                          "list_runners"});
+}
+
+TEST_CASE("tools: run_code returns the outcome as structured content and text") {
+  ToolsFixture f;
+  f.engine.program_stdout = "42\n";
+  auto result = f.call("run_code", {{"conversationId", "c1"}, {"language", "py"}, {"code", "print(42)"}});
+  REQUIRE(result);
+  CHECK((*result)["isError"] == false);
+  const auto& s = (*result)["structuredContent"];
+  CHECK(s["conversationId"] == "c1");
+  CHECK(s["exitCode"] == 0);
+  CHECK(s["stdout"] == "42\n");
+  CHECK(s["timedOut"] == false);
+  CHECK(s["files"].is_array());
+  CHECK(ToolsFixture::text(*result).find("ran successfully") != std::string::npos);
+  // FILE_BASE_URL reaches the program.
+  const auto& env = f.engine.created_specs.at(0).env;
+  CHECK(std::any_of(env.begin(), env.end(), [](const std::string& e) { return e.rfind("FILE_BASE_URL=http://files.test/files/", 0) == 0; }));
+}
+
+TEST_CASE("tools: a failing program is a tool error the model can read") {
+  ToolsFixture f;
+  f.engine.exit_code = 2;
+  f.engine.program_stderr = "Traceback: boom\n";
+  auto result = f.call("run_code", {{"language", "python"}, {"code", "boom()"}, {"conversationId", "c"}});
+  REQUIRE(result);
+  CHECK((*result)["isError"] == true);
+  CHECK(ToolsFixture::text(*result).find("exited with code 2") != std::string::npos);
+  CHECK(ToolsFixture::text(*result).find("Traceback: boom") != std::string::npos);
+}
+
+TEST_CASE("tools: arguments of the wrong type are invalid params; fixable mistakes are tool errors") {
+  ToolsFixture f;
+  auto missing = f.call("run_code", {{"language", "python"}});
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().kind == core::ErrorKind::invalid_argument);
+  CHECK(missing.error().message == "'code' is required");
+  auto wrong_type = f.call("run_code", {{"language", "python"}, {"code", "x"}, {"timeoutSeconds", "ten"}});
+  REQUIRE_FALSE(wrong_type);
+  CHECK(wrong_type.error().message == "'timeoutSeconds' must be a number");
+
+  auto unknown = f.call("run_code", {{"language", "cobol"}, {"code", "x"}});
+  REQUIRE(unknown);
+  CHECK((*unknown)["isError"] == true);
+  CHECK(ToolsFixture::text(*unknown).find("unknown language 'cobol'; available: python") != std::string::npos);
+  auto bad_id = f.call("list_files", {{"conversationId", "../../etc"}});
+  REQUIRE(bad_id);
+  CHECK((*bad_id)["isError"] == true);
+  auto network = f.call("run_code", {{"language", "python"}, {"code", "x"}, {"network", true}});
+  REQUIRE(network);
+  CHECK(ToolsFixture::text(*network).find("network access is disabled") != std::string::npos);
+}
+
+TEST_CASE("tools: the conversation comes from the argument, the session, or is minted") {
+  ToolsFixture f;
+  auto minted = f.call("list_files", json::object());
+  REQUIRE(minted);
+  const auto id = (*minted)["structuredContent"]["conversationId"].get<std::string>();
+  CHECK(id.rfind("conv-", 0) == 0);
+  f.context.session_id = "abc123";
+  auto session = f.call("list_files", json::object());
+  CHECK((*session)["structuredContent"]["conversationId"] == "session-abc123");
+  auto given = f.call("list_files", {{"conversationId", "mine"}});
+  CHECK((*given)["structuredContent"]["conversationId"] == "mine");
+}
+
+TEST_CASE("tools: upload, list, read and delete files of a conversation") {
+  ToolsFixture f;
+  auto uploaded = f.call("upload_file", {{"conversationId", "c"}, {"filename", "data/in.csv"},
+                                         {"content", core::base64_encode("a,b\n1,2\n")}});
+  REQUIRE(uploaded);
+  CHECK((*uploaded)["isError"] == false);
+  const auto& file = (*uploaded)["structuredContent"]["file"];
+  CHECK(file["name"] == "data/in.csv");
+  CHECK(file["size"] == 8);
+  CHECK(file["mimeType"] == "text/csv");
+  CHECK(file["url"].get<std::string>().rfind("http://files.test/files/", 0) == 0);
+
+  auto listed = f.call("list_files", {{"conversationId", "c"}});
+  REQUIRE(listed);
+  REQUIRE((*listed)["structuredContent"]["files"].size() == 1);
+  auto other = f.call("list_files", {{"conversationId", "someone-else"}});
+  CHECK((*other)["structuredContent"]["files"].empty());
+
+  auto read = f.call("read_file", {{"conversationId", "c"}, {"path", "data/in.csv"}});
+  REQUIRE(read);
+  CHECK(ToolsFixture::text(*read) == "a,b\n1,2\n");
+
+  const std::string png("\x89PNG\r\n\x1a\n\0\0", 10);
+  REQUIRE(f.call("upload_file", {{"conversationId", "c"}, {"filename", "p.png"}, {"content", core::base64_encode(png)}}));
+  auto image = f.call("read_file", {{"conversationId", "c"}, {"path", "p.png"}});
+  REQUIRE(image);
+  CHECK((*image)["content"][1]["type"] == "image");
+  CHECK((*image)["content"][1]["mimeType"] == "image/png");
+  CHECK(core::base64_decode((*image)["content"][1]["data"].get<std::string>()) == std::optional<std::string>(png));
+
+  auto deleted = f.call("delete_file", {{"conversationId", "c"}, {"path", "data"}});
+  REQUIRE(deleted);
+  CHECK((*deleted)["isError"] == false);
+  auto gone = f.call("read_file", {{"conversationId", "c"}, {"path", "data/in.csv"}});
+  CHECK((*gone)["isError"] == true);
+}
+
+TEST_CASE("tools: bad file names are refused with a clear message") {
+  ToolsFixture f;
+  for (const std::string& name : std::vector<std::string>{"../escape", "/etc/passwd", "", "a/../../b",
+                                                          std::string(2000, 'x')}) {
+    CAPTURE(name);
+    auto result = f.call("upload_file", {{"conversationId", "c"}, {"filename", name}, {"content", "eA=="}});
+    REQUIRE(result);
+    CHECK((*result)["isError"] == true);
+    CHECK(ToolsFixture::text(*result).rfind("filename: ", 0) == 0);
+  }
+  auto bad_base64 = f.call("upload_file", {{"conversationId", "c"}, {"filename", "x"}, {"content", "!!"}});
+  CHECK(ToolsFixture::text(*bad_base64) == "content is not valid base64");
+}
+
+TEST_CASE("tools: list_runners reports languages and limits") {
+  ToolsFixture f;
+  auto result = f.call("list_runners", json::object());
+  REQUIRE(result);
+  const auto& s = (*result)["structuredContent"];
+  REQUIRE(s["runners"].size() == 1);
+  CHECK(s["runners"][0]["language"] == "python");
+  CHECK(s["runners"][0]["aliases"] == json::array({"py"}));
+  CHECK(s["limits"]["memoryMb"] == 256);
+  CHECK(s["limits"]["timeoutSeconds"] == 30);
+  CHECK(s["limits"]["networkAllowed"] == false);
+}
