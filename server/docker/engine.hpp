@@ -27,11 +27,13 @@ class Attachment {
  public:
   virtual ~Attachment() = default;
 
-  /// Writes `input` to the container's stdin, then half-closes it (EOF for the
-  /// program), while reading the multiplexed output into `sink` until the
-  /// container closes its side or `deadline` passes. Input that the program
-  /// never reads does not block reading. Call again with empty input to keep
-  /// reading after a deadline (e.g. after killing the container).
+  /// Reads the multiplexed output into `sink` until the container closes its
+  /// side (eof) or `deadline` passes, while writing stdin. The first call's
+  /// `input` is the whole of stdin: it is kept and written as the program
+  /// reads it, across later calls, then stdin is half-closed (EOF for the
+  /// program); later calls' `input` is ignored. Input the program never reads
+  /// does not block reading. Call again after `deadline` to keep reading
+  /// (e.g. in slices, or after killing the container).
   virtual Result<PumpEnd> pump(std::string_view input, Clock::time_point deadline, StreamDemux& sink) = 0;
 };
 

@@ -97,10 +97,12 @@ class HijackedAttachment final : public Attachment {
       sink.feed(m_pending);
       m_pending = std::string();
     }
-    if (m_input_closed) {
-      input = {};
-    } else if (input.empty()) {
-      close_input();
+    if (!m_started) {
+      // Only the first call delivers input; it is kept until the program has read it all,
+      // so pumping in slices (to report progress) never cuts stdin short.
+      m_started = true;
+      m_input.assign(input);
+      if (m_input.empty()) close_input();
     }
     if (m_buffer.empty()) {
       m_buffer.resize(kChunk);
@@ -115,7 +117,7 @@ class HijackedAttachment final : public Attachment {
         break;
       }
       if ((*ready & POLLOUT) != 0 && !m_input_closed) {
-        if (auto written = write_some(input); !written) {
+        if (auto written = write_some(); !written) {
           return core::fail(written.error());
         }
       }
@@ -128,21 +130,18 @@ class HijackedAttachment final : public Attachment {
         break;
       }
     }
-    if (m_eof) {
-      return PumpEnd::eof;
-    }
-    // The contract: after a deadline the caller only reads on, so input is over either way.
-    close_input();
-    return PumpEnd::deadline;
+    return m_eof ? PumpEnd::eof : PumpEnd::deadline;
   }
 
  private:
-  core::Result<void> write_some(std::string_view& input) {
+  core::Result<void> write_some() {
+    const std::string_view input = std::string_view(m_input).substr(m_input_offset);
     const auto sent = ::send(m_fd, input.data(), std::min(input.size(), kChunk), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (sent >= 0) {
-      input.remove_prefix(static_cast<std::size_t>(sent));
-      if (input.empty()) {
+      m_input_offset += static_cast<std::size_t>(sent);
+      if (m_input_offset == m_input.size()) {
         close_input();
+        m_input = std::string();
       }
       return {};
     }
@@ -187,6 +186,9 @@ class HijackedAttachment final : public Attachment {
   std::string m_pending;  // stream bytes that arrived with the handshake
   std::string m_what;
   std::vector<char> m_buffer;
+  std::string m_input;  // stdin still to be written
+  std::size_t m_input_offset = 0;
+  bool m_started = false;
   bool m_input_closed = false;
   bool m_eof = false;
 };

@@ -186,3 +186,43 @@ TEST_CASE("real: the environment reaches the program") {
   REQUIRE(outcome);
   CHECK(outcome->stdout_data == "hi there\n");
 }
+
+TEST_CASE("real: stdin the program reads late still arrives whole") {
+  // The executor pumps in one-second slices; stdin must survive the slice boundaries.
+  auto spaces = integration::workspaces();
+  auto workspace = spaces.open_ephemeral();
+  REQUIRE(workspace);
+  runner::RunRequest request;
+  request.language = "python";
+  request.code = "import sys, time\ntime.sleep(2.5)\nprint(len(sys.stdin.buffer.read()))\n";
+  request.stdin_data = std::string(900 * 1024, 'x');
+  request.workspace = *workspace;
+  int progress_calls = 0;
+  request.on_progress = [&](std::chrono::milliseconds) { ++progress_calls; };
+  auto executor = integration::make_executor();
+  auto outcome = executor.run(request);
+  spaces.discard(*workspace);
+  REQUIRE(outcome);
+  CHECK(outcome->stdout_data == std::to_string(900 * 1024) + "\n");
+  CHECK(progress_calls >= 2);
+}
+
+TEST_CASE("real: a cancelled run is killed at once and removed") {
+  auto spaces = integration::workspaces();
+  auto workspace = spaces.open_ephemeral();
+  REQUIRE(workspace);
+  std::stop_source stop;
+  runner::RunRequest request;
+  request.language = "bash";
+  request.code = "sleep 25";
+  request.workspace = *workspace;
+  request.cancel = stop.get_token();
+  request.on_progress = [&](std::chrono::milliseconds) { stop.request_stop(); };
+  auto executor = integration::make_executor();
+  const auto started = std::chrono::steady_clock::now();
+  auto outcome = executor.run(request);
+  spaces.discard(*workspace);
+  REQUIRE_FALSE(outcome);
+  CHECK(outcome.error().message.find("cancelled") != std::string::npos);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(8));
+}
