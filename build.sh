@@ -12,7 +12,7 @@ ENV_FILE="${ENV_FILE:-$ROOT/.env}"
 BUILD_PACKAGES=(cmake g++ make ninja-build pkg-config
   libcpp-httplib-dev nlohmann-json3-dev libcurl4-openssl-dev libspdlog-dev libcli11-dev
   prometheus-cpp-dev catch2 libssl-dev libexpected-dev)
-RUNTIME_PACKAGES=(mmdebstrap openssl curl ca-certificates)
+RUNTIME_PACKAGES=(mmdebstrap openssl curl ca-certificates libatomic1)
 
 say() { printf '\033[1m==>\033[0m %s\n' "$*"; }
 die() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }

@@ -1,6 +1,7 @@
 #include "docker/curl_engine.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include <spdlog/spdlog.h>
 

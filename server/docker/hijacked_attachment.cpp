@@ -36,6 +36,10 @@ core::Result<short> wait_for(int fd, short events, Clock::time_point deadline) {
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
     pollfd entry{fd, events, 0};
     const int ready = ::poll(&entry, 1, static_cast<int>(std::clamp<long long>(left, 0, INT_MAX)));
+    if (ready >= 0 && (entry.revents & POLLNVAL) != 0) {
+      // Not reported as readable or writable: without this the pump would spin until its deadline.
+      return core::fail(ErrorKind::internal, "the attach connection's socket is not open");
+    }
     if (ready >= 0) {
       return ready == 0 ? short{0} : entry.revents;
     }
@@ -52,20 +56,15 @@ struct ResponseHead {
 };
 
 std::size_t header_content_length(std::string_view head) {
-  std::size_t pos = 0;
-  while ((pos = head.find("\r\n", pos)) != std::string_view::npos) {
-    pos += 2;
-    constexpr std::string_view kName = "content-length:";
-    const auto line = head.substr(pos, head.find("\r\n", pos) - pos);
-    if (line.size() > kName.size() && std::equal(kName.begin(), kName.end(), line.begin(), [](char a, char b) {
-          return a == (b >= 'A' && b <= 'Z' ? static_cast<char>(b - 'A' + 'a') : b);
-        })) {
-      auto value = line.substr(kName.size());
-      value.remove_prefix(std::min(value.find_first_not_of(' '), value.size()));
-      std::size_t length = 0;
-      std::from_chars(value.data(), value.data() + value.size(), length);
+  std::size_t pos = head.find("\r\n");
+  while (pos != std::string_view::npos && pos + 2 < head.size()) {
+    const auto next = head.find("\r\n", pos + 2);
+    if (const auto value = header_value(head.substr(pos + 2, next - pos - 2), "content-length")) {
+      std::size_t length = kMaxErrorBody;
+      std::from_chars(value->data(), value->data() + value->size(), length);
       return std::min(length, kMaxErrorBody);
     }
+    pos = next;
   }
   return kMaxErrorBody;
 }
@@ -141,7 +140,6 @@ class HijackedAttachment final : public Attachment {
       m_input_offset += static_cast<std::size_t>(sent);
       if (m_input_offset == m_input.size()) {
         close_input();
-        m_input = std::string();
       }
       return {};
     }
@@ -151,6 +149,7 @@ class HijackedAttachment final : public Attachment {
     if (errno == EPIPE || errno == ECONNRESET) {
       // The program stopped reading stdin (or exited); its output may still be coming.
       m_input_closed = true;
+      m_input = std::string();
       return {};
     }
     return core::fail(ErrorKind::unavailable, m_what + ": writing stdin failed: " + std::strerror(errno));
@@ -174,6 +173,7 @@ class HijackedAttachment final : public Attachment {
   }
 
   void close_input() {
+    m_input = std::string();  // nothing more will be written; give the memory back now
     if (!m_input_closed) {
       m_input_closed = true;
       // Half-close: the engine closes the program's stdin (StdinOnce) and keeps sending its output.

@@ -38,18 +38,8 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   const std::size_t bytes = size * count;
-  const std::string_view line(data, bytes);
-  constexpr std::string_view kName = "api-version:";
-  if (line.size() > kName.size() &&
-      std::equal(kName.begin(), kName.end(), line.begin(), [](char a, char b) {
-        return a == std::tolower(static_cast<unsigned char>(b));
-      })) {
-    const auto value = line.substr(kName.size());
-    const auto first = value.find_first_not_of(" \t");
-    const auto last = value.find_last_not_of(" \t\r\n");
-    if (first != std::string_view::npos) {
-      transfer->response.api_version = std::string(value.substr(first, last + 1 - first));
-    }
+  if (const auto value = header_value(std::string_view(data, bytes), "api-version")) {
+    transfer->response.api_version = std::string(*value);
   }
   return bytes;
 }
@@ -82,6 +72,22 @@ core::Error engine_error(long status, std::string_view body) {
     case 409: return {ErrorKind::conflict, std::move(message)};
     default: return {ErrorKind::internal, std::move(message)};
   }
+}
+
+std::optional<std::string_view> header_value(std::string_view line, std::string_view lower_name) {
+  const auto colon = line.find(':');
+  if (colon != lower_name.size() ||
+      !std::equal(lower_name.begin(), lower_name.end(), line.begin(),
+                  [](char lower, char c) { return lower == std::tolower(static_cast<unsigned char>(c)); })) {
+    return std::nullopt;
+  }
+  auto value = line.substr(colon + 1);
+  const auto first = value.find_first_not_of(" \t");
+  if (first == std::string_view::npos) {
+    return std::string_view();
+  }
+  const auto last = value.find_last_not_of(" \t\r\n");
+  return value.substr(first, last + 1 - first);
 }
 
 std::string url_escape(std::string_view text) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,10 @@ struct HttpResponse {
 /// The error for an engine answer that is not a success: 400 `invalid_argument`, 404 `not_found`,
 /// 409 `conflict`, anything else `internal`, carrying the engine's own message.
 core::Error engine_error(long status, std::string_view body);
+
+/// The trimmed value of `line` ("Name: value\r\n") when its name is `lower_name` (compared
+/// case-insensitively; give it in lower case); nullopt for any other header.
+std::optional<std::string_view> header_value(std::string_view line, std::string_view lower_name);
 
 /// Percent-encodes everything but RFC 3986 unreserved characters, for query values.
 std::string url_escape(std::string_view text);

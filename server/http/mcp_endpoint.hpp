@@ -6,12 +6,10 @@
 #include <string>
 #include <vector>
 
+#include <httplib.h>
+
 #include "http/auth.hpp"
 #include "mcp/tool.hpp"
-
-namespace httplib {
-class Server;
-}  // namespace httplib
 
 namespace http {
 
@@ -25,6 +23,9 @@ struct McpEndpointOptions {
   std::string instructions;                  ///< sent in initialize and server/discover when not empty
   std::chrono::seconds session_idle_timeout{3600};       ///< 2025 sessions idle this long are dropped
   std::size_t max_sessions = 1000;                       ///< beyond it new sessions get 503
+  /// Open 2024-11-05 streams (GET /sse) beyond which new ones get 503. Each holds an httplib worker
+  /// for its whole life, so keep it well below the server's thread pool size.
+  std::size_t max_legacy_streams = 32;
   std::chrono::milliseconds keepalive_interval{15000};  ///< comment on silent SSE streams this often
 };
 
@@ -32,8 +33,9 @@ struct McpEndpointOptions {
 /// 2026-07-28 side by side), GET /sse and /mcp/events with POST /messages (2024-11-05 HTTP+SSE),
 /// each behind the Origin check (403) and the Bearer token check (401).
 ///
-/// Each open SSE stream holds one httplib worker thread for its whole life, so the server needs a
-/// pool larger than the default: `server.new_task_queue = [] { return new httplib::ThreadPool(64); };`.
+/// Each open SSE stream, and each call while it runs, holds one httplib worker thread, so the server
+/// needs a pool larger than the default and larger than max_legacy_streams plus the calls expected at
+/// once: `server.new_task_queue = [] { return new httplib::ThreadPool(64); };`.
 class McpEndpoint {
  public:
   /// An endpoint serving `tools` (which must outlive it) with `options`.

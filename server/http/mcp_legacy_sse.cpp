@@ -60,15 +60,7 @@ void LegacySse::open(const httplib::Request& request, httplib::Response& respons
 }
 
 void LegacySse::post(const httplib::Request& request, httplib::Response& response) {
-  if (m_runtime->stopping) {
-    send_rpc_error(request, response, 503, nullptr, transport_error("The server is shutting down"));
-    return;
-  }
-  if (!is_json_content_type(request.get_header_value("Content-Type"))) {
-    response.status = 415;
-    log_refusal(request, 415, "Content-Type is not application/json");
-    return;
-  }
+  if (!admit_post(*m_runtime, request, response)) return;
   const std::string session_id = request.get_param_value("sessionId");
   if (session_id.empty()) {
     send_rpc_error(request, response, 400, nullptr, transport_error("Bad Request: the sessionId parameter is required"));

@@ -2,12 +2,9 @@
 
 #include <memory>
 
-#include "http/mcp_runtime.hpp"
+#include <httplib.h>
 
-namespace httplib {
-struct Request;
-struct Response;
-}  // namespace httplib
+#include "http/mcp_runtime.hpp"
 
 namespace http {
 

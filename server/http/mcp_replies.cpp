@@ -10,6 +10,20 @@
 
 namespace http {
 
+bool admit_post(const McpRuntime& runtime, const httplib::Request& request, httplib::Response& response) {
+  if (runtime.stopping) {
+    send_rpc_error(request, response, 503, nullptr,
+                   mcp::RpcError{mcp::error_code::internal_error, "The server is shutting down", nullptr});
+    return false;
+  }
+  if (!is_json_content_type(request.get_header_value("Content-Type"))) {
+    response.status = 415;
+    log_refusal(request, 415, "Content-Type is not application/json");
+    return false;
+  }
+  return true;
+}
+
 void send_json(httplib::Response& response, int status, const nlohmann::json& message) {
   response.status = status;
   response.set_content(mcp::encode(message), "application/json");

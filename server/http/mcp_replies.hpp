@@ -6,16 +6,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include <httplib.h>
+
 #include "http/mcp_headers.hpp"
 #include "http/mcp_runtime.hpp"
 #include "mcp/json_rpc.hpp"
 
-namespace httplib {
-struct Request;
-struct Response;
-}  // namespace httplib
-
 namespace http {
+
+/// The checks every MCP POST passes first: 503 while shutting down, 415 unless the body is
+/// application/json. False (and `response` written) when the request is refused.
+[[nodiscard]] bool admit_post(const McpRuntime& runtime, const httplib::Request& request, httplib::Response& response);
 
 /// Writes one JSON-RPC message as an application/json body with `status`.
 void send_json(httplib::Response& response, int status, const nlohmann::json& message);

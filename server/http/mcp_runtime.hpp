@@ -19,12 +19,12 @@ namespace http {
 /// threads. Owned by McpEndpoint; tasks never hold it, so its destructor may join them.
 struct McpRuntime {
   McpRuntime(const mcp::ToolRegistry& tools, mcp::ServerInfo info, const std::vector<std::string>& tokens,
-             const std::vector<std::string>& allowed_origins, std::size_t max_sessions,
+             const std::vector<std::string>& allowed_origins, std::size_t max_sessions, std::size_t max_streams,
              std::chrono::seconds idle_timeout, std::chrono::milliseconds keepalive_interval)
       : dispatcher(tools, std::move(info)),
         auth(tokens),
         origins(allowed_origins),
-        sessions(max_sessions, idle_timeout),
+        sessions(max_sessions, max_streams, idle_timeout),
         keepalive(keepalive_interval) {}
 
   mcp::Dispatcher dispatcher;

@@ -46,15 +46,7 @@ bool wants_stream(const mcp::Request& request, bool logging_on) {
 }  // namespace
 
 void StreamableHttp::post(const httplib::Request& request, httplib::Response& response) {
-  if (m_runtime.stopping) {
-    send_rpc_error(request, response, 503, nullptr, bad_request("the server is shutting down"));
-    return;
-  }
-  if (!is_json_content_type(request.get_header_value("Content-Type"))) {
-    response.status = 415;
-    log_refusal(request, 415, "Content-Type is not application/json");
-    return;
-  }
+  if (!admit_post(m_runtime, request, response)) return;
   const Acceptable accept = parse_accept(request.get_header_value("Accept"));
   if (!accept.json && !accept.sse) {
     send_rpc_error(request, response, 406, nullptr,

@@ -2,14 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <httplib.h>
+
 #include "http/mcp_headers.hpp"
 #include "http/mcp_runtime.hpp"
 #include "mcp/json_rpc.hpp"
-
-namespace httplib {
-struct Request;
-struct Response;
-}  // namespace httplib
 
 namespace http {
 

@@ -5,10 +5,7 @@
 #include <string_view>
 #include <vector>
 
-namespace httplib {
-struct Request;
-struct Response;
-}  // namespace httplib
+#include <httplib.h>
 
 namespace http {
 

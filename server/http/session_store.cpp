@@ -1,5 +1,6 @@
 #include "http/session_store.hpp"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -19,8 +20,9 @@ SessionStore::Lease::~Lease() {
   if (m_store != nullptr) m_store->release(m_id);
 }
 
-SessionStore::SessionStore(std::size_t max_sessions, std::chrono::seconds idle_timeout, Clock clock)
-    : m_max_sessions(max_sessions), m_idle_timeout(idle_timeout), m_clock(std::move(clock)) {}
+SessionStore::SessionStore(std::size_t max_sessions, std::size_t max_streams, std::chrono::seconds idle_timeout,
+                           Clock clock)
+    : m_max_sessions(max_sessions), m_max_streams(max_streams), m_idle_timeout(idle_timeout), m_clock(std::move(clock)) {}
 
 bool SessionStore::add(std::shared_ptr<mcp::Session> session, SessionTransport transport,
                        std::shared_ptr<SseQueue> events) {
@@ -29,7 +31,11 @@ bool SessionStore::add(std::shared_ptr<mcp::Session> session, SessionTransport t
   {
     const std::scoped_lock lock(m_mutex);
     expired = take_expired_locked();
-    if (!m_closed && m_entries.size() < m_max_sessions) {
+    const auto streams = static_cast<std::size_t>(std::count_if(
+        m_entries.begin(), m_entries.end(), [](const auto& item) { return item.second.transport == SessionTransport::legacy_sse; }));
+    const bool room = m_entries.size() < m_max_sessions &&
+                      (transport != SessionTransport::legacy_sse || streams < m_max_streams);
+    if (!m_closed && room) {
       std::string id = session->id();
       m_entries.insert_or_assign(std::move(id), Entry{std::move(session), transport, std::move(events), m_clock(), 0});
       added = true;

@@ -50,11 +50,12 @@ class SessionStore {
     std::shared_ptr<SseQueue> m_events;
   };
 
-  /// At most `max_sessions` sessions; streamable_http ones idle for `idle_timeout` are dropped.
-  SessionStore(std::size_t max_sessions, std::chrono::seconds idle_timeout,
+  /// At most `max_sessions` sessions, of which at most `max_streams` legacy_sse ones (each holds an
+  /// HTTP worker thread for its whole life); streamable_http ones idle for `idle_timeout` are dropped.
+  SessionStore(std::size_t max_sessions, std::size_t max_streams, std::chrono::seconds idle_timeout,
                Clock clock = [] { return std::chrono::steady_clock::now(); });
 
-  /// Adds a session (after dropping expired ones); false when the cap is reached or after close_all().
+  /// Adds a session (after dropping expired ones); false when a cap is reached or after close_all().
   bool add(std::shared_ptr<mcp::Session> session, SessionTransport transport, std::shared_ptr<SseQueue> events = {});
 
   /// The live session `id` on `transport`, leased; nullopt when unknown, expired or on the other transport.
@@ -84,6 +85,7 @@ class SessionStore {
   static void end(Entry& entry);
 
   const std::size_t m_max_sessions;
+  const std::size_t m_max_streams;
   const std::chrono::seconds m_idle_timeout;
   const Clock m_clock;
   std::mutex m_mutex;

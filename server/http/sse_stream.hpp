@@ -9,9 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace httplib {
-struct Response;
-}  // namespace httplib
+#include <httplib.h>
 
 namespace http {
 

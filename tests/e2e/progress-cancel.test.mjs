@@ -9,6 +9,7 @@ import {
 } from './lib/harness.mjs';
 
 const SLEEP_3S = 'import time\ntime.sleep(3)\nprint("slept")';
+
 describe('SDK 1.x Streamable HTTP (session): progress and notifications/cancelled', () => {
   let client;
   before(async () => {
@@ -63,7 +64,7 @@ describe(`@modelcontextprotocol/client 2.x pinned to ${MODERN_VERSION}: progress
   });
 });
 
-describe('SDK 1.x SSEClientTransport (2024-11-05): notifications/cancelled over POST /messages', () => {
+describe('SDK 1.x SSEClientTransport (2024-11-05): progress on the stream, notifications/cancelled over POST /messages', () => {
   let client;
   before(async () => {
     client = await connectLegacySseV1();
@@ -72,7 +73,18 @@ describe('SDK 1.x SSEClientTransport (2024-11-05): notifications/cancelled over 
     await client?.close();
   });
 
+  const call = (name, args, options) => callTool(client, name, args, options);
+
+  test('a 3 s run sends progress notifications', async () => {
+    const progress = [];
+    const result = await call('run_code', { conversationId: conversationId('progress-sse'), language: 'python', code: SLEEP_3S }, {
+      onprogress: (notification) => progress.push(notification),
+    });
+    assertRun(result, { stdout: 'slept\n' });
+    assert.ok(progress.length >= 1, 'at least one progress notification');
+  });
+
   test('aborting a run cancels it and kills its container', async () => {
-    await checkCancellation((name, args, options) => callTool(client, name, args, options), conversationId('cancel-sse'));
+    await checkCancellation(call, conversationId('cancel-sse'));
   });
 });

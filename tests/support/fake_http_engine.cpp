@@ -56,14 +56,19 @@ FakeHttpEngine::~FakeHttpEngine() {
 
 std::string FakeHttpEngine::host() const { return loopback_host(m_port); }
 
+LoopbackPort::LoopbackPort() { m_fd = bind_loopback(m_port); }
+
+LoopbackPort::~LoopbackPort() { ::close(m_fd); }
+
+std::string LoopbackPort::host() const { return loopback_host(m_port); }
+
 RawServer::RawServer(std::function<void(int fd)> session) : m_session(std::move(session)) {
-  m_listener = bind_loopback(m_port);
-  if (::listen(m_listener, 16) != 0) {
+  if (::listen(m_port.fd(), 16) != 0) {
     throw std::runtime_error("cannot listen on a loopback socket");
   }
   m_thread = std::thread([this] {
     for (;;) {
-      const int connection = ::accept4(m_listener, nullptr, nullptr, SOCK_CLOEXEC);
+      const int connection = ::accept4(m_port.fd(), nullptr, nullptr, SOCK_CLOEXEC);
       if (connection < 0) {
         return;  // the destructor shut the listener down
       }
@@ -75,18 +80,9 @@ RawServer::RawServer(std::function<void(int fd)> session) : m_session(std::move(
 
 RawServer::~RawServer() {
   // Shutting a listening socket down wakes a blocked accept() on Linux.
-  ::shutdown(m_listener, SHUT_RDWR);
+  ::shutdown(m_port.fd(), SHUT_RDWR);
   m_thread.join();
-  ::close(m_listener);
 }
-
-std::string RawServer::host() const { return loopback_host(m_port); }
-
-ClosedPort::ClosedPort() { m_socket = bind_loopback(m_port); }
-
-ClosedPort::~ClosedPort() { ::close(m_socket); }
-
-std::string ClosedPort::host() const { return loopback_host(m_port); }
 
 std::string read_request_head(int fd) {
   std::string head;

@@ -28,6 +28,25 @@ class FakeHttpEngine {
   std::thread m_thread;
 };
 
+/// A TCP socket bound to a free port on 127.0.0.1. As long as nobody listens on it, connections are
+/// refused: the stand-in for "no engine there". RawServer listens on one.
+class LoopbackPort {
+ public:
+  LoopbackPort();
+  ~LoopbackPort();
+  LoopbackPort(const LoopbackPort&) = delete;
+  LoopbackPort& operator=(const LoopbackPort&) = delete;
+
+  /// The socket.
+  [[nodiscard]] int fd() const { return m_fd; }
+  /// The endpoint to pass as EngineOptions::host ("tcp://127.0.0.1:PORT").
+  [[nodiscard]] std::string host() const;
+
+ private:
+  int m_fd = -1;
+  int m_port = 0;
+};
+
 /// A TCP server on 127.0.0.1 that runs `session` on each accepted connection in turn (then closes it):
 /// for answers no HTTP library would give (hang-ups, hijacked streams).
 class RawServer {
@@ -35,33 +54,14 @@ class RawServer {
   /// Starts accepting at once.
   explicit RawServer(std::function<void(int fd)> session);
   ~RawServer();
-  RawServer(const RawServer&) = delete;
-  RawServer& operator=(const RawServer&) = delete;
 
   /// The endpoint to pass as EngineOptions::host ("tcp://127.0.0.1:PORT").
-  [[nodiscard]] std::string host() const;
+  [[nodiscard]] std::string host() const { return m_port.host(); }
 
  private:
-  int m_listener = -1;
-  int m_port = 0;
+  LoopbackPort m_port;
   std::function<void(int)> m_session;
   std::thread m_thread;
-};
-
-/// A bound but not listening port on 127.0.0.1: connections to it are refused while this object lives.
-class ClosedPort {
- public:
-  ClosedPort();
-  ~ClosedPort();
-  ClosedPort(const ClosedPort&) = delete;
-  ClosedPort& operator=(const ClosedPort&) = delete;
-
-  /// The endpoint to pass as EngineOptions::host ("tcp://127.0.0.1:PORT").
-  [[nodiscard]] std::string host() const;
-
- private:
-  int m_socket = -1;
-  int m_port = 0;
 };
 
 /// Reads from `fd` up to and including the blank line that ends an HTTP request head.

@@ -46,6 +46,25 @@ httplib::Server::Handler answer(int status, std::string message) {
   };
 }
 
+// A raw fake engine session: pings answered as API 1.41, any other request handed to `attach` with its head.
+std::function<void(int)> attach_session(std::function<void(int fd, const std::string& head)> attach) {
+  return [attach = std::move(attach)](int fd) {
+    const std::string head = test::read_request_head(fd);
+    if (!test::answer_ping(fd, head)) {
+      attach(fd, head);
+    }
+  };
+}
+
+constexpr std::string_view kUpgraded = "HTTP/1.1 101 UPGRADED\r\n\r\n";
+
+std::unique_ptr<docker::Attachment> attach_through(const RawServer& server) {
+  auto attachment = connect(server.host())->attach("abc");
+  INFO((attachment ? std::string() : attachment.error().message));
+  REQUIRE(attachment);
+  return std::move(*attachment);
+}
+
 milliseconds since(Clock::time_point start) {
   return std::chrono::duration_cast<milliseconds>(Clock::now() - start);
 }
@@ -240,7 +259,7 @@ TEST_CASE("curl engine: an unhealthy ping fails the connect") {
 }
 
 TEST_CASE("curl engine: nothing listening is unavailable") {
-  const test::ClosedPort port;
+  const test::LoopbackPort port;
   const auto engine = connect_engine(options_for(port.host()));
   REQUIRE_FALSE(engine);
   CHECK(engine.error().kind == ErrorKind::unavailable);
@@ -367,11 +386,7 @@ TEST_CASE("curl engine: calls from several threads at once") {
 TEST_CASE("curl engine attach: the upgrade, early output, stdin to EOF and the stream to EOF") {
   std::promise<std::string> head_seen;
   std::promise<std::string> stdin_seen;
-  RawServer server([&](int fd) {
-    const std::string head = test::read_request_head(fd);
-    if (test::answer_ping(fd, head)) {
-      return;
-    }
+  RawServer server(attach_session([&](int fd, const std::string& head) {
     head_seen.set_value(head);
     // Output sent in the same write as the answer head must not be lost.
     test::write_all(fd, "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
@@ -380,12 +395,10 @@ TEST_CASE("curl engine attach: the upgrade, early output, stdin to EOF and the s
     const std::string input = test::read_to_eof(fd, 1 << 20);
     stdin_seen.set_value(input);
     test::write_all(fd, test::frame(1, input) + test::frame(2, "done"));
-  });
-  const auto engine = connect(server.host());
-  auto attachment = engine->attach("abc");
-  REQUIRE(attachment);
+  }));
+  const auto attachment = attach_through(server);
   StreamDemux demux(1 << 20, 1 << 20);
-  const auto end = (*attachment)->pump("hello", Clock::now() + std::chrono::seconds(5), demux);
+  const auto end = attachment->pump("hello", Clock::now() + std::chrono::seconds(5), demux);
   REQUIRE(end);
   CHECK(*end == PumpEnd::eof);
   CHECK(demux.out() == "early hello");
@@ -397,21 +410,17 @@ TEST_CASE("curl engine attach: the upgrade, early output, stdin to EOF and the s
   CHECK_THAT(head, Catch::Contains("Upgrade: tcp\r\n") && Catch::Contains("Connection: Upgrade\r\n"));
 
   // Pumping after EOF returns at once.
-  const auto again = (*attachment)->pump("", Clock::now() + std::chrono::seconds(5), demux);
+  const auto again = attachment->pump("", Clock::now() + std::chrono::seconds(5), demux);
   REQUIRE(again);
   CHECK(*again == PumpEnd::eof);
 }
 
 TEST_CASE("curl engine attach: an error answer without Content-Length carries the engine's text") {
-  RawServer server([](int fd) {
-    const std::string head = test::read_request_head(fd);
-    if (test::answer_ping(fd, head)) {
-      return;
-    }
+  RawServer server(attach_session([](int fd, const std::string&) {
     // Captured from docker 20.10 for a missing container.
     test::write_all(fd, "HTTP/1.1 404 Not Found\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n"
                         "No such container: nosuch\r\n");
-  });
+  }));
   const auto engine = connect(server.host());
   const auto attachment = engine->attach("nosuch");
   REQUIRE_FALSE(attachment);
@@ -419,56 +428,70 @@ TEST_CASE("curl engine attach: an error answer without Content-Length carries th
   CHECK(attachment.error().message == "No such container: nosuch");
 }
 
-TEST_CASE("curl engine attach: a deadline closes stdin and a later pump reads on") {
+TEST_CASE("curl engine attach: no answer in time is a timeout, a hang-up is unavailable") {
+  std::promise<void> release;
+  const std::shared_future<void> released = release.get_future().share();
+  RawServer server(attach_session([released](int, const std::string& head) {
+    if (head.find("/containers/silent/") != std::string::npos) {
+      released.wait_for(std::chrono::seconds(2));
+    }
+    // Any other attach: hang up without a word.
+  }));
+  const auto engine = connect(server.host(), milliseconds(300));
+
+  const auto start = Clock::now();
+  const auto silent = engine->attach("silent");
+  REQUIRE_FALSE(silent);
+  CHECK(silent.error().kind == ErrorKind::timeout);
+  CHECK(since(start) < milliseconds(1500));
+  release.set_value();
+
+  const auto hung_up = engine->attach("rude");
+  REQUIRE_FALSE(hung_up);
+  CHECK(hung_up.error().kind == ErrorKind::unavailable);
+}
+
+TEST_CASE("curl engine attach: stdin survives a deadline; a later pump writes the rest, then closes it") {
+  constexpr std::size_t kInput = 16U << 20U;
   std::promise<void> go;
   const std::shared_future<void> going = go.get_future().share();
-  RawServer server([going](int fd) {
-    const std::string head = test::read_request_head(fd);
-    if (test::answer_ping(fd, head)) {
-      return;
-    }
-    test::write_all(fd, "HTTP/1.1 101 UPGRADED\r\n\r\n" + test::frame(1, "started\n"));
+  std::promise<std::size_t> stdin_size;
+  RawServer server(attach_session([&stdin_size, going](int fd, const std::string&) {
+    test::write_all(fd, std::string(kUpgraded) + test::frame(1, "started\n"));
     // Like a busy program: stdin is not read until the test says so, then to EOF, then the last words.
     going.wait_for(std::chrono::seconds(5));
-    static_cast<void>(test::read_to_eof(fd, std::size_t{1} << 30));
+    stdin_size.set_value(test::read_to_eof(fd, std::size_t{1} << 30).size());
     test::write_all(fd, test::frame(1, "bye\n"));
-  });
-  const auto engine = connect(server.host());
-  auto attachment = engine->attach("abc");
-  REQUIRE(attachment);
+  }));
+  const auto attachment = attach_through(server);
   StreamDemux demux(1 << 20, 1 << 20);
 
   // More input than the socket buffers hold cannot be written while nobody reads: the deadline comes first.
-  const auto first = (*attachment)->pump(std::string(16 << 20, 'x'), Clock::now() + milliseconds(300), demux);
+  const auto first = attachment->pump(std::string(kInput, 'x'), Clock::now() + milliseconds(300), demux);
   REQUIRE(first);
   CHECK(*first == PumpEnd::deadline);
   CHECK(demux.out() == "started\n");
 
-  // The server sees EOF on stdin only if the deadline half-closed it.
+  // The server sees EOF only after all of the first call's input: a later call's input is ignored.
   go.set_value();
-  const auto second = (*attachment)->pump("ignored: stdin is closed", Clock::now() + milliseconds(5000), demux);
+  const auto second = attachment->pump("ignored", Clock::now() + milliseconds(5000), demux);
   REQUIRE(second);
   CHECK(*second == PumpEnd::eof);
   CHECK(demux.out() == "started\nbye\n");
+  CHECK(stdin_size.get_future().get() == kInput);
 }
 
 TEST_CASE("curl engine attach: a program that stops reading stdin does not block its output") {
   std::promise<std::size_t> read_by_server;
-  RawServer server([&](int fd) {
-    const std::string head = test::read_request_head(fd);
-    if (test::answer_ping(fd, head)) {
-      return;
-    }
-    test::write_all(fd, "HTTP/1.1 101 UPGRADED\r\n\r\n");
+  RawServer server(attach_session([&](int fd, const std::string&) {
+    test::write_all(fd, kUpgraded);
     // Reads a little of stdin, answers and hangs up with the rest unread.
     read_by_server.set_value(test::read_to_eof(fd, 64 * 1024).size());
     test::write_all(fd, test::frame(1, "had enough"));
-  });
-  const auto engine = connect(server.host());
-  auto attachment = engine->attach("abc");
-  REQUIRE(attachment);
+  }));
+  const auto attachment = attach_through(server);
   StreamDemux demux(1 << 20, 1 << 20);
-  const auto end = (*attachment)->pump(std::string(32 << 20, 'x'), Clock::now() + milliseconds(5000), demux);
+  const auto end = attachment->pump(std::string(32 << 20, 'x'), Clock::now() + milliseconds(5000), demux);
   REQUIRE(end);
   CHECK(*end == PumpEnd::eof);
   CHECK(read_by_server.get_future().get() == 64 * 1024);

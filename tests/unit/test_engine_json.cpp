@@ -32,30 +32,32 @@ constexpr const char* kContainerInspect =
     R"json({"Id":"9671a988f4c5549f460663a0a0605a17363cd002917b7d2cc5f25e0047569d94","Created":"2026-11-22T00:05:58.584526223Z","Path":"sh","Args":["-c","exit 3"],"State":{"Status":"exited","Running":false,"Paused":false,"Restarting":false,"OOMKilled":false,"Dead":false,"Pid":0,"ExitCode":3,"Error":"","StartedAt":"2026-11-22T00:05:58.862324178Z","FinishedAt":"2026-11-22T00:05:58.866846076Z"},"Image":"sha256:5b0b22ad8a7f67016843c334dbc8f8432ccf65297dbcf6691db3aa1087b883e8","Name":"/capt1","RestartCount":0,"Driver":"overlay2","Platform":"linux","Config":{"Hostname":"9671a988f4c5","User":"","Env":null,"Cmd":["sh","-c","exit 3"],"Image":"mcp-sandbox/base:probe","WorkingDir":"","Labels":{"io.mcp-sandbox.kind":"runner"},"NetworkDisabled":true}})json";
 
 docker::ContainerSpec full_spec() {
-  docker::ContainerSpec spec;
-  spec.name = "run-1";
-  spec.image = "mcp-sandbox/python:3.11";
-  spec.cmd = {"python3", "-"};
-  spec.env = {"SECRET=value"};
-  spec.user = "1000:1000";
-  spec.working_dir = "/data";
-  spec.labels = {{"io.mcp-sandbox.kind", "run"}};
-  spec.open_stdin = true;
-  spec.nano_cpus = 500000000;
-  spec.memory_bytes = 256 << 20;
-  spec.memory_swap_bytes = 256 << 20;
-  spec.pids_limit = 64;
-  spec.cap_drop = {"ALL"};
-  spec.security_opt = {"no-new-privileges"};
-  spec.readonly_rootfs = true;
-  spec.tmpfs = {{"/tmp", "rw,size=16m"}};
-  spec.binds = {"/srv/sandbox/abc:/data:rw"};
-  spec.ulimits = {{"nofile", 256, 512}};
-  spec.log_driver = "json-file";
-  spec.log_options = {{"max-size", "1m"}};
-  spec.runtime = "runsc";
-  spec.init = true;
-  return spec;
+  return docker::ContainerSpec{
+      .name = "run-1",
+      .image = "mcp-sandbox/python:3.11",
+      .cmd = {"python3", "-"},
+      .env = {"SECRET=value"},
+      .user = "1000:1000",
+      .working_dir = "/data",
+      .labels = {{"io.mcp-sandbox.kind", "run"}},
+      .open_stdin = true,
+      .network_disabled = true,
+      .nano_cpus = 500000000,
+      .memory_bytes = 256 << 20,
+      .memory_swap_bytes = 256 << 20,
+      .pids_limit = 64,
+      .network_mode = "none",
+      .cap_drop = {"ALL"},
+      .security_opt = {"no-new-privileges"},
+      .readonly_rootfs = true,
+      .tmpfs = {{"/tmp", "rw,size=16m"}},
+      .binds = {"/srv/sandbox/abc:/data:rw"},
+      .ulimits = {{"nofile", 256, 512}},
+      .log_driver = "json-file",
+      .log_options = {{"max-size", "1m"}},
+      .runtime = "runsc",
+      .init = true,
+  };
 }
 
 }  // namespace

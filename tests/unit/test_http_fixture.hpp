@@ -227,15 +227,20 @@ inline json request(const json& id, const std::string& method, json params = jso
   return json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}};
 }
 
+/// POSTs an initialize request for `version` to /mcp, as a 2025 client's first message.
+inline httplib::Result post_initialize(httplib::Client& client, const std::string& version = "2025-06-18") {
+  return client.Post("/mcp", session_headers("", ""),
+                     request("init", "initialize",
+                             json{{"protocolVersion", version},
+                                  {"capabilities", json::object()},
+                                  {"clientInfo", json{{"name", "test"}, {"version", "1"}}}})
+                         .dump(),
+                     "application/json");
+}
+
 /// Runs initialize (and notifications/initialized) on /mcp; returns the session id.
 inline std::string open_session(httplib::Client& client, const std::string& version = "2025-06-18") {
-  const auto init = client.Post("/mcp", session_headers("", ""),
-                                request(0, "initialize",
-                                        json{{"protocolVersion", version},
-                                             {"capabilities", json::object()},
-                                             {"clientInfo", json{{"name", "test"}, {"version", "1"}}}})
-                                    .dump(),
-                                "application/json");
+  const auto init = post_initialize(client, version);
   if (!init || init->status != 200) throw std::runtime_error("initialize failed");
   const std::string id = init->get_header_value("Mcp-Session-Id");
   const auto initialized = client.Post("/mcp", session_headers(id, version),

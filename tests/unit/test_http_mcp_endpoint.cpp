@@ -47,21 +47,20 @@ TEST_CASE("the server's own origin and listed origins pass the Origin check") {
   options.allowed_origins = {"https://chat.example.com"};
   McpServer listed(options);
   auto client = listed.client();
-  const auto allowed = client.Post("/mcp", {{"Origin", "https://chat.example.com"}},
-                                   request(1, "initialize", json{{"protocolVersion", "2025-06-18"}}).dump(),
-                                   "application/json");
+  client.set_default_headers({{"Authorization", "Bearer " + kToken}, {"Origin", "https://chat.example.com"}});
+  const auto allowed = post_initialize(client);
   REQUIRE(allowed);
   CHECK(allowed->status == 200);
 
   McpServer defaults;
   auto local = defaults.client();
   const std::string own_origin = "http://127.0.0.1:" + std::to_string(defaults.port());
-  const auto same_host = local.Post("/mcp", {{"Origin", own_origin}},
-                                    request(1, "initialize", json{{"protocolVersion", "2025-06-18"}}).dump(),
-                                    "application/json");
+  local.set_default_headers({{"Authorization", "Bearer " + kToken}, {"Origin", own_origin}});
+  const auto same_host = post_initialize(local);
   REQUIRE(same_host);
   CHECK(same_host->status == 200);
-  const auto other_port = local.Post("/mcp", {{"Origin", "http://127.0.0.1:1"}}, "{}", "application/json");
+  local.set_default_headers({{"Authorization", "Bearer " + kToken}, {"Origin", "http://127.0.0.1:1"}});
+  const auto other_port = post_initialize(local);
   REQUIRE(other_port);
   CHECK(other_port->status == 403);
 }

@@ -6,14 +6,32 @@ using namespace test_http;
 
 namespace {
 
-// The POST path the endpoint event names, e.g. "/messages?sessionId=ab12".
-std::string endpoint_path(const std::string& stream) {
-  const std::string marker = "event: endpoint\ndata: ";
-  const auto start = stream.find(marker);
-  if (start == std::string::npos) return "";
-  const auto begin = start + marker.size();
-  return stream.substr(begin, stream.find('\n', begin) - begin);
-}
+// A 2024-11-05 client: its open stream and the endpoint the stream's first event named.
+struct LegacyClient {
+  explicit LegacyClient(McpServer& server, const char* path = "/sse")
+      : stream(server.port(), path), client(server.client()) {
+    const std::string marker = "event: endpoint\ndata: ";
+    if (!stream.wait_for(marker)) throw std::runtime_error("no endpoint event");
+    const std::string received = stream.received();
+    const auto begin = received.find(marker) + marker.size();
+    endpoint = received.substr(begin, received.find('\n', begin) - begin);
+  }
+
+  httplib::Result post(const json& message) { return client.Post(endpoint, message.dump(), "application/json"); }
+
+  void initialize(const std::string& version) {
+    const auto result = post(request("init", "initialize",
+                                     json{{"protocolVersion", version}, {"capabilities", json::object()},
+                                          {"clientInfo", json{{"name", "n8n"}, {"version", "1"}}}}));
+    if (!result || result->status != 202 || !stream.wait_for(R"("id":"init")")) {
+      throw std::runtime_error("initialize failed");
+    }
+  }
+
+  SseReader stream;
+  httplib::Client client;
+  std::string endpoint;
+};
 
 }  // namespace
 
@@ -21,30 +39,17 @@ TEST_CASE("GET /sse sends the endpoint event; POSTs get 202 and their answers ar
   for (const char* path : {"/sse", "/mcp/events"}) {
     CAPTURE(path);
     McpServer server;
-    SseReader stream(server.port(), path);
-    REQUIRE(stream.wait_for("event: endpoint"));
-    CHECK(stream.status() == 200);
-    const std::string endpoint = endpoint_path(stream.received());
-    REQUIRE(endpoint.rfind("/messages?sessionId=", 0) == 0);
+    LegacyClient legacy(server, path);
+    CHECK(legacy.stream.status() == 200);
+    CHECK(legacy.endpoint.rfind("/messages?sessionId=", 0) == 0);
     CHECK(server.endpoint().open_sessions() == 1);
 
-    auto client = server.client();
-    const auto init = client.Post(endpoint, request("i", "initialize",
-                                                    json{{"protocolVersion", "2024-11-05"}, {"capabilities", json::object()},
-                                                         {"clientInfo", json{{"name", "n8n"}, {"version", "1"}}}})
-                                                .dump(),
-                                  "application/json");
-    REQUIRE(init);
-    CHECK(init->status == 202);
-    REQUIRE(stream.wait_for(R"("id":"i")"));
-
-    const auto call = client.Post(endpoint, request(2, "tools/call", json{{"name", "echo"}, {"arguments", json{{"text", "legacy"}}}})
-                                                .dump(),
-                                  "application/json");
+    legacy.initialize("2024-11-05");
+    const auto call = legacy.post(request(2, "tools/call", json{{"name", "echo"}, {"arguments", json{{"text", "legacy"}}}}));
     REQUIRE(call);
     CHECK(call->status == 202);
-    REQUIRE(stream.wait_for("legacy"));
-    const auto messages = sse_messages(stream.received());
+    REQUIRE(legacy.stream.wait_for("legacy"));
+    const auto messages = sse_messages(legacy.stream.received());
     REQUIRE(messages.size() == 2);
     CHECK(messages[0]["result"]["protocolVersion"] == "2024-11-05");
     CHECK(messages[1]["id"] == 2);
@@ -53,16 +58,11 @@ TEST_CASE("GET /sse sends the endpoint event; POSTs get 202 and their answers ar
 
 TEST_CASE("progress notifications go out on the legacy stream before the answer") {
   McpServer server;
-  SseReader stream(server.port(), "/sse");
-  REQUIRE(stream.wait_for("event: endpoint"));
-  const std::string endpoint = endpoint_path(stream.received());
-  auto client = server.client();
-  client.Post(endpoint, request(1, "initialize", json{{"protocolVersion", "2025-03-26"}}).dump(), "application/json");
-  client.Post(endpoint,
-              request(2, "tools/call", json{{"name", "echo"}, {"_meta", json{{"progressToken", "t"}}}}).dump(),
-              "application/json");
-  REQUIRE(stream.wait_for(R"("id":2)"));
-  const auto messages = sse_messages(stream.received());
+  LegacyClient legacy(server);
+  legacy.initialize("2025-03-26");
+  legacy.post(request(2, "tools/call", json{{"name", "echo"}, {"_meta", json{{"progressToken", "t"}}}}));
+  REQUIRE(legacy.stream.wait_for(R"("id":2)"));
+  const auto messages = sse_messages(legacy.stream.received());
   REQUIRE(messages.size() == 5);
   CHECK(messages[1]["method"] == "notifications/progress");
   CHECK(messages[1]["params"]["message"] == "step 1");  // 2025-03-26 negotiated: messages allowed
@@ -79,18 +79,16 @@ TEST_CASE("POST /messages needs a live session and a JSON body") {
   REQUIRE(unknown);
   CHECK(unknown->status == 404);
 
-  SseReader stream(server.port(), "/sse");
-  REQUIRE(stream.wait_for("event: endpoint"));
-  const std::string endpoint = endpoint_path(stream.received());
-  const auto garbage = client.Post(endpoint, "{oops", "application/json");
+  LegacyClient legacy(server);
+  const auto garbage = client.Post(legacy.endpoint, "{oops", "application/json");
   REQUIRE(garbage);
   CHECK(garbage->status == 400);
   CHECK(json::parse(garbage->body)["error"]["code"] == -32700);
-  const auto text = client.Post(endpoint, "{}", "text/plain");
+  const auto text = client.Post(legacy.endpoint, "{}", "text/plain");
   REQUIRE(text);
   CHECK(text->status == 415);
   // A legacy session id is not a Streamable HTTP one.
-  const std::string id = endpoint.substr(endpoint.find('=') + 1);
+  const std::string id = legacy.endpoint.substr(legacy.endpoint.find('=') + 1);
   const auto crossed = client.Post("/mcp", session_headers(id), request(1, "ping").dump(), "application/json");
   REQUIRE(crossed);
   CHECK(crossed->status == 404);
@@ -98,18 +96,15 @@ TEST_CASE("POST /messages needs a live session and a JSON body") {
 
 TEST_CASE("a client that leaves drops its session and cancels its running calls") {
   McpServer server;
-  SseReader stream(server.port(), "/sse");
-  REQUIRE(stream.wait_for("event: endpoint"));
-  const std::string endpoint = endpoint_path(stream.received());
-  auto client = server.client();
-  client.Post(endpoint, request(1, "initialize", json{{"protocolVersion", "2024-11-05"}}).dump(), "application/json");
-  const auto call = client.Post(endpoint, request(2, "tools/call", json{{"name", "block"}}).dump(), "application/json");
+  LegacyClient legacy(server);
+  legacy.initialize("2024-11-05");
+  const auto call = legacy.post(request(2, "tools/call", json{{"name", "block"}}));
   REQUIRE(call);
   CHECK(call->status == 202);
   REQUIRE(server.blocking.wait_started());
-  stream.stop();
+  legacy.stream.stop();
   CHECK(server.blocking.wait_cancelled());
-  const auto after = client.Post(endpoint, request(3, "ping").dump(), "application/json");
+  const auto after = legacy.post(request(3, "ping"));
   REQUIRE(after);
   CHECK(after->status == 404);
   CHECK(server.endpoint().open_sessions() == 0);
@@ -117,19 +112,28 @@ TEST_CASE("a client that leaves drops its session and cancels its running calls"
 
 TEST_CASE("notifications/cancelled on the legacy transport stops the call without an answer") {
   McpServer server;
-  SseReader stream(server.port(), "/sse");
-  REQUIRE(stream.wait_for("event: endpoint"));
-  const std::string endpoint = endpoint_path(stream.received());
-  auto client = server.client();
-  client.Post(endpoint, request(1, "initialize", json{{"protocolVersion", "2025-06-18"}}).dump(), "application/json");
-  client.Post(endpoint, request("slow", "tools/call", json{{"name", "block"}}).dump(), "application/json");
+  LegacyClient legacy(server);
+  legacy.initialize("2025-06-18");
+  legacy.post(request("slow", "tools/call", json{{"name", "block"}}));
   REQUIRE(server.blocking.wait_started());
-  const auto cancel = client.Post(
-      endpoint, R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"slow"}})", "application/json");
+  const auto cancel = legacy.post(json::parse(R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"slow"}})"));
   REQUIRE(cancel);
   CHECK(cancel->status == 202);
   CHECK(server.blocking.wait_cancelled());
-  client.Post(endpoint, request("after", "ping").dump(), "application/json");
-  REQUIRE(stream.wait_for(R"("id":"after")"));
-  CHECK(stream.received().find(R"("id":"slow")") == std::string::npos);
+  legacy.post(request("after", "ping"));
+  REQUIRE(legacy.stream.wait_for(R"("id":"after")"));
+  CHECK(legacy.stream.received().find(R"("id":"slow")") == std::string::npos);
+}
+
+TEST_CASE("legacy streams beyond their cap get 503, as each holds a worker thread") {
+  auto options = test_options();
+  options.max_legacy_streams = 1;
+  McpServer server(options);
+  LegacyClient first(server);
+  auto client = server.client();
+  const auto second = client.Get("/sse");
+  REQUIRE(second);
+  CHECK(second->status == 503);
+  // Streamable HTTP sessions do not count against it.
+  CHECK_NOTHROW(open_session(client));
 }

@@ -22,7 +22,7 @@ std::shared_ptr<mcp::Session> session(const std::string& id) { return std::make_
 
 TEST_CASE("sessions are found on their own transport only") {
   FakeClock clock;
-  http::SessionStore store(10, 60s, clock.function());
+  http::SessionStore store(10, 10, 60s, clock.function());
   REQUIRE(store.add(session("a"), http::SessionTransport::streamable_http));
   CHECK(store.acquire("a", http::SessionTransport::streamable_http));
   CHECK_FALSE(store.acquire("a", http::SessionTransport::legacy_sse));
@@ -33,7 +33,7 @@ TEST_CASE("sessions are found on their own transport only") {
 
 TEST_CASE("idle streamable sessions expire and ending one stops its requests") {
   FakeClock clock;
-  http::SessionStore store(10, 60s, clock.function());
+  http::SessionStore store(10, 10, 60s, clock.function());
   auto idle = session("idle");
   const auto running = idle->begin_request(1);
   REQUIRE(store.add(idle, http::SessionTransport::streamable_http));
@@ -50,7 +50,7 @@ TEST_CASE("idle streamable sessions expire and ending one stops its requests") {
 
 TEST_CASE("a leased session does not expire, and idleness counts from the lease's end") {
   FakeClock clock;
-  http::SessionStore store(10, 60s, clock.function());
+  http::SessionStore store(10, 10, 60s, clock.function());
   REQUIRE(store.add(session("busy"), http::SessionTransport::streamable_http));
   {
     auto lease = store.acquire("busy", http::SessionTransport::streamable_http);
@@ -66,7 +66,7 @@ TEST_CASE("a leased session does not expire, and idleness counts from the lease'
 
 TEST_CASE("legacy SSE sessions live until removed, which closes their stream") {
   FakeClock clock;
-  http::SessionStore store(10, 60s, clock.function());
+  http::SessionStore store(10, 10, 60s, clock.function());
   auto events = std::make_shared<http::SseQueue>();
   REQUIRE(store.add(session("sse"), http::SessionTransport::legacy_sse, events));
   clock.now += 24h;
@@ -80,17 +80,20 @@ TEST_CASE("legacy SSE sessions live until removed, which closes their stream") {
 
 TEST_CASE("the cap refuses new sessions until one ends") {
   FakeClock clock;
-  http::SessionStore store(2, 60s, clock.function());
+  http::SessionStore store(2, 1, 60s, clock.function());
   CHECK(store.add(session("1"), http::SessionTransport::streamable_http));
   CHECK(store.add(session("2"), http::SessionTransport::legacy_sse, std::make_shared<http::SseQueue>()));
   CHECK_FALSE(store.add(session("3"), http::SessionTransport::streamable_http));
   CHECK(store.remove("1", http::SessionTransport::streamable_http));
   CHECK(store.add(session("3"), http::SessionTransport::streamable_http));
+  CHECK(store.remove("3", http::SessionTransport::streamable_http));
+  // One slot is free, but the one legacy stream allowed is taken.
+  CHECK_FALSE(store.add(session("4"), http::SessionTransport::legacy_sse, std::make_shared<http::SseQueue>()));
 }
 
 TEST_CASE("close_all ends everything and refuses new sessions") {
   FakeClock clock;
-  http::SessionStore store(10, 60s, clock.function());
+  http::SessionStore store(10, 10, 60s, clock.function());
   auto open = session("open");
   REQUIRE(store.add(open, http::SessionTransport::streamable_http));
   store.close_all();

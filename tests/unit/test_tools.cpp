@@ -91,15 +91,16 @@ TEST_CASE("tools: a failing program is a tool error the model can read") {
   CHECK(ToolsFixture::text(*result).find("Traceback: boom") != std::string::npos);
 }
 
-TEST_CASE("tools: arguments of the wrong type are invalid params; fixable mistakes are tool errors") {
+TEST_CASE("tools: bad arguments and fixable mistakes are tool errors the model can read") {
   ToolsFixture f;
   auto missing = f.call("run_code", {{"language", "python"}});
-  REQUIRE_FALSE(missing);
-  CHECK(missing.error().kind == core::ErrorKind::invalid_argument);
-  CHECK(missing.error().message == "'code' is required");
+  REQUIRE(missing);
+  CHECK((*missing)["isError"] == true);
+  CHECK(ToolsFixture::text(*missing) == "'code' is required");
   auto wrong_type = f.call("run_code", {{"language", "python"}, {"code", "x"}, {"timeoutSeconds", "ten"}});
-  REQUIRE_FALSE(wrong_type);
-  CHECK(wrong_type.error().message == "'timeoutSeconds' must be a number");
+  REQUIRE(wrong_type);
+  CHECK(ToolsFixture::text(*wrong_type) == "'timeoutSeconds' must be a number");
+  CHECK(f.engine.created_specs.empty());
 
   auto unknown = f.call("run_code", {{"language", "cobol"}, {"code", "x"}});
   REQUIRE(unknown);
