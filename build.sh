@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one entry point: ./build.sh [deps|engine|build|images|serve|doctor|test]...
+# The one entry point: ./build.sh [deps|engine|build|images|serve|doctor|test|sanitize|fuzz]...
 # With no verb: deps + engine + build + images. Re-running is fast when nothing changed.
 set -euo pipefail
 
@@ -9,7 +9,7 @@ BIN="$BUILD_DIR/bin/mcp-sandbox"
 ENV_FILE="${ENV_FILE:-$ROOT/.env}"
 
 # Debian package names, by purpose. deps installs whatever is missing.
-BUILD_PACKAGES=(cmake g++ make ninja-build pkg-config
+BUILD_PACKAGES=(cmake g++ make ninja-build pkg-config clang libclang-rt-14-dev
   libcpp-httplib-dev nlohmann-json3-dev libcurl4-openssl-dev libspdlog-dev libcli11-dev
   prometheus-cpp-dev catch2 libssl-dev libexpected-dev)
 RUNTIME_PACKAGES=(mmdebstrap openssl curl ca-certificates libatomic1)
@@ -141,14 +141,53 @@ cmd_serve() {
   exec "$BIN" serve
 }
 
+# Configures (once) and builds a variant of the project in its own directory.
+build_variant() {
+  local dir="$1"; shift
+  local cmake_args=("$@")
+  if [[ ! -f "$dir/CMakeCache.txt" ]]; then
+    cmake -S "$ROOT" -B "$dir" -G Ninja "${cmake_args[@]}" >/dev/null
+  fi
+}
+
+# The unit and integration suites built with AddressSanitizer + UBSan.
+cmd_sanitize() {
+  local dir="$BUILD_DIR/asan"
+  build_variant "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMCP_SANDBOX_SANITIZE=ON
+  cmake --build "$dir" -j"$(nproc)" --target unit_tests integration_tests
+  say "sanitize: unit and integration suites under ASan + UBSan"
+  MCP_SANDBOX_REQUIRE_ENGINE=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir "$dir" --output-on-failure -j2 --timeout 900 -E '^e2e$'
+}
+
+# A short libFuzzer run of each target (FUZZ_SECONDS each, default 20).
+cmd_fuzz() {
+  have clang++ || die "the fuzz targets need clang++ (apt-get install clang libclang-rt-dev)"
+  local dir="$BUILD_DIR/fuzz" seconds="${FUZZ_SECONDS:-20}" target
+  CXX=clang++ build_variant "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMCP_SANDBOX_FUZZ=ON -DMCP_SANDBOX_TESTS=OFF
+  cmake --build "$dir" -j"$(nproc)" --target fuzz_jsonrpc fuzz_paths fuzz_signature fuzz_demux
+  for target in jsonrpc paths signature demux; do
+    mkdir -p "$dir/corpus/$target"
+    say "fuzz: $target for ${seconds}s"
+    # Seeds from the repository, new inputs into the build directory; a crash
+    # leaves its input in $dir/crash-* and fails the run.
+    "$dir/bin/fuzz_$target" -max_total_time="$seconds" -print_final_stats=0 -artifact_prefix="$dir/" \
+      "$dir/corpus/$target" "$ROOT/tests/fuzz/corpus/$target" 2>"$dir/fuzz_$target.log" \
+      || { tail -n 40 "$dir/fuzz_$target.log" >&2; die "fuzz target $target found a crash"; }
+    grep -E '^Done [0-9]+ runs' "$dir/fuzz_$target.log" | sed 's/^/    /' || true
+  done
+}
+
 cmd_test() {
   cmd_deps
   cmd_engine
   cmd_build
   cmd_images
-  say "test: unit and integration suites (real engine, real runner images)"
-  # The integration suite must run here, never skip: an engine is up.
+  say "test: unit, integration and end-to-end suites (real engine, real runner images, MCP SDK clients)"
+  # The integration and e2e suites must run here, never skip: an engine is up.
   MCP_SANDBOX_REQUIRE_ENGINE=1 ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 --timeout 900
+  cmd_sanitize
+  cmd_fuzz
 }
 
 main() {
@@ -164,10 +203,12 @@ main() {
       serve) cmd_serve ;;
       doctor) cmd_doctor ;;
       test) cmd_test ;;
+      sanitize) cmd_sanitize ;;
+      fuzz) cmd_fuzz ;;
       -h|--help|help)
         sed -n '2,3p' "$0" | sed 's/^# //'
         return 0 ;;
-      *) die "unknown verb '$verb' (deps, engine, build, images, serve, doctor, test)" ;;
+      *) die "unknown verb '$verb' (deps, engine, build, images, serve, doctor, test, sanitize, fuzz)" ;;
     esac
   done
 }

@@ -9,8 +9,14 @@ option(MCP_SANDBOX_WERROR "Treat warnings as errors" ON)
 
 option(MCP_SANDBOX_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
 add_library(project_sanitizers INTERFACE)
+# Fuzzing builds instrument every library of ours for coverage (and ASan/UBSan).
+if(MCP_SANDBOX_FUZZ)
+  set(MCP_SANDBOX_SANITIZE ON)
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
 if(MCP_SANDBOX_SANITIZE)
-  target_compile_options(project_sanitizers INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer)
+  target_compile_options(project_sanitizers INTERFACE -fsanitize=address,undefined -fno-sanitize-recover=all
+                         -fno-omit-frame-pointer)
   target_link_options(project_sanitizers INTERFACE -fsanitize=address,undefined)
 endif()
 
