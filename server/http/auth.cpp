@@ -1,10 +1,10 @@
 #include "http/auth.hpp"
 
-#include <cctype>
-
 #include <httplib.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+
+#include <cctype>
 
 namespace http {
 
@@ -12,8 +12,8 @@ namespace {
 
 // RFC 6750 b64token: what a Bearer credential may contain.
 bool is_token_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.' || c == '_' || c == '~' ||
-         c == '+' || c == '/';
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' ||
+         c == '/';
 }
 
 // The credential of `Bearer <token>`, or "" when the header is anything else.

@@ -1,9 +1,9 @@
 #include "http/mcp_endpoint.hpp"
 
+#include <httplib.h>
+
 #include <functional>
 #include <utility>
-
-#include <httplib.h>
 
 #include "http/mcp_legacy_sse.hpp"
 #include "http/mcp_replies.hpp"

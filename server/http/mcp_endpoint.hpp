@@ -1,12 +1,12 @@
 #pragma once
 
+#include <httplib.h>
+
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <httplib.h>
 
 #include "http/auth.hpp"
 #include "mcp/tool.hpp"
@@ -21,8 +21,8 @@ struct McpEndpointOptions {
   std::vector<std::string> allowed_origins;  ///< see OriginPolicy; empty: no Origin, or loopback/listen-address ones
   std::string server_version;                ///< serverInfo.version
   std::string instructions;                  ///< sent in initialize and server/discover when not empty
-  std::chrono::seconds session_idle_timeout{3600};       ///< 2025 sessions idle this long are dropped
-  std::size_t max_sessions = 1000;                       ///< beyond it new sessions get 503
+  std::chrono::seconds session_idle_timeout{3600};  ///< 2025 sessions idle this long are dropped
+  std::size_t max_sessions = 1000;                  ///< beyond it new sessions get 503
   /// Open 2024-11-05 streams (GET /sse) beyond which new ones get 503. Each holds an httplib worker
   /// for its whole life, so keep it well below the server's thread pool size.
   std::size_t max_legacy_streams = 32;

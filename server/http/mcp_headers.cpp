@@ -44,7 +44,8 @@ std::optional<std::string> base64_decode(std::string_view text) {
 }
 
 Rejection mismatch(json id, std::string message) {
-  return Rejection{400, mcp::RpcError{mcp::error_code::header_mismatch, "Header mismatch: " + std::move(message), nullptr},
+  return Rejection{400,
+                   mcp::RpcError{mcp::error_code::header_mismatch, "Header mismatch: " + std::move(message), nullptr},
                    std::move(id)};
 }
 
@@ -78,7 +79,8 @@ Acceptable parse_accept(std::string_view accept) {
 bool is_json_content_type(std::string_view content_type) { return media_type(content_type) == "application/json"; }
 
 std::optional<std::string> decode_mcp_header_value(std::string_view value) {
-  const bool valid = std::all_of(value.begin(), value.end(), [](unsigned char c) { return c == '\t' || (c >= 0x20 && c < 0x7F); });
+  const bool valid =
+      std::all_of(value.begin(), value.end(), [](unsigned char c) { return c == '\t' || (c >= 0x20 && c < 0x7F); });
   if (!valid) return std::nullopt;
   constexpr std::string_view kPrefix = "=?base64?";
   constexpr std::string_view kSuffix = "?=";
@@ -93,11 +95,12 @@ std::variant<Era, Rejection> route_post(const McpHeaders& headers, const json& b
   if (body.is_array()) {
     // Stateless requests are single POSTs; a batch is session traffic or nothing.
     if (std::any_of(body.begin(), body.end(), element_claims_envelope)) {
-      return Rejection{400,
-                       mcp::RpcError{mcp::error_code::invalid_request,
-                                     "Invalid Request: a JSON-RPC batch may not hold protocol revision 2026-07-28 requests",
-                                     nullptr},
-                       nullptr};
+      return Rejection{
+          400,
+          mcp::RpcError{mcp::error_code::invalid_request,
+                        "Invalid Request: a JSON-RPC batch may not hold protocol revision 2026-07-28 requests",
+                        nullptr},
+          nullptr};
     }
     return Era::session;
   }

@@ -1,10 +1,10 @@
 #include "http/mcp_legacy_sse.hpp"
 
+#include <httplib.h>
+
 #include <algorithm>
 #include <string>
 #include <utility>
-
-#include <httplib.h>
 
 #include "core/random.hpp"
 #include "http/mcp_headers.hpp"
@@ -63,7 +63,8 @@ void LegacySse::post(const httplib::Request& request, httplib::Response& respons
   if (!admit_post(*m_runtime, request, response)) return;
   const std::string session_id = request.get_param_value("sessionId");
   if (session_id.empty()) {
-    send_rpc_error(request, response, 400, nullptr, transport_error("Bad Request: the sessionId parameter is required"));
+    send_rpc_error(request, response, 400, nullptr,
+                   transport_error("Bad Request: the sessionId parameter is required"));
     return;
   }
   auto lease = m_runtime->sessions.acquire(session_id, SessionTransport::legacy_sse);

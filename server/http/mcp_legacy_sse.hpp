@@ -1,8 +1,8 @@
 #pragma once
 
-#include <memory>
-
 #include <httplib.h>
+
+#include <memory>
 
 #include "http/mcp_runtime.hpp"
 

@@ -1,10 +1,10 @@
 #include "http/mcp_replies.hpp"
 
-#include <memory>
-#include <utility>
-
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+
+#include <memory>
+#include <utility>
 
 #include "http/sse_stream.hpp"
 
@@ -29,8 +29,8 @@ void send_json(httplib::Response& response, int status, const nlohmann::json& me
   response.set_content(mcp::encode(message), "application/json");
 }
 
-void send_rpc_error(const httplib::Request& request, httplib::Response& response, int status,
-                    const nlohmann::json& id, const mcp::RpcError& error) {
+void send_rpc_error(const httplib::Request& request, httplib::Response& response, int status, const nlohmann::json& id,
+                    const mcp::RpcError& error) {
   log_refusal(request, status, error.message);
   send_json(response, status, mcp::error_response(id, error));
 }

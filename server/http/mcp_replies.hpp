@@ -1,12 +1,11 @@
 #pragma once
 
+#include <httplib.h>
+
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <stop_token>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
-
-#include <httplib.h>
 
 #include "http/mcp_headers.hpp"
 #include "http/mcp_runtime.hpp"
@@ -22,8 +21,8 @@ namespace http {
 void send_json(httplib::Response& response, int status, const nlohmann::json& message);
 
 /// Writes a JSON-RPC error response with `status` and logs why the request was refused.
-void send_rpc_error(const httplib::Request& request, httplib::Response& response, int status,
-                    const nlohmann::json& id, const mcp::RpcError& error);
+void send_rpc_error(const httplib::Request& request, httplib::Response& response, int status, const nlohmann::json& id,
+                    const mcp::RpcError& error);
 
 /// 202 Accepted with no body: the answer to notifications and client responses.
 void send_accepted(httplib::Response& response);

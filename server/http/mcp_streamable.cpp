@@ -1,12 +1,12 @@
 #include "http/mcp_streamable.hpp"
 
+#include <httplib.h>
+
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <variant>
-
-#include <httplib.h>
 
 #include "core/random.hpp"
 #include "http/mcp_replies.hpp"
@@ -102,11 +102,14 @@ void StreamableHttp::post_stateless(const httplib::Request& request, httplib::Re
                    bad_request("subscriptions/listen answers with a stream: Accept text/event-stream"));
     return;
   }
-  if (accept.sse && (listen || !accept.json || wants_stream(*call, envelope->log_level.has_value()))) {
+  // In this revision closing the request's stream is the only way a client cancels, and only a
+  // streamed reply notices that the client went away: so a tool call always streams when it may.
+  const bool cancellable = call->method == "tools/call";
+  if (accept.sse && (listen || !accept.json || cancellable || wants_stream(*call, envelope->log_level.has_value()))) {
     stream_messages(
         m_runtime, request, response,
         [&dispatcher = m_runtime.dispatcher, call = *call, envelope = *envelope](const mcp::Outbound& notify,
-                                                                                std::stop_token stop) {
+                                                                                 std::stop_token stop) {
           const auto context = mcp::Dispatcher::stateless_context(envelope, std::move(stop), notify);
           notify(dispatcher.answer(call, context));
         },
@@ -182,8 +185,8 @@ void StreamableHttp::post_session(const httplib::Request& request, httplib::Resp
 
 void StreamableHttp::initialize(const httplib::Request& request, httplib::Response& response,
                                 const mcp::Request& message, const Acceptable& accept) {
-  auto session = std::make_shared<mcp::Session>(core::random_hex(kSessionIdBytes),
-                                                std::string(mcp::kDefaultHeaderVersion));
+  auto session =
+      std::make_shared<mcp::Session>(core::random_hex(kSessionIdBytes), std::string(mcp::kDefaultHeaderVersion));
   const json reply = mcp::answer_in_session(m_runtime.dispatcher, *session, message, {}).message;
   if (mcp::is_error_response(reply)) {
     send_message(response, reply, accept);  // no session for a failed handshake

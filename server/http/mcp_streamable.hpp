@@ -1,8 +1,8 @@
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <httplib.h>
+
+#include <nlohmann/json.hpp>
 
 #include "http/mcp_headers.hpp"
 #include "http/mcp_runtime.hpp"

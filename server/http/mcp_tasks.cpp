@@ -1,10 +1,10 @@
 #include "http/mcp_tasks.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <exception>
 #include <utility>
 #include <vector>
-
-#include <spdlog/spdlog.h>
 
 namespace http {
 

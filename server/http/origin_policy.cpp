@@ -1,10 +1,10 @@
 #include "http/origin_policy.hpp"
 
+#include <httplib.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
-
-#include <httplib.h>
 
 namespace http {
 
@@ -18,9 +18,8 @@ std::string lower(std::string_view text) {
 }
 
 bool is_port(std::string_view text) {
-  if (text.empty() || text.size() > 5 || !std::all_of(text.begin(), text.end(), [](unsigned char c) {
-        return std::isdigit(c) != 0;
-      })) {
+  if (text.empty() || text.size() > 5 ||
+      !std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c) != 0; })) {
     return false;
   }
   const int port = std::stoi(std::string(text));

@@ -1,11 +1,11 @@
 #pragma once
 
+#include <httplib.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <httplib.h>
 
 namespace http {
 

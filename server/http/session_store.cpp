@@ -22,7 +22,10 @@ SessionStore::Lease::~Lease() {
 
 SessionStore::SessionStore(std::size_t max_sessions, std::size_t max_streams, std::chrono::seconds idle_timeout,
                            Clock clock)
-    : m_max_sessions(max_sessions), m_max_streams(max_streams), m_idle_timeout(idle_timeout), m_clock(std::move(clock)) {}
+    : m_max_sessions(max_sessions),
+      m_max_streams(max_streams),
+      m_idle_timeout(idle_timeout),
+      m_clock(std::move(clock)) {}
 
 bool SessionStore::add(std::shared_ptr<mcp::Session> session, SessionTransport transport,
                        std::shared_ptr<SseQueue> events) {
@@ -31,10 +34,12 @@ bool SessionStore::add(std::shared_ptr<mcp::Session> session, SessionTransport t
   {
     const std::scoped_lock lock(m_mutex);
     expired = take_expired_locked();
-    const auto streams = static_cast<std::size_t>(std::count_if(
-        m_entries.begin(), m_entries.end(), [](const auto& item) { return item.second.transport == SessionTransport::legacy_sse; }));
-    const bool room = m_entries.size() < m_max_sessions &&
-                      (transport != SessionTransport::legacy_sse || streams < m_max_streams);
+    const auto streams =
+        static_cast<std::size_t>(std::count_if(m_entries.begin(), m_entries.end(), [](const auto& item) {
+          return item.second.transport == SessionTransport::legacy_sse;
+        }));
+    const bool room =
+        m_entries.size() < m_max_sessions && (transport != SessionTransport::legacy_sse || streams < m_max_streams);
     if (!m_closed && room) {
       std::string id = session->id();
       m_entries.insert_or_assign(std::move(id), Entry{std::move(session), transport, std::move(events), m_clock(), 0});

@@ -52,8 +52,9 @@ class SessionStore {
 
   /// At most `max_sessions` sessions, of which at most `max_streams` legacy_sse ones (each holds an
   /// HTTP worker thread for its whole life); streamable_http ones idle for `idle_timeout` are dropped.
-  SessionStore(std::size_t max_sessions, std::size_t max_streams, std::chrono::seconds idle_timeout,
-               Clock clock = [] { return std::chrono::steady_clock::now(); });
+  SessionStore(
+      std::size_t max_sessions, std::size_t max_streams, std::chrono::seconds idle_timeout,
+      Clock clock = [] { return std::chrono::steady_clock::now(); });
 
   /// Adds a session (after dropping expired ones); false when a cap is reached or after close_all().
   bool add(std::shared_ptr<mcp::Session> session, SessionTransport transport, std::shared_ptr<SseQueue> events = {});

@@ -1,8 +1,8 @@
 #include "http/sse_stream.hpp"
 
-#include <utility>
-
 #include <httplib.h>
+
+#include <utility>
 
 namespace http {
 
@@ -68,15 +68,12 @@ void stream_queue(httplib::Response& response, std::shared_ptr<SseQueue> queue, 
       [queue, keepalive](std::size_t /*offset*/, httplib::DataSink& sink) {
         std::string frame;
         switch (queue->next(frame, keepalive)) {
-          case SseQueue::Next::frame:
-            return sink.write(frame.data(), frame.size());
+          case SseQueue::Next::frame: return sink.write(frame.data(), frame.size());
           case SseQueue::Next::idle: {
             static const std::string kKeepAlive = sse_comment("keep-alive");
             return sink.write(kKeepAlive.data(), kKeepAlive.size());
           }
-          case SseQueue::Next::closed:
-            sink.done();
-            return true;
+          case SseQueue::Next::closed: sink.done(); return true;
         }
         return false;
       },

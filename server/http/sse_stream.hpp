@@ -1,5 +1,7 @@
 #pragma once
 
+#include <httplib.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -8,8 +10,6 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-
-#include <httplib.h>
 
 namespace http {
 

@@ -1,11 +1,11 @@
 #include "mcp/dispatcher.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <utility>
-
-#include <spdlog/spdlog.h>
 
 #include "mcp/tool_methods.hpp"
 

@@ -1,10 +1,9 @@
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stop_token>
 #include <string>
-
-#include <nlohmann/json.hpp>
 #include <tl/expected.hpp>
 
 #include "mcp/envelope.hpp"

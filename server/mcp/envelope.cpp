@@ -81,8 +81,7 @@ json progress_token(const json& params) {
 }
 
 RpcError unsupported_version_error(std::string_view requested) {
-  return RpcError{error_code::unsupported_protocol_version,
-                  "Unsupported protocol version",
+  return RpcError{error_code::unsupported_protocol_version, "Unsupported protocol version",
                   json{{"supported", supported_versions()}, {"requested", requested}}};
 }
 

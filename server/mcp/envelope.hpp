@@ -1,10 +1,9 @@
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 #include <tl/expected.hpp>
 
 #include "mcp/json_rpc.hpp"
@@ -25,8 +24,8 @@ inline constexpr std::string_view subscription_id = "io.modelcontextprotocol/sub
 /// What a stateless (2026-07-28) request says about itself in `params._meta`.
 struct RequestEnvelope {
   std::string protocol_version;
-  json client_info;          ///< {name, version, ...}; null when the client sent none
-  json client_capabilities;  ///< an object, possibly empty
+  json client_info;                   ///< {name, version, ...}; null when the client sent none
+  json client_capabilities;           ///< an object, possibly empty
   std::optional<LogLevel> log_level;  ///< no notifications/message for the request without it
 };
 

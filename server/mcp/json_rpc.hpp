@@ -2,12 +2,11 @@
 
 #include <cstddef>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-#include <variant>
-
-#include <nlohmann/json.hpp>
 #include <tl/expected.hpp>
+#include <variant>
 
 namespace mcp {
 
@@ -34,7 +33,7 @@ struct RpcError {
 
 /// A request: it has an id and expects exactly one response.
 struct Request {
-  json id;      ///< a string or a number, echoed exactly as sent
+  json id;  ///< a string or a number, echoed exactly as sent
   std::string method;
   json params;  ///< an object or an array; null when the message had none
 };

@@ -2,12 +2,11 @@
 
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <stop_token>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "mcp/logging_level.hpp"
 

@@ -46,12 +46,12 @@ SessionReply answer_in_session(const Dispatcher& dispatcher, Session& session, c
   const auto stop = session.begin_request(request.id);
   if (!stop) {
     if (session.closed()) {
-      return SessionReply{error_response(request.id, RpcError{error_code::internal_error, "The session has ended", nullptr}),
-                          true};
+      return SessionReply{
+          error_response(request.id, RpcError{error_code::internal_error, "The session has ended", nullptr}), true};
     }
-    return SessionReply{invalid_request(request.id, "Invalid Request: a request with id " + request.id.dump() +
-                                                        " is still running"),
-                        false};
+    return SessionReply{
+        invalid_request(request.id, "Invalid Request: a request with id " + request.id.dump() + " is still running"),
+        false};
   }
   RequestContext context;
   const std::string version = session.protocol_version();

@@ -1,8 +1,7 @@
 #pragma once
 
-#include <optional>
-
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "mcp/dispatcher.hpp"
 #include "mcp/json_rpc.hpp"

@@ -1,10 +1,10 @@
 #include "mcp/tool_methods.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <cmath>
 #include <exception>
 #include <utility>
-
-#include <spdlog/spdlog.h>
 
 namespace mcp {
 
@@ -40,8 +40,9 @@ ToolContext make_context(const ToolCallScope& scope, const std::string& tool_nam
   context.protocol_version = std::string(scope.revision->version);
   context.cancelled = scope.stop;
   if (!scope.progress_token.is_null() && scope.notify) {
-    context.progress = [token = scope.progress_token, notify = scope.notify, with_message = scope.revision->progress_message](
-                           double progress, std::optional<double> total, const std::string& message) {
+    context.progress = [token = scope.progress_token, notify = scope.notify,
+                        with_message = scope.revision->progress_message](double progress, std::optional<double> total,
+                                                                         const std::string& message) {
       if (!std::isfinite(progress)) return;
       json params{{"progressToken", token}, {"progress", progress}};
       if (total && std::isfinite(*total)) params["total"] = *total;

@@ -1,11 +1,10 @@
 #pragma once
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stop_token>
 #include <string>
-
-#include <nlohmann/json.hpp>
 #include <tl/expected.hpp>
 
 #include "mcp/json_rpc.hpp"
@@ -24,7 +23,7 @@ struct ToolCallScope {
   const Revision* revision = nullptr;  ///< never null
   std::string session_id;              ///< empty for stateless calls
   std::stop_token stop;
-  json progress_token;                 ///< the request's _meta.progressToken; null: no progress notifications
+  json progress_token;  ///< the request's _meta.progressToken; null: no progress notifications
   std::function<std::optional<LogLevel>()> log_level;  ///< the current minimum; nullopt: no notifications/message
   Outbound notify;
 };

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include <httplib.h>
+
+#include <catch2/catch.hpp>
 
 #include "http/auth.hpp"
 
@@ -28,18 +28,18 @@ TEST_CASE("a bearer token from the list is authorized") {
 TEST_CASE("missing, wrong and malformed credentials are not authorized") {
   const http::BearerAuth auth({kToken});
   const auto value = GENERATE(as<std::string>{},
-                              "",                                   // empty header
-                              "Bearer",                             // no token
-                              "Bearer ",                            // empty token
-                              "Basic dXNlcjpwYXNz",                 // another scheme
-                              "Bearer wrong-token",                 // wrong token
-                              "Bearer " + kToken + "x",             // longer
-                              "Bearer " + kToken.substr(1),         // shorter
-                              "Bearer " + kToken + " extra",        // trailing garbage
-                              "Bearer" + kToken,                    // no space
-                              "Token " + kToken,                    // wrong scheme
-                              "Bearer " + kToken + "\x01",          // control character
-                              kToken);                              // no scheme
+                              "",                             // empty header
+                              "Bearer",                       // no token
+                              "Bearer ",                      // empty token
+                              "Basic dXNlcjpwYXNz",           // another scheme
+                              "Bearer wrong-token",           // wrong token
+                              "Bearer " + kToken + "x",       // longer
+                              "Bearer " + kToken.substr(1),   // shorter
+                              "Bearer " + kToken + " extra",  // trailing garbage
+                              "Bearer" + kToken,              // no space
+                              "Token " + kToken,              // wrong scheme
+                              "Bearer " + kToken + "\x01",    // control character
+                              kToken);                        // no scheme
   CAPTURE(value);
   CHECK_FALSE(auth.authorized(with_authorization(value)));
 }

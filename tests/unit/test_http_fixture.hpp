@@ -3,19 +3,19 @@
 // A real MCP endpoint on an httplib server on 127.0.0.1 (a free port), with fake tools, and the
 // client helpers the test_http_mcp_*.cpp files share. Header-only: only test_*.cpp files are built.
 
+#include <httplib.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
-
-#include <httplib.h>
-#include <nlohmann/json.hpp>
 
 #include "http/mcp_endpoint.hpp"
 #include "mcp/tool.hpp"
@@ -43,8 +43,12 @@ class BlockingTool {
       return json{{"content", json::array({json{{"type", "text"}, {"text", "unblocked"}}})}};
     };
   }
-  bool wait_started() { return wait([this] { return m_started; }); }
-  bool wait_cancelled() { return wait([this] { return m_cancelled; }); }
+  bool wait_started() {
+    return wait([this] { return m_started; });
+  }
+  bool wait_cancelled() {
+    return wait([this] { return m_cancelled; });
+  }
 
  private:
   template <typename Predicate>
@@ -260,9 +264,8 @@ inline json stateless_request(const json& id, const std::string& method, json pa
 
 inline httplib::Headers stateless_headers(const std::string& method, const std::string& name = "",
                                           const std::string& version = "2026-07-28") {
-  httplib::Headers headers{{"Accept", "application/json, text/event-stream"},
-                           {"MCP-Protocol-Version", version},
-                           {"Mcp-Method", method}};
+  httplib::Headers headers{
+      {"Accept", "application/json, text/event-stream"}, {"MCP-Protocol-Version", version}, {"Mcp-Method", method}};
   if (!name.empty()) headers.emplace("Mcp-Name", name);
   return headers;
 }

@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <variant>
 
 #include "http/mcp_headers.hpp"
@@ -66,7 +65,8 @@ TEST_CASE("POST bodies are routed by their _meta claim") {
   CHECK(std::get<http::Era>(http::route_post(none, stateless_request("tools/list"))) == http::Era::stateless);
   const json legacy = json::parse(R"({"jsonrpc":"2.0","id":1,"method":"tools/list"})");
   CHECK(std::get<http::Era>(http::route_post(none, legacy)) == http::Era::session);
-  const json init = json::parse(R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18"}})");
+  const json init =
+      json::parse(R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18"}})");
   CHECK(std::get<http::Era>(http::route_post(http::McpHeaders{"2025-06-18", {}, {}}, init)) == http::Era::session);
   // A stateless client sending initialize gets the stateless answer: no such method.
   CHECK(std::get<http::Era>(http::route_post(none, stateless_request("initialize"))) == http::Era::stateless);
@@ -79,7 +79,8 @@ TEST_CASE("a stateless MCP-Protocol-Version header without the _meta envelope is
   const http::McpHeaders modern{"2026-07-28", "tools/list", {}};
   const json legacy = json::parse(R"({"jsonrpc":"2.0","id":1,"method":"tools/list"})");
   CHECK(rejection_code(http::route_post(modern, legacy)) == -32602);
-  const json init = json::parse(R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18"}})");
+  const json init =
+      json::parse(R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18"}})");
   CHECK(rejection_code(http::route_post(modern, init)) == -32020);
   const json notification = json::parse(R"({"jsonrpc":"2.0","method":"notifications/cancelled"})");
   CHECK(std::get<http::Era>(http::route_post(modern, notification)) == http::Era::stateless);

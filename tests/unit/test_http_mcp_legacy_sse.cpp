@@ -21,7 +21,8 @@ struct LegacyClient {
 
   void initialize(const std::string& version) {
     const auto result = post(request("init", "initialize",
-                                     json{{"protocolVersion", version}, {"capabilities", json::object()},
+                                     json{{"protocolVersion", version},
+                                          {"capabilities", json::object()},
                                           {"clientInfo", json{{"name", "n8n"}, {"version", "1"}}}}));
     if (!result || result->status != 202 || !stream.wait_for(R"("id":"init")")) {
       throw std::runtime_error("initialize failed");
@@ -45,7 +46,8 @@ TEST_CASE("GET /sse sends the endpoint event; POSTs get 202 and their answers ar
     CHECK(server.endpoint().open_sessions() == 1);
 
     legacy.initialize("2024-11-05");
-    const auto call = legacy.post(request(2, "tools/call", json{{"name", "echo"}, {"arguments", json{{"text", "legacy"}}}}));
+    const auto call =
+        legacy.post(request(2, "tools/call", json{{"name", "echo"}, {"arguments", json{{"text", "legacy"}}}}));
     REQUIRE(call);
     CHECK(call->status == 202);
     REQUIRE(legacy.stream.wait_for("legacy"));
@@ -116,7 +118,8 @@ TEST_CASE("notifications/cancelled on the legacy transport stops the call withou
   legacy.initialize("2025-06-18");
   legacy.post(request("slow", "tools/call", json{{"name", "block"}}));
   REQUIRE(server.blocking.wait_started());
-  const auto cancel = legacy.post(json::parse(R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"slow"}})"));
+  const auto cancel =
+      legacy.post(json::parse(R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"slow"}})"));
   REQUIRE(cancel);
   CHECK(cancel->status == 202);
   CHECK(server.blocking.wait_cancelled());

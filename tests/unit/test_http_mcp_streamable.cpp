@@ -54,9 +54,8 @@ TEST_CASE("requests after initialize need a known Mcp-Session-Id") {
   REQUIRE(missing);
   CHECK(missing->status == 400);
   CHECK(body_of(missing)["id"] == 1);
-  const auto unknown =
-      client.Post("/mcp", session_headers("00000000000000000000000000000000"), request(1, "tools/list").dump(),
-                  "application/json");
+  const auto unknown = client.Post("/mcp", session_headers("00000000000000000000000000000000"),
+                                   request(1, "tools/list").dump(), "application/json");
   REQUIRE(unknown);
   CHECK(unknown->status == 404);
   const auto no_header_delete = client.Delete("/mcp");
@@ -103,8 +102,8 @@ TEST_CASE("bodies that are not JSON or not JSON-RPC are refused") {
   CHECK(body_of(garbage)["id"].is_null());
 
   const std::string session = open_session(client);
-  const auto invalid = client.Post("/mcp", session_headers(session), R"({"jsonrpc":"2.0","id":4,"method":12})",
-                                   "application/json");
+  const auto invalid =
+      client.Post("/mcp", session_headers(session), R"({"jsonrpc":"2.0","id":4,"method":12})", "application/json");
   REQUIRE(invalid);
   CHECK(invalid->status == 400);
   CHECK(body_of(invalid)["error"]["code"] == -32600);
@@ -144,6 +143,10 @@ TEST_CASE("GET /mcp is 405, since this server has nothing to send outside a requ
   const auto get = client.Get("/mcp", {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", session}});
   REQUIRE(get);
   CHECK(get->status == 405);
+  CHECK(get->get_header_value("Allow") == "POST, DELETE");
+  const auto still_there = client.Post("/mcp", session_headers(session), request(1, "ping").dump(), "application/json");
+  REQUIRE(still_there);
+  CHECK(still_there->status == 200);
   const auto ended = client.Get("/mcp", {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", "gone"}});
   REQUIRE(ended);
   CHECK(ended->status == 404);
@@ -155,7 +158,8 @@ TEST_CASE("a call with a progress token is answered as SSE, notifications before
   const std::string session = open_session(client);
   const auto result = client.Post(
       "/mcp", session_headers(session),
-      request(7, "tools/call", json{{"name", "echo"}, {"arguments", json{{"text", "hi"}}}, {"_meta", json{{"progressToken", "p"}}}})
+      request(7, "tools/call",
+              json{{"name", "echo"}, {"arguments", json{{"text", "hi"}}}, {"_meta", json{{"progressToken", "p"}}}})
           .dump(),
       "application/json");
   REQUIRE(result);
@@ -172,9 +176,9 @@ TEST_CASE("a call with a progress token is answered as SSE, notifications before
   CHECK(messages[3]["result"]["content"][0]["text"] == "hi");
 
   // Without a token (and without logging) the same call is plain JSON.
-  const auto plain = client.Post("/mcp", session_headers(session),
-                                 request(8, "tools/call", json{{"name", "echo"}, {"arguments", json{{"text", "x"}}}}).dump(),
-                                 "application/json");
+  const auto plain = client.Post(
+      "/mcp", session_headers(session),
+      request(8, "tools/call", json{{"name", "echo"}, {"arguments", json{{"text", "x"}}}}).dump(), "application/json");
   REQUIRE(plain);
   CHECK(plain->get_header_value("Content-Type") == "application/json");
   CHECK(body_of(plain)["result"]["content"][0]["text"] == "x");
@@ -184,13 +188,12 @@ TEST_CASE("a session with a logging level gets log notifications on the call's s
   McpServer server;
   auto client = server.client();
   const std::string session = open_session(client);
-  const auto level =
-      client.Post("/mcp", session_headers(session), request(1, "logging/setLevel", json{{"level", "info"}}).dump(),
-                  "application/json");
+  const auto level = client.Post("/mcp", session_headers(session),
+                                 request(1, "logging/setLevel", json{{"level", "info"}}).dump(), "application/json");
   REQUIRE(level);
   REQUIRE(level->status == 200);
-  const auto call = client.Post("/mcp", session_headers(session), request(2, "tools/call", json{{"name", "echo"}}).dump(),
-                                "application/json");
+  const auto call = client.Post("/mcp", session_headers(session),
+                                request(2, "tools/call", json{{"name", "echo"}}).dump(), "application/json");
   REQUIRE(call);
   const auto messages = sse_messages(call->body);
   REQUIRE(messages.size() == 2);
@@ -243,9 +246,8 @@ TEST_CASE("sessions beyond the cap get 503, and idle ones expire") {
 TEST_CASE("2026-07-28 requests are served without a session") {
   McpServer server;
   auto client = server.client();
-  const auto discover =
-      client.Post("/mcp", stateless_headers("server/discover"), stateless_request(1, "server/discover").dump(),
-                  "application/json");
+  const auto discover = client.Post("/mcp", stateless_headers("server/discover"),
+                                    stateless_request(1, "server/discover").dump(), "application/json");
   REQUIRE(discover);
   CHECK(discover->status == 200);
   CHECK_FALSE(discover->has_header("Mcp-Session-Id"));
@@ -258,10 +260,10 @@ TEST_CASE("2026-07-28 requests are served without a session") {
   CHECK(body_of(list)["result"]["ttlMs"].is_number());
   CHECK(body_of(list)["result"]["tools"].size() == 2);
 
-  const auto call = client.Post("/mcp", stateless_headers("tools/call", "echo"),
-                                stateless_request(3, "tools/call", json{{"name", "echo"}, {"arguments", json{{"text", "s"}}}})
-                                    .dump(),
-                                "application/json");
+  const auto call =
+      client.Post("/mcp", stateless_headers("tools/call", "echo"),
+                  stateless_request(3, "tools/call", json{{"name", "echo"}, {"arguments", json{{"text", "s"}}}}).dump(),
+                  "application/json");
   REQUIRE(call);
   CHECK(body_of(call)["result"]["content"][0]["text"] == "s");
   CHECK(server.endpoint().open_sessions() == 0);
@@ -277,9 +279,9 @@ TEST_CASE("2026-07-28 header checks and errors have their HTTP statuses") {
   CHECK(body_of(mismatch)["error"]["code"] == -32020);
   CHECK(body_of(mismatch)["id"] == 1);
 
-  const auto wrong_name = client.Post("/mcp", stateless_headers("tools/call", "block"),
-                                      stateless_request(2, "tools/call", json{{"name", "echo"}}).dump(),
-                                      "application/json");
+  const auto wrong_name =
+      client.Post("/mcp", stateless_headers("tools/call", "block"),
+                  stateless_request(2, "tools/call", json{{"name", "echo"}}).dump(), "application/json");
   REQUIRE(wrong_name);
   CHECK(wrong_name->status == 400);
   CHECK(body_of(wrong_name)["error"]["code"] == -32020);
@@ -293,28 +295,29 @@ TEST_CASE("2026-07-28 header checks and errors have their HTTP statuses") {
   CHECK(body_of(unsupported)["error"]["data"]["requested"] == "2027-01-01");
   CHECK(body_of(unsupported)["error"]["data"]["supported"][0] == "2026-07-28");
 
-  const auto unknown = client.Post("/mcp", stateless_headers("prompts/list"), stateless_request(4, "prompts/list").dump(),
-                                   "application/json");
+  const auto unknown = client.Post("/mcp", stateless_headers("prompts/list"),
+                                   stateless_request(4, "prompts/list").dump(), "application/json");
   REQUIRE(unknown);
   CHECK(unknown->status == 404);
   CHECK(body_of(unknown)["error"]["code"] == -32601);
 
-  const auto no_envelope = client.Post("/mcp", stateless_headers("tools/list"), request(5, "tools/list").dump(),
-                                       "application/json");
+  const auto no_envelope =
+      client.Post("/mcp", stateless_headers("tools/list"), request(5, "tools/list").dump(), "application/json");
   REQUIRE(no_envelope);
   CHECK(no_envelope->status == 400);
   CHECK(body_of(no_envelope)["error"]["code"] == -32602);
 
   json no_capabilities = stateless_request(6, "tools/list");
   no_capabilities["params"]["_meta"].erase("io.modelcontextprotocol/clientCapabilities");
-  const auto incomplete = client.Post("/mcp", stateless_headers("tools/list"), no_capabilities.dump(), "application/json");
+  const auto incomplete =
+      client.Post("/mcp", stateless_headers("tools/list"), no_capabilities.dump(), "application/json");
   REQUIRE(incomplete);
   CHECK(incomplete->status == 400);
   CHECK(body_of(incomplete)["error"]["code"] == -32602);
 
-  const auto tool_error = client.Post("/mcp", stateless_headers("tools/call", "nope"),
-                                      stateless_request(7, "tools/call", json{{"name", "nope"}}).dump(),
-                                      "application/json");
+  const auto tool_error =
+      client.Post("/mcp", stateless_headers("tools/call", "nope"),
+                  stateless_request(7, "tools/call", json{{"name", "nope"}}).dump(), "application/json");
   REQUIRE(tool_error);
   CHECK(tool_error->status == 200);  // in-band: the request itself was well-formed
   CHECK(body_of(tool_error)["error"]["code"] == -32602);
@@ -340,7 +343,8 @@ TEST_CASE("closing a 2026-07-28 stream cancels its call") {
   std::atomic<bool> stop_reading{false};
   std::thread caller([&] {
     auto client = server.client();
-    const json body = stateless_request(1, "tools/call", json{{"name", "block"}, {"_meta", json{{"progressToken", 1}}}});
+    const json body =
+        stateless_request(1, "tools/call", json{{"name", "block"}, {"_meta", json{{"progressToken", 1}}}});
     httplib::Request post;
     post.method = "POST";
     post.path = "/mcp";

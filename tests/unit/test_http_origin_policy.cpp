@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include <httplib.h>
+
+#include <catch2/catch.hpp>
 
 #include "http/origin_policy.hpp"
 

@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <memory>
 
 #include "http/session_store.hpp"

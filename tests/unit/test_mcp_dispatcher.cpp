@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <condition_variable>
 #include <future>
@@ -21,15 +20,16 @@ using namespace std::chrono_literals;
 // A dispatcher over a registry of fake tools, recording the notifications it sends.
 struct Harness {
   Harness() {
-    tools.add({"echo", "Echo", "Echoes", json{{"type", "object"}}, json{{"type", "object"}}, json{{"readOnlyHint", true}}},
-              [](const json& arguments, mcp::ToolContext& context) -> core::Result<json> {
-                context.progress(1, 2, "half");
-                context.log("debug", "quiet");
-                context.log("warning", "loud");
-                context.progress(2, 2, "");
-                return json{{"content", json::array({json{{"type", "text"}, {"text", arguments.value("text", "")}}})},
-                            {"structuredContent", json{{"text", arguments.value("text", "")}}}};
-              });
+    tools.add(
+        {"echo", "Echo", "Echoes", json{{"type", "object"}}, json{{"type", "object"}}, json{{"readOnlyHint", true}}},
+        [](const json& arguments, mcp::ToolContext& context) -> core::Result<json> {
+          context.progress(1, 2, "half");
+          context.log("debug", "quiet");
+          context.log("warning", "loud");
+          context.progress(2, 2, "");
+          return json{{"content", json::array({json{{"type", "text"}, {"text", arguments.value("text", "")}}})},
+                      {"structuredContent", json{{"text", arguments.value("text", "")}}}};
+        });
     tools.add({"broken", "", "", json{{"type", "object"}}, nullptr, nullptr},
               [](const json&, mcp::ToolContext&) -> core::Result<json> {
                 return core::fail(core::ErrorKind::unavailable, "the engine is not reachable");
@@ -77,7 +77,8 @@ struct Harness {
 std::unique_ptr<mcp::Session> initialized_session(Harness& harness, const std::string& version) {
   auto session = std::make_unique<mcp::Session>("sess-" + version);
   harness.session_call(*session, 0, "initialize",
-                       json{{"protocolVersion", version}, {"capabilities", json::object()},
+                       json{{"protocolVersion", version},
+                            {"capabilities", json::object()},
                             {"clientInfo", json{{"name", "test"}, {"version", "1"}}}});
   return session;
 }
@@ -98,9 +99,10 @@ TEST_CASE("initialize echoes each supported session version and otherwise offers
   }));
   CAPTURE(requested);
   mcp::Session session("s1");
-  const json response = harness.session_call(
-      session, "init", "initialize", json{{"protocolVersion", requested}, {"capabilities", json::object()},
-                                          {"clientInfo", json{{"name", "c"}, {"version", "1"}}}});
+  const json response = harness.session_call(session, "init", "initialize",
+                                             json{{"protocolVersion", requested},
+                                                  {"capabilities", json::object()},
+                                                  {"clientInfo", json{{"name", "c"}, {"version", "1"}}}});
   REQUIRE(response.contains("result"));
   CHECK(response["id"] == "init");
   CHECK(response["result"]["protocolVersion"] == negotiated);
@@ -143,7 +145,7 @@ TEST_CASE("methods exist only in the revisions that define them") {
     response = harness.stateless_call(method);
   } else {
     const auto session_owner = initialized_session(harness, version);
-  mcp::Session& session = *session_owner;
+    mcp::Session& session = *session_owner;
     response = harness.session_call(session, 2, method, json::object());
   }
   if (code == 0) {
@@ -228,8 +230,8 @@ TEST_CASE("structuredContent is dropped for revisions before 2025-06-18") {
   Harness harness;
   const auto session_owner = initialized_session(harness, "2025-03-26");
   mcp::Session& session = *session_owner;
-  const json result =
-      harness.session_call(session, 1, "tools/call", json{{"name", "echo"}, {"arguments", json{{"text", "x"}}}})["result"];
+  const json result = harness.session_call(session, 1, "tools/call",
+                                           json{{"name", "echo"}, {"arguments", json{{"text", "x"}}}})["result"];
   CHECK_FALSE(result.contains("structuredContent"));
   CHECK(result["content"][0]["text"] == "x");
 }
@@ -325,12 +327,12 @@ TEST_CASE("notifications/cancelled stops the running call through its stop token
   const auto session_owner = initialized_session(harness, "2025-06-18");
   mcp::Session& session = *session_owner;
   auto reply = std::async(std::launch::async, [&] {
-    return mcp::answer_in_session(harness.dispatcher, session, mcp::Request{"call-1", "tools/call", json{{"name", "block"}}},
-                                  harness.notify);
+    return mcp::answer_in_session(harness.dispatcher, session,
+                                  mcp::Request{"call-1", "tools/call", json{{"name", "block"}}}, harness.notify);
   });
   REQUIRE(started.get_future().wait_for(10s) == std::future_status::ready);
-  harness.dispatcher.apply(mcp::Notification{"notifications/cancelled", json{{"requestId", "call-1"}, {"reason", "user"}}},
-                           &session);
+  harness.dispatcher.apply(
+      mcp::Notification{"notifications/cancelled", json{{"requestId", "call-1"}, {"reason", "user"}}}, &session);
   CHECK(saw_stop.get_future().get());
   const auto answered = reply.get();
   CHECK(answered.cancelled);
@@ -342,9 +344,9 @@ TEST_CASE("subscriptions/listen acknowledges, then ends when its stream stops") 
   std::stop_source stop;
   mcp::RequestEnvelope envelope{"2026-07-28", nullptr, json::object(), std::nullopt};
   auto reply = std::async(std::launch::async, [&] {
-    return harness.dispatcher.answer(mcp::Request{"listen-1", "subscriptions/listen",
-                                                  json{{"notifications", json{{"toolsListChanged", true}}}}},
-                                     mcp::Dispatcher::stateless_context(envelope, stop.get_token(), harness.notify));
+    return harness.dispatcher.answer(
+        mcp::Request{"listen-1", "subscriptions/listen", json{{"notifications", json{{"toolsListChanged", true}}}}},
+        mcp::Dispatcher::stateless_context(envelope, stop.get_token(), harness.notify));
   });
   CHECK(reply.wait_for(50ms) == std::future_status::timeout);  // it holds the stream open
   stop.request_stop();

@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <string>
 #include <variant>
 
@@ -50,7 +49,8 @@ TEST_CASE("invalid requests echo a usable id and use null otherwise") {
 }
 
 TEST_CASE("valid messages are classified as requests, notifications or client responses") {
-  const auto request = mcp::parse_message(json::parse(R"({"jsonrpc":"2.0","id":"x-1","method":"tools/list","params":{}})"));
+  const auto request =
+      mcp::parse_message(json::parse(R"({"jsonrpc":"2.0","id":"x-1","method":"tools/list","params":{}})"));
   REQUIRE(std::holds_alternative<mcp::Request>(request));
   CHECK(std::get<mcp::Request>(request).id == "x-1");
   CHECK(std::get<mcp::Request>(request).method == "tools/list");
@@ -62,7 +62,8 @@ TEST_CASE("valid messages are classified as requests, notifications or client re
   const auto positional = mcp::parse_message(json::parse(R"({"jsonrpc":"2.0","id":3,"method":"ping","params":[1]})"));
   CHECK(std::holds_alternative<mcp::Request>(positional));  // JSON-RPC allows arrays; the dispatcher refuses them
 
-  const auto notification = mcp::parse_message(json::parse(R"({"jsonrpc":"2.0","method":"notifications/initialized"})"));
+  const auto notification =
+      mcp::parse_message(json::parse(R"({"jsonrpc":"2.0","method":"notifications/initialized"})"));
   CHECK(std::holds_alternative<mcp::Notification>(notification));
 
   const auto response = mcp::parse_message(json::parse(R"({"jsonrpc":"2.0","id":5,"result":{}})"));
@@ -108,7 +109,8 @@ TEST_CASE("responses and notifications have the JSON-RPC 2.0 shape") {
   CHECK(mcp::is_error_response(with_data, -32022));
   CHECK_FALSE(mcp::is_error_response(with_data, -32601));
   CHECK_FALSE(mcp::is_error_response(mcp::result_response(1, json::object())));
-  CHECK(mcp::make_notification("notifications/x", nullptr) == json::parse(R"({"jsonrpc":"2.0","method":"notifications/x"})"));
+  CHECK(mcp::make_notification("notifications/x", nullptr) ==
+        json::parse(R"({"jsonrpc":"2.0","method":"notifications/x"})"));
 }
 
 TEST_CASE("encoding replaces invalid UTF-8 instead of throwing") {

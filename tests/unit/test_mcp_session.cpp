@@ -8,13 +8,13 @@ TEST_CASE("a session tracks its running requests by exact id") {
   mcp::Session session("abc");
   const auto number = session.begin_request(1);
   REQUIRE(number);
-  CHECK_FALSE(session.begin_request(1));   // still running
+  CHECK_FALSE(session.begin_request(1));  // still running
   const auto text = session.begin_request("1");
-  REQUIRE(text);                           // "1" is another id than 1
+  REQUIRE(text);  // "1" is another id than 1
   CHECK(session.cancel_request(1));
   CHECK(number->stop_requested());
   CHECK_FALSE(text->stop_requested());
-  CHECK(session.end_request(1));           // it was cancelled
+  CHECK(session.end_request(1));  // it was cancelled
   CHECK_FALSE(session.end_request("1"));
   CHECK_FALSE(session.cancel_request(1));  // no longer running
   CHECK(session.begin_request(1));         // the id is free again

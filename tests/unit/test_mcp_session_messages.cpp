@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -26,8 +25,11 @@ struct Fixture {
   }
 
   void initialize(mcp::Session& session, const std::string& version) {
-    const json init{{"jsonrpc", "2.0"}, {"id", 0}, {"method", "initialize"},
-                    {"params", json{{"protocolVersion", version}, {"capabilities", json::object()},
+    const json init{{"jsonrpc", "2.0"},
+                    {"id", 0},
+                    {"method", "initialize"},
+                    {"params", json{{"protocolVersion", version},
+                                    {"capabilities", json::object()},
                                     {"clientInfo", json{{"name", "t"}, {"version", "1"}}}}}};
     REQUIRE(mcp::handle_session_body(dispatcher, session, init, {}, mcp::CancelledReplies::send));
   }
@@ -152,6 +154,7 @@ TEST_CASE("the answer to a cancelled request is dropped where the transport allo
                         mcp::CancelledReplies::drop);
   });
   REQUIRE(started.get_future().wait_for(10s) == std::future_status::ready);
-  CHECK_FALSE(fixture.body(session, R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"x"}})"));
+  CHECK_FALSE(
+      fixture.body(session, R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"x"}})"));
   CHECK_FALSE(reply.get());
 }
