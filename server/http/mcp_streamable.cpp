@@ -105,7 +105,7 @@ void StreamableHttp::post_stateless(const httplib::Request& request, httplib::Re
   // In this revision closing the request's stream is the only way a client cancels, and only a
   // streamed reply notices that the client went away: so a tool call always streams when it may.
   const bool cancellable = call->method == "tools/call";
-  if (accept.sse && (listen || !accept.json || cancellable || wants_stream(*call, envelope->log_level.has_value()))) {
+  if (accept.sse && (listen || !accept.json || cancellable)) {
     stream_messages(
         m_runtime, request, response,
         [&dispatcher = m_runtime.dispatcher, call = *call, envelope = *envelope](const mcp::Outbound& notify,

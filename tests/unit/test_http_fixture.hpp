@@ -149,6 +149,15 @@ inline std::vector<json> sse_messages(std::string_view body) {
   return messages;
 }
 
+/// The answer in a POST's response, whether it came as JSON or as the last event of an SSE stream.
+inline json final_message(const httplib::Result& result) {
+  if (result->get_header_value("Content-Type") == "text/event-stream") {
+    const auto messages = sse_messages(result->body);
+    return messages.empty() ? json() : messages.back();
+  }
+  return json::parse(result->body);
+}
+
 /// Reads an SSE GET stream on a background thread, so a test can wait for what arrives.
 class SseReader {
  public:

@@ -265,7 +265,17 @@ TEST_CASE("2026-07-28 requests are served without a session") {
                   stateless_request(3, "tools/call", json{{"name", "echo"}, {"arguments", json{{"text", "s"}}}}).dump(),
                   "application/json");
   REQUIRE(call);
-  CHECK(body_of(call)["result"]["content"][0]["text"] == "s");
+  // Stateless tool calls stream whenever the client accepts it: closing the stream is how it cancels.
+  CHECK(call->get_header_value("Content-Type") == "text/event-stream");
+  CHECK(final_message(call)["result"]["content"][0]["text"] == "s");
+  auto json_only = stateless_headers("tools/call", "echo");
+  json_only.erase("Accept");
+  json_only.emplace("Accept", "application/json");
+  const auto plain = client.Post("/mcp", json_only, stateless_request(4, "tools/call", json{{"name", "echo"}}).dump(),
+                                 "application/json");
+  REQUIRE(plain);
+  CHECK(plain->get_header_value("Content-Type") == "application/json");
+  CHECK(body_of(plain)["result"]["resultType"] == "complete");
   CHECK(server.endpoint().open_sessions() == 0);
 }
 
@@ -320,7 +330,7 @@ TEST_CASE("2026-07-28 header checks and errors have their HTTP statuses") {
                   stateless_request(7, "tools/call", json{{"name", "nope"}}).dump(), "application/json");
   REQUIRE(tool_error);
   CHECK(tool_error->status == 200);  // in-band: the request itself was well-formed
-  CHECK(body_of(tool_error)["error"]["code"] == -32602);
+  CHECK(final_message(tool_error)["error"]["code"] == -32602);
 }
 
 TEST_CASE("a 2026-07-28 call with a progress token streams its progress") {
