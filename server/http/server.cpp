@@ -3,6 +3,8 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/socket.h>
+
 #include <charconv>
 
 namespace http {
@@ -41,6 +43,12 @@ Server::Server(ServerOptions options, metrics::Metrics& metrics)
   const auto threads = static_cast<std::size_t>(m_options.threads);
   // Every open SSE stream holds a worker thread, so the pool is sized for streams, not CPUs.
   m_server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // httplib's default sets SO_REUSEPORT, which lets a second server bind the
+  // same port and silently take half the requests (and half the sessions).
+  m_server->set_socket_options([](int socket) {
+    const int yes = 1;
+    ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   m_server->set_payload_max_length(static_cast<std::size_t>(m_options.max_body_bytes));
   m_server->set_read_timeout(m_options.read_timeout);
   m_server->set_write_timeout(m_options.write_timeout);
