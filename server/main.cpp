@@ -1,11 +1,10 @@
 // mcp-sandbox: flags + environment -> Config -> engine -> subcommand.
 #include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include <iostream>
 
 #include "cli/doctor.hpp"
+#include "cli/logging.hpp"
 #include "cli/run_command.hpp"
 #include "cli/serve.hpp"
 #include "config/config.hpp"
@@ -14,16 +13,6 @@
 namespace {
 
 constexpr int kConfigError = 2;
-
-void setup_logging(const config::Config& config) {
-  // Logs go to stderr so that stdout stays machine-readable (run prints JSON).
-  auto logger = spdlog::stderr_color_mt("mcp-sandbox");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(config.log_level));
-  if (config.log_format == "json") {
-    spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","message":"%v"})");
-  }
-}
 
 docker::EngineOptions engine_options(const config::Config& config) {
   docker::EngineOptions options;
@@ -74,7 +63,7 @@ int main(int argc, char** argv) {
     for (const auto& problem : problems) std::cerr << "configuration: " << problem << "\n";
     return kConfigError;
   }
-  setup_logging(config);
+  cli::setup_logging(config.log_level, config.log_format);
 
   auto engine = docker::connect_engine(engine_options(config));
   if (doctor->parsed()) return cli::doctor(config, engine, std::cout);

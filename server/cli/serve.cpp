@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/random.hpp"
+#include "docker/observed_engine.hpp"
 #include "http/file_routes.hpp"
 #include "http/mcp_endpoint.hpp"
 #include "http/ops_routes.hpp"
@@ -35,7 +36,7 @@ sigset_t block_stop_signals() {
 
 }  // namespace
 
-int serve(const config::Config& config, docker::Engine& engine) {
+int serve(const config::Config& config, docker::Engine& raw_engine) {
   if (auto problems = config::validate_secrets(config); !problems.empty()) {
     for (const auto& problem : problems) spdlog::critical("refusing to start: {}", problem);
     return kBadConfig;
@@ -52,6 +53,11 @@ int serve(const config::Config& config, docker::Engine& engine) {
     spdlog::warn("PUBLIC_BASE_URL is not set; download links will use {}", public_base_url);
   }
   const sigset_t stop_signals = block_stop_signals();
+  metrics::Metrics metrics;
+  docker::ObservedEngine engine(raw_engine, [&metrics](std::string_view call, const core::Error* error,
+                                                       std::chrono::duration<double> took) {
+    metrics.engine_call(call, error != nullptr ? core::to_string(error->kind) : std::string_view(), took.count());
+  });
 
   sandbox::Workspaces workspaces(config.sandbox_root, config.engine_sandbox_path(), config.file_secret);
   if (auto ready = workspaces.prepare_root(); !ready) {
@@ -67,7 +73,6 @@ int serve(const config::Config& config, docker::Engine& engine) {
   spdlog::info("runners: {}", discovered->language_list());
   runner::RunnerCatalog catalog(std::move(*discovered));
 
-  metrics::Metrics metrics;
   const std::string instance_id = "srv-" + core::random_hex(6);
   runner::Executor executor(engine, catalog,
                             runner::ExecutorOptions{config.limits, config.runner_runtime, config.allow_network,
