@@ -1,5 +1,8 @@
 #include "http/mcp_replies.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
@@ -67,7 +70,11 @@ void stream_messages(McpRuntime& runtime, const httplib::Request& request, httpl
                    mcp::RpcError{mcp::error_code::internal_error, "The server is shutting down", nullptr});
     return;
   }
-  stream_queue(response, queue, runtime.keepalive, [stop, cancel_on_disconnect]() mutable {
+  // A vanished client is only noticed when a write fails, so a stream whose
+  // disconnect cancels the call writes a keep-alive every second while it runs.
+  const auto keepalive =
+      cancel_on_disconnect ? std::min(runtime.keepalive, std::chrono::milliseconds(1000)) : runtime.keepalive;
+  stream_queue(response, queue, keepalive, [stop, cancel_on_disconnect]() mutable {
     if (cancel_on_disconnect) stop.request_stop();
   });
 }

@@ -55,7 +55,7 @@ describe(`@modelcontextprotocol/client 2.x pinned to ${MODERN_VERSION}: progress
     assert.ok(progress.length >= 1, 'at least one progress notification');
   });
 
-  test('aborting a run cancels it and kills its container (plain call: JSON reply)', async () => {
+  test('aborting a run cancels it and kills its container (plain call, no onprogress)', async () => {
     await checkCancellation(call, conversationId('cancel-v2'));
   });
 
