@@ -157,8 +157,11 @@ cmd_sanitize() {
   cmake --build "$dir" -j"$(nproc)" --target unit_tests integration_tests
   say "sanitize: unit and integration suites under ASan + UBSan"
   MCP_SANDBOX_REQUIRE_ENGINE=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir "$dir" --output-on-failure -j2 --timeout 900 -E '^e2e$'
+    ctest --test-dir "$dir" --output-on-failure -j2 --timeout 900 -E '^e2e$' | tee "$dir/ctest.log"
 }
+
+# "N" from ctest's "100% tests passed, 0 tests failed out of N" in a saved log.
+ctest_count() { sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$1" | tail -n 1; }
 
 # A short libFuzzer run of each target (FUZZ_SECONDS each, default 20).
 cmd_fuzz() {
@@ -185,9 +188,13 @@ cmd_test() {
   cmd_images
   say "test: unit, integration and end-to-end suites (real engine, real runner images, MCP SDK clients)"
   # The integration and e2e suites must run here, never skip: an engine is up.
-  MCP_SANDBOX_REQUIRE_ENGINE=1 ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 --timeout 900
+  MCP_SANDBOX_REQUIRE_ENGINE=1 ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 --timeout 900 \
+    | tee "$BUILD_DIR/ctest.log"
   cmd_sanitize
   cmd_fuzz
+  # Reaching here means every step passed (set -e, pipefail): one closing line for CI.
+  local total=$(( $(ctest_count "$BUILD_DIR/ctest.log") + $(ctest_count "$BUILD_DIR/asan/ctest.log") + 4 ))
+  echo "summary: $total passed, 0 failed"
 }
 
 main() {
