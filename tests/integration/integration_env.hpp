@@ -29,6 +29,9 @@ runner::Executor make_executor(const config::RunLimits& limits = {});
 /// Workspaces under the suite's sandbox root.
 sandbox::Workspaces workspaces();
 
+/// Runs `request` in a fresh throwaway workspace (its workspace field is filled in here).
+core::Result<runner::RunOutcome> run_ephemeral(runner::RunRequest request, const config::RunLimits& limits = {});
+
 /// Runs `code` in `language` in a throwaway workspace; fails the test if the run could not happen.
 runner::RunOutcome run(const std::string& language, const std::string& code, int timeout_seconds = 30,
                        const config::RunLimits& limits = {});

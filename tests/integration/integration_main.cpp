@@ -30,19 +30,23 @@ sandbox::Workspaces workspaces() {
   return sandbox::Workspaces(env().sandbox_root, env().sandbox_root.string(), std::string(40, 'k'));
 }
 
-runner::RunOutcome run(const std::string& language, const std::string& code, int timeout_seconds,
-                       const config::RunLimits& limits) {
+core::Result<runner::RunOutcome> run_ephemeral(runner::RunRequest request, const config::RunLimits& limits) {
   auto spaces = workspaces();
   auto workspace = spaces.open_ephemeral();
-  REQUIRE(workspace);
+  if (!workspace) return core::fail(workspace.error());
+  request.workspace = *workspace;
+  auto outcome = make_executor(limits).run(request);
+  spaces.discard(*workspace);
+  return outcome;
+}
+
+runner::RunOutcome run(const std::string& language, const std::string& code, int timeout_seconds,
+                       const config::RunLimits& limits) {
   runner::RunRequest request;
   request.language = language;
   request.code = code;
   request.timeout_seconds = timeout_seconds;
-  request.workspace = *workspace;
-  auto executor = make_executor(limits);
-  auto outcome = executor.run(request);
-  spaces.discard(*workspace);
+  auto outcome = run_ephemeral(request, limits);
   if (!outcome) FAIL("run could not happen: " << outcome.error().message);
   return *outcome;
 }

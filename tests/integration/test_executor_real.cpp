@@ -34,17 +34,11 @@ TEST_CASE("real: hello in every required language") {
 }
 
 TEST_CASE("real: exit code, stderr and stdin are reported exactly") {
-  auto spaces = integration::workspaces();
-  auto workspace = spaces.open_ephemeral();
-  REQUIRE(workspace);
   runner::RunRequest request;
   request.language = "py";
   request.code = "import sys\ndata = sys.stdin.read()\nprint(data.upper())\nprint('bad', file=sys.stderr)\nsys.exit(3)\n";
   request.stdin_data = "line one\nline two";
-  request.workspace = *workspace;
-  auto executor = integration::make_executor();
-  auto outcome = executor.run(request);
-  spaces.discard(*workspace);
+  auto outcome = integration::run_ephemeral(request);
   REQUIRE(outcome);
   CHECK(outcome->exit_code == 3);
   CHECK(outcome->stdout_data == "LINE ONE\nLINE TWO\n");
@@ -172,56 +166,38 @@ TEST_CASE("real: files in /data persist across runs of a conversation and stay o
 }
 
 TEST_CASE("real: the environment reaches the program") {
-  auto spaces = integration::workspaces();
-  auto workspace = spaces.open_ephemeral();
-  REQUIRE(workspace);
   runner::RunRequest request;
   request.language = "javascript";
   request.code = "console.log(process.env.GREETING)";
   request.environment = {{"GREETING", "hi there"}};
-  request.workspace = *workspace;
-  auto executor = integration::make_executor();
-  auto outcome = executor.run(request);
-  spaces.discard(*workspace);
+  auto outcome = integration::run_ephemeral(request);
   REQUIRE(outcome);
   CHECK(outcome->stdout_data == "hi there\n");
 }
 
 TEST_CASE("real: stdin the program reads late still arrives whole") {
   // The executor pumps in one-second slices; stdin must survive the slice boundaries.
-  auto spaces = integration::workspaces();
-  auto workspace = spaces.open_ephemeral();
-  REQUIRE(workspace);
   runner::RunRequest request;
   request.language = "python";
   request.code = "import sys, time\ntime.sleep(2.5)\nprint(len(sys.stdin.buffer.read()))\n";
   request.stdin_data = std::string(900 * 1024, 'x');
-  request.workspace = *workspace;
   int progress_calls = 0;
   request.on_progress = [&](std::chrono::milliseconds) { ++progress_calls; };
-  auto executor = integration::make_executor();
-  auto outcome = executor.run(request);
-  spaces.discard(*workspace);
+  auto outcome = integration::run_ephemeral(request);
   REQUIRE(outcome);
   CHECK(outcome->stdout_data == std::to_string(900 * 1024) + "\n");
   CHECK(progress_calls >= 2);
 }
 
 TEST_CASE("real: a cancelled run is killed at once and removed") {
-  auto spaces = integration::workspaces();
-  auto workspace = spaces.open_ephemeral();
-  REQUIRE(workspace);
   std::stop_source stop;
   runner::RunRequest request;
   request.language = "bash";
   request.code = "sleep 25";
-  request.workspace = *workspace;
   request.cancel = stop.get_token();
   request.on_progress = [&](std::chrono::milliseconds) { stop.request_stop(); };
-  auto executor = integration::make_executor();
   const auto started = std::chrono::steady_clock::now();
-  auto outcome = executor.run(request);
-  spaces.discard(*workspace);
+  auto outcome = integration::run_ephemeral(request);
   REQUIRE_FALSE(outcome);
   CHECK(outcome.error().message.find("cancelled") != std::string::npos);
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(8));
