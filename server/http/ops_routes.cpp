@@ -6,23 +6,23 @@
 namespace http {
 namespace {
 
+// The required languages `registry` has no runner for, comma-separated.
+std::string missing_languages(const runner::Registry& registry, const std::vector<std::string>& required) {
+  std::string missing;
+  for (const auto& language : required) {
+    if (registry.find(language) == nullptr) missing += (missing.empty() ? "" : ", ") + language;
+  }
+  return missing;
+}
+
 // Why the server cannot take runs now, or an empty string when it can.
 std::string not_ready_reason(docker::Engine& engine, runner::RunnerCatalog& catalog,
                              const std::vector<std::string>& required) {
   if (auto ping = engine.ping(); !ping) return "engine: " + ping.error().message;
-  auto registry = catalog.current();
-  std::string missing;
-  for (const auto& language : required) {
-    if (registry->find(language) == nullptr) missing += (missing.empty() ? "" : ", ") + language;
-  }
+  auto missing = missing_languages(*catalog.current(), required);
   if (!missing.empty()) {
     // Images may have been built since start-up: look again before saying no.
-    if (auto refreshed = catalog.refresh(engine)) {
-      missing.clear();
-      for (const auto& language : required) {
-        if ((*refreshed)->find(language) == nullptr) missing += (missing.empty() ? "" : ", ") + language;
-      }
-    }
+    if (auto refreshed = catalog.refresh(engine)) missing = missing_languages(**refreshed, required);
   }
   return missing.empty() ? std::string() : "runner images missing: " + missing;
 }
