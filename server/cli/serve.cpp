@@ -74,9 +74,10 @@ int serve(const config::Config& config, docker::Engine& raw_engine) {
   runner::RunnerCatalog catalog(std::move(*discovered));
 
   const std::string instance_id = "srv-" + core::random_hex(6);
+  runner::TrackedContainers tracked;
   runner::Executor executor(engine, catalog,
                             runner::ExecutorOptions{config.limits, config.runner_runtime, config.allow_network,
-                                                    instance_id});
+                                                    instance_id, &tracked});
   sandbox::UrlSigner signer(config.file_secret, public_base_url,
                             std::chrono::seconds(config.file_url_ttl_seconds));
   tools::Services services{executor,

@@ -124,6 +124,10 @@ core::Result<RunOutcome> Executor::run(const RunRequest& request) {
   const auto spec = build_container_spec(runner->manifest, request, m_options.limits, m_options.runtime,
                                          request.network, identity);
 
+  // Tracked before the container exists and until after it is removed
+  // (the ticket outlives the guard), so the reaper never takes a live run.
+  TrackedContainers::Ticket ticket;
+  if (m_options.tracked != nullptr) ticket = m_options.tracked->track(identity.run_id);
   auto id = m_engine.create_container(spec);
   if (!id) return core::fail(id.error().with_context("creating the " + runner->manifest.language + " container"));
   ContainerGuard guard(m_engine, *id);

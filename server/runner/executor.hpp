@@ -8,6 +8,7 @@
 #include "docker/engine.hpp"
 #include "runner/registry.hpp"
 #include "runner/run.hpp"
+#include "runner/tracked_containers.hpp"
 
 namespace runner {
 
@@ -16,6 +17,8 @@ struct ExecutorOptions {
   std::string runtime;         ///< OCI runtime; empty = engine default
   bool allow_network = false;  ///< operator policy for RunRequest::network
   std::string instance_id;     ///< labels every container so a reaper can tell ours apart
+  /// Where live run ids are registered for the reaper; null when nothing reaps (the CLI).
+  TrackedContainers* tracked = nullptr;
   /// After a kill at the deadline, how long to wait for the rest of the output.
   std::chrono::milliseconds drain_after_kill{2000};
 };
