@@ -80,7 +80,20 @@ int serve(const config::Config& config, docker::Engine& raw_engine) {
                                                     instance_id, &tracked});
   sandbox::UrlSigner signer(config.file_secret, public_base_url,
                             std::chrono::seconds(config.file_url_ttl_seconds));
+  runner::AdmissionLimits admission_limits{
+      config.max_concurrent_runs > 0
+          ? static_cast<std::size_t>(config.max_concurrent_runs)
+          : runner::default_max_running(std::thread::hardware_concurrency(), config.limits.cpus),
+      static_cast<std::size_t>(config.max_queued_runs), std::chrono::seconds(config.run_queue_timeout_seconds)};
+  runner::Admission admission(
+      admission_limits,
+      runner::Admission::Observer{
+          [&metrics](const runner::AdmissionCounts& counts) { metrics.set_admission(counts.running, counts.queued); },
+          [&metrics](std::string_view reason) { metrics.run_rejected(reason); }});
+  spdlog::info("capacity: {} runs at once, {} queued for at most {} s", admission_limits.max_running,
+               admission_limits.max_queued, config.run_queue_timeout_seconds);
   tools::Services services{executor,
+                           admission,
                            catalog,
                            workspaces,
                            signer,
@@ -101,12 +114,22 @@ int serve(const config::Config& config, docker::Engine& raw_engine) {
       "pass back the conversationId you get. Upload inputs with upload_file; results come back as download URLs.";
   mcp_options.session_idle_timeout = std::chrono::seconds(config.session_idle_seconds);
   mcp_options.max_sessions = static_cast<std::size_t>(config.max_sessions);
+  mcp_options.limits = http::ClientLimitOptions{config.rate_limit_calls_per_minute, config.auth_failures_per_minute};
+  mcp_options.metrics = &metrics;
   http::McpEndpoint endpoint(tool_registry, mcp_options);
 
-  http::Server server(http::ServerOptions{config.http_addr, config.max_body_bytes, config.http_threads}, metrics);
+  http::ServerOptions server_options{config.http_addr, config.max_body_bytes, config.http_threads};
+  server_options.header_timeout = std::chrono::seconds(config.http_header_timeout_seconds);
+  server_options.body_timeout = std::chrono::seconds(config.http_body_timeout_seconds);
+  server_options.max_connections_per_peer = static_cast<std::size_t>(config.http_max_connections_per_peer);
+  http::Server server(server_options, metrics);
   endpoint.mount(server.raw());
   http::mount_file_routes(server.raw(), config.sandbox_root, signer, metrics);
-  http::mount_ops_routes(server.raw(), engine, catalog, endpoint.auth(), metrics,
+  http::mount_ops_routes(server.raw(), engine, catalog,
+                         [&endpoint](const auto& request, auto& response) {
+                           return endpoint.authenticate(request, response);
+                         },
+                         metrics,
                          http::OpsOptions{config.required_runners, config.metrics_public,
                                           [&] { metrics.set_sessions(endpoint.open_sessions()); }});
   if (auto bound = server.bind(); !bound) {

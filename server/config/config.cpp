@@ -119,6 +119,32 @@ void register_settings(CLI::App& app, Config& c) {
           "Largest file read_file returns (bigger files: use the URL)", server)
       ->check(CLI::Range(std::int64_t{1024}, std::int64_t{64} << 20));
 
+  const std::string capacity = "Capacity and abuse limits";
+  setting(app, "--max-concurrent-runs", "MAX_CONCURRENT_RUNS", c.max_concurrent_runs,
+          "Run containers at once; 0 = CPU cores / RUN_CPUS (2 x cores at 0.5 CPU per run)", capacity)
+      ->check(CLI::Range(0, 4096));
+  setting(app, "--max-queued-runs", "MAX_QUEUED_RUNS", c.max_queued_runs,
+          "Runs that may wait for a free slot; beyond, a call fails at once with a busy error", capacity)
+      ->check(CLI::Range(0, 65536));
+  setting(app, "--run-queue-timeout", "RUN_QUEUE_TIMEOUT_SECONDS", c.run_queue_timeout_seconds,
+          "Longest a run waits for a slot before it fails with a busy error, seconds", capacity)
+      ->check(CLI::Range(0, 3600));
+  setting(app, "--rate-limit-calls-per-minute", "RATE_LIMIT_CALLS_PER_MINUTE", c.rate_limit_calls_per_minute,
+          "Tool calls per minute per API token (bursts up to the same number); 429 beyond; 0 = off", capacity)
+      ->check(CLI::Range(0, 1000000));
+  setting(app, "--auth-failures-per-minute", "AUTH_FAILURES_PER_MINUTE", c.auth_failures_per_minute,
+          "Wrong tokens per minute from one address before it gets 429 instead of 401; 0 = off", capacity)
+      ->check(CLI::Range(0, 1000000));
+  setting(app, "--http-header-timeout", "HTTP_HEADER_TIMEOUT_SECONDS", c.http_header_timeout_seconds,
+          "Deadline for a request's line and headers, however slowly they trickle in, seconds", capacity)
+      ->check(CLI::Range(1, 3600));
+  setting(app, "--http-body-timeout", "HTTP_BODY_TIMEOUT_SECONDS", c.http_body_timeout_seconds,
+          "Deadline for a request's whole body, seconds", capacity)
+      ->check(CLI::Range(1, 3600));
+  setting(app, "--http-max-connections-per-peer", "HTTP_MAX_CONNECTIONS_PER_PEER", c.http_max_connections_per_peer,
+          "Open connections from one address (more are closed at once); 0 = no cap (e.g. behind a proxy)", capacity)
+      ->check(CLI::Range(0, 65536));
+
   const std::string logging = "Logging";
   setting(app, "--log-level", "LOG_LEVEL", c.log_level, "trace, debug, info, warn, error", logging)
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
@@ -157,6 +183,10 @@ std::vector<std::string> validate(const Config& c) {
   }
   if (c.limits.output_bytes > c.limits.memory_mb * 1024 * 1024 * 4) {
     problems.push_back("RUN_OUTPUT_BYTES is larger than four times RUN_MEMORY_MB; lower it");
+  }
+  if (c.http_max_connections_per_peer >= c.http_threads) {
+    problems.push_back("HTTP_MAX_CONNECTIONS_PER_PEER must be below HTTP_THREADS, or one address can hold every "
+                       "worker thread (or 0 to turn the cap off behind a proxy)");
   }
   if (c.required_runners.empty()) {
     problems.push_back("REQUIRED_RUNNERS must name at least one language");

@@ -55,6 +55,16 @@ struct Config {
   int max_sessions = 1000;
   int http_threads = 64;
 
+  // Capacity and abuse limits (docs/limits.md)
+  int max_concurrent_runs = 0;  ///< run containers at once; 0 = CPU cores / RUN_CPUS
+  int max_queued_runs = 16;     ///< runs waiting for a slot beyond those
+  int run_queue_timeout_seconds = 30;
+  int rate_limit_calls_per_minute = 300;  ///< tool calls per token; 0 = off
+  int auth_failures_per_minute = 30;      ///< wrong tokens per peer address before 429; 0 = off
+  int http_header_timeout_seconds = 10;   ///< whole request line + headers, however slowly sent
+  int http_body_timeout_seconds = 60;     ///< whole body
+  int http_max_connections_per_peer = 32; ///< 0 = no cap
+
   // Tool output
   std::int64_t inline_image_bytes = 2 * 1024 * 1024;
   std::int64_t read_file_bytes = 1024 * 1024;

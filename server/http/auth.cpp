@@ -67,6 +67,18 @@ bool BearerAuth::authorized_header(std::string_view header) const {
   return matched != 0;
 }
 
+std::string BearerAuth::token_id(const httplib::Request& request) const {
+  if (!authorized(request)) return {};
+  const auto digest = digest_of(bearer_credential(request.get_header_value("Authorization")));
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (std::size_t i = 0; i < 8; ++i) {
+    id += kHex[digest[i] >> 4];
+    id += kHex[digest[i] & 0xf];
+  }
+  return id;
+}
+
 void BearerAuth::reject(httplib::Response& response) const {
   response.status = 401;
   response.set_header("WWW-Authenticate", "Bearer realm=\"mcp-sandbox\"");

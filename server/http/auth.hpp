@@ -23,6 +23,10 @@ class BearerAuth {
   /// Whether `header` (the Authorization value) names an accepted token; for callers without httplib.
   [[nodiscard]] bool authorized_header(std::string_view header) const;
 
+  /// A name for the request's token that is safe to log and to key limits by: hex of the first 8
+  /// bytes of its SHA-256. Empty when the request is not authorized.
+  [[nodiscard]] std::string token_id(const httplib::Request& request) const;
+
   /// Answers 401 with `WWW-Authenticate: Bearer` (RFC 6750) and a short plain-text body.
   void reject(httplib::Response& response) const;
 

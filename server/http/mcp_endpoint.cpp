@@ -25,11 +25,7 @@ Handler guarded(const std::shared_ptr<McpRuntime>& runtime, Handler handler) {
       OriginPolicy::reject(response);
       return;
     }
-    if (!runtime->auth.authorized(request)) {
-      log_refusal(request, 401, "missing or wrong bearer token");
-      runtime->auth.reject(response);
-      return;
-    }
+    if (!runtime->limits.authenticate(request, response, /*json_rpc=*/true)) return;
     handler(request, response);
   };
 }
@@ -40,7 +36,7 @@ McpEndpoint::McpEndpoint(const mcp::ToolRegistry& tools, McpEndpointOptions opti
     : m_runtime(std::make_shared<McpRuntime>(
           tools, mcp::ServerInfo{"mcp-sandbox", options.server_version, options.instructions}, options.api_tokens,
           options.allowed_origins, options.max_sessions, options.max_legacy_streams, options.session_idle_timeout,
-          options.keepalive_interval)) {}
+          options.keepalive_interval, options.limits, options.metrics)) {}
 
 McpEndpoint::~McpEndpoint() { shutdown(); }
 
@@ -66,5 +62,9 @@ void McpEndpoint::shutdown() {
 std::size_t McpEndpoint::open_sessions() const { return m_runtime->sessions.size(); }
 
 const BearerAuth& McpEndpoint::auth() const { return m_runtime->auth; }
+
+bool McpEndpoint::authenticate(const httplib::Request& request, httplib::Response& response) {
+  return m_runtime->limits.authenticate(request, response, /*json_rpc=*/false);
+}
 
 }  // namespace http

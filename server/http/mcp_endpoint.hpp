@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "http/auth.hpp"
+#include "http/client_limits.hpp"
 #include "mcp/tool.hpp"
 
 namespace http {
@@ -27,11 +28,13 @@ struct McpEndpointOptions {
   /// for its whole life, so keep it well below the server's thread pool size.
   std::size_t max_legacy_streams = 32;
   std::chrono::milliseconds keepalive_interval{15000};  ///< comment on silent SSE streams this often
+  ClientLimitOptions limits;                            ///< tool calls per token, wrong tokens per address
+  metrics::Metrics* metrics = nullptr;                  ///< counts the 429s when set
 };
 
 /// Every MCP route of the server: POST/GET/DELETE /mcp (2025 Streamable HTTP and stateless
 /// 2026-07-28 side by side), GET /sse and /mcp/events with POST /messages (2024-11-05 HTTP+SSE),
-/// each behind the Origin check (403) and the Bearer token check (401).
+/// each behind the Origin check (403), the Bearer token check (401) and the client limits (429).
 ///
 /// Each open SSE stream, and each call while it runs, holds one httplib worker thread, so the server
 /// needs a pool larger than the default and larger than max_legacy_streams plus the calls expected at
@@ -57,6 +60,10 @@ class McpEndpoint {
 
   /// The token check these routes use, to protect other routes (/metrics) the same way.
   [[nodiscard]] const BearerAuth& auth() const;
+
+  /// The token check with the failed-authentication limit, for other protected routes (/metrics):
+  /// false with a 401 or a plain-text 429 written when the request may not go on.
+  bool authenticate(const httplib::Request& request, httplib::Response& response);
 
  private:
   std::shared_ptr<McpRuntime> m_runtime;

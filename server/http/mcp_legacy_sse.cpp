@@ -20,15 +20,6 @@ namespace {
 
 constexpr std::size_t kSessionIdBytes = 16;
 
-// Calls that may run for long are answered from a task, so this POST can return 202 at once and a
-// later notifications/cancelled for them is not stuck behind them.
-bool has_tool_call(const json& body) {
-  const auto is_call = [](const json& message) {
-    return message.is_object() && message.contains("id") && message.value("method", json()) == "tools/call";
-  };
-  return body.is_array() ? std::any_of(body.begin(), body.end(), is_call) : is_call(body);
-}
-
 mcp::RpcError transport_error(std::string message) {
   return mcp::RpcError{mcp::error_code::invalid_request, std::move(message), nullptr};
 }
@@ -77,6 +68,7 @@ void LegacySse::post(const httplib::Request& request, httplib::Response& respons
     send_rpc_error(request, response, 400, nullptr, body.error());
     return;
   }
+  if (!m_runtime->limits.admit_tool_calls(request, response, *body)) return;
   auto events = lease->events();
   const mcp::Outbound notify = [events](const json& message) { events->push(sse_event(mcp::encode(message))); };
   auto answer = [&dispatcher = m_runtime->dispatcher, notify](mcp::Session& session, const json& message) {
@@ -84,7 +76,9 @@ void LegacySse::post(const httplib::Request& request, httplib::Response& respons
       notify(*reply);
     }
   };
-  if (has_tool_call(*body)) {
+  // Calls that may run for long are answered from a task, so this POST can return 202 at once and a
+  // later notifications/cancelled for them is not stuck behind them.
+  if (count_tool_calls(*body) > 0) {
     auto shared_lease = std::make_shared<SessionStore::Lease>(std::move(*lease));
     const bool started = m_runtime->tasks.spawn([answer, shared_lease, message = std::move(*body)](std::stop_token) {
       answer(shared_lease->session(), message);  // the session's own tokens stop the call

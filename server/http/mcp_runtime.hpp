@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "http/auth.hpp"
+#include "http/client_limits.hpp"
 #include "http/mcp_tasks.hpp"
 #include "http/origin_policy.hpp"
 #include "http/session_store.hpp"
@@ -20,15 +21,18 @@ namespace http {
 struct McpRuntime {
   McpRuntime(const mcp::ToolRegistry& tools, mcp::ServerInfo info, const std::vector<std::string>& tokens,
              const std::vector<std::string>& allowed_origins, std::size_t max_sessions, std::size_t max_streams,
-             std::chrono::seconds idle_timeout, std::chrono::milliseconds keepalive_interval)
+             std::chrono::seconds idle_timeout, std::chrono::milliseconds keepalive_interval,
+             ClientLimitOptions limit_options = {}, metrics::Metrics* metrics = nullptr)
       : dispatcher(tools, std::move(info)),
         auth(tokens),
+        limits(auth, limit_options, metrics),
         origins(allowed_origins),
         sessions(max_sessions, max_streams, idle_timeout),
         keepalive(keepalive_interval) {}
 
   mcp::Dispatcher dispatcher;
   BearerAuth auth;
+  ClientLimits limits;  ///< uses auth
   OriginPolicy origins;
   SessionStore sessions;  ///< declared before tasks: tasks may hold leases, so they must end first
   McpTasks tasks;

@@ -58,6 +58,7 @@ void StreamableHttp::post(const httplib::Request& request, httplib::Response& re
     send_rpc_error(request, response, 400, nullptr, body.error());
     return;
   }
+  if (!m_runtime.limits.admit_tool_calls(request, response, *body)) return;
   McpHeaders headers{header(request, "MCP-Protocol-Version"), header(request, "Mcp-Method"),
                      header(request, "Mcp-Name")};
   const auto route = route_post(headers, *body);

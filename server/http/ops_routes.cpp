@@ -30,7 +30,7 @@ std::string not_ready_reason(docker::Engine& engine, runner::RunnerCatalog& cata
 }  // namespace
 
 void mount_ops_routes(httplib::Server& server, docker::Engine& engine, runner::RunnerCatalog& catalog,
-                      const BearerAuth& auth, metrics::Metrics& metrics, OpsOptions options) {
+                      Authenticate authenticate, metrics::Metrics& metrics, OpsOptions options) {
   server.Get("/healthz", [](const httplib::Request&, httplib::Response& response) {
     response.set_content("ok\n", "text/plain");
   });
@@ -42,8 +42,9 @@ void mount_ops_routes(httplib::Server& server, docker::Engine& engine, runner::R
     response.status = reason.empty() ? 200 : 503;
     response.set_content(body.dump() + "\n", "application/json");
   });
-  server.Get("/metrics", [&auth, &metrics, options](const httplib::Request& request, httplib::Response& response) {
-    if (!options.metrics_public && !auth.authorized(request)) return auth.reject(response);
+  server.Get("/metrics", [authenticate = std::move(authenticate), &metrics, options](const httplib::Request& request,
+                                                                                    httplib::Response& response) {
+    if (!options.metrics_public && !authenticate(request, response)) return;
     options.before_scrape();
     response.set_content(metrics.serialize(), "text/plain; version=0.0.4");
   });

@@ -5,15 +5,19 @@
 #include <vector>
 
 #include "docker/engine.hpp"
-#include "http/auth.hpp"
 #include "metrics/metrics.hpp"
 #include "runner/registry.hpp"
 
 namespace httplib {
 class Server;
+struct Request;
+struct Response;
 }
 
 namespace http {
+
+/// The token check of a protected route: false with the refusal (401, 429) written.
+using Authenticate = std::function<bool(const httplib::Request&, httplib::Response&)>;
 
 struct OpsOptions {
   std::vector<std::string> required_runners;
@@ -26,6 +30,6 @@ struct OpsOptions {
 /// required runner image is present; 503 with the reason otherwise) and
 /// /metrics (Prometheus text; bearer token unless metrics_public).
 void mount_ops_routes(httplib::Server& server, docker::Engine& engine, runner::RunnerCatalog& catalog,
-                      const BearerAuth& auth, metrics::Metrics& metrics, OpsOptions options);
+                      Authenticate authenticate, metrics::Metrics& metrics, OpsOptions options);
 
 }  // namespace http

@@ -1,5 +1,7 @@
 #include "http/server.hpp"
 
+#include "http/guarded_server.hpp"
+
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
@@ -38,8 +40,25 @@ std::string route_label(const std::string& path) {
   return "other";
 }
 
+namespace {
+
+ConnectionLimits connection_limits(const ServerOptions& options, metrics::Metrics& metrics) {
+  ConnectionLimits limits;
+  limits.header_timeout = options.header_timeout;
+  limits.body_timeout = options.body_timeout;
+  limits.read_timeout = options.read_timeout;
+  limits.write_timeout = options.write_timeout;
+  limits.idle_timeout = options.idle_timeout;
+  limits.max_connections_per_peer = options.max_connections_per_peer;
+  limits.on_closed = [&metrics](std::string_view reason) { metrics.connection_refused(reason); };
+  return limits;
+}
+
+}  // namespace
+
 Server::Server(ServerOptions options, metrics::Metrics& metrics)
-    : m_options(std::move(options)), m_server(std::make_unique<httplib::Server>()) {
+    : m_options(std::move(options)),
+      m_server(std::make_unique<GuardedServer>(connection_limits(m_options, metrics))) {
   const auto threads = static_cast<std::size_t>(m_options.threads);
   // Every open SSE stream holds a worker thread, so the pool is sized for streams, not CPUs.
   m_server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };

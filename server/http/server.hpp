@@ -21,10 +21,14 @@ struct ServerOptions {
   std::chrono::seconds read_timeout{30};
   std::chrono::seconds write_timeout{60};
   std::chrono::seconds idle_timeout{120};
+  /// Total deadlines for a request's head and body, however slowly they arrive (slowloris).
+  std::chrono::seconds header_timeout{10};
+  std::chrono::seconds body_timeout{60};
+  std::size_t max_connections_per_peer = 32;  ///< 0 = no cap
 };
 
-/// The HTTP listener: limits, timeouts and one log line plus one metric per
-/// request. Routes are mounted on raw() by their owners before listen().
+/// The HTTP listener: limits, deadlines (GuardedServer), and one log line plus one
+/// metric per request. Routes are mounted on raw() by their owners before listen().
 class Server {
  public:
   Server(ServerOptions options, metrics::Metrics& metrics);

@@ -49,6 +49,31 @@ struct Metrics::Families {
                                     .Help("Open MCP sessions (2025 Streamable HTTP and legacy SSE)")
                                     .Register(*registry)
                                     .Add({});
+  prometheus::Gauge& runs_queued = prometheus::BuildGauge()
+                                       .Name("mcp_sandbox_runs_queued")
+                                       .Help("Runs waiting for an admission slot (MAX_CONCURRENT_RUNS)")
+                                       .Register(*registry)
+                                       .Add({});
+  prometheus::Gauge& runs_admitted = prometheus::BuildGauge()
+                                         .Name("mcp_sandbox_runs_admitted")
+                                         .Help("Runs holding an admission slot (at most MAX_CONCURRENT_RUNS)")
+                                         .Register(*registry)
+                                         .Add({});
+  prometheus::Family<prometheus::Counter>& runs_rejected =
+      prometheus::BuildCounter()
+          .Name("mcp_sandbox_runs_rejected_total")
+          .Help("Runs refused by admission: queue_full, queue_timeout or cancelled while queued")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& rate_limited =
+      prometheus::BuildCounter()
+          .Name("mcp_sandbox_rate_limited_total")
+          .Help("Requests answered 429: tool_calls (per token) or auth_failures (per peer)")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& connections_refused =
+      prometheus::BuildCounter()
+          .Name("mcp_sandbox_http_connections_closed_total")
+          .Help("Connections closed by the HTTP guard: per_peer (cap) or read_deadline (slow request)")
+          .Register(*registry);
 };
 
 namespace {
@@ -85,6 +110,23 @@ void Metrics::file_download(std::string_view result, std::uint64_t bytes) {
 }
 
 void Metrics::set_sessions(std::size_t open) { m_families->sessions.Set(static_cast<double>(open)); }
+
+void Metrics::set_admission(std::size_t running, std::size_t queued) {
+  m_families->runs_admitted.Set(static_cast<double>(running));
+  m_families->runs_queued.Set(static_cast<double>(queued));
+}
+
+void Metrics::run_rejected(std::string_view reason) {
+  m_families->runs_rejected.Add({{"reason", std::string(reason)}}).Increment();
+}
+
+void Metrics::rate_limited(std::string_view reason) {
+  m_families->rate_limited.Add({{"reason", std::string(reason)}}).Increment();
+}
+
+void Metrics::connection_refused(std::string_view reason) {
+  m_families->connections_refused.Add({{"reason", std::string(reason)}}).Increment();
+}
 
 std::string Metrics::serialize() const {
   return prometheus::TextSerializer().Serialize(m_families->registry->Collect());

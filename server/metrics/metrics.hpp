@@ -27,6 +27,15 @@ class Metrics {
   void file_download(std::string_view result, std::uint64_t bytes);
   /// Current number of open MCP sessions.
   void set_sessions(std::size_t open);
+  /// Runs holding an admission slot and runs waiting for one, after each change.
+  void set_admission(std::size_t running, std::size_t queued);
+  /// A run refused by admission: `reason` is queue_full, queue_timeout or cancelled.
+  void run_rejected(std::string_view reason);
+  /// A request answered 429 before it was served: `reason` is tool_calls or auth_failures.
+  void rate_limited(std::string_view reason);
+  /// A connection closed by the HTTP guard: `reason` is per_peer (too many open from one address)
+  /// or read_deadline (its request was not read in time).
+  void connection_refused(std::string_view reason);
 
   /// The Prometheus text exposition of every family.
   [[nodiscard]] std::string serialize() const;

@@ -134,6 +134,21 @@ mcp::ToolHandler run_code_handler(Services& services) {
       if (conversation.error().kind == core::ErrorKind::invalid_argument) return core::fail(conversation.error());
       return failure(conversation.error().message);
     }
+    const int timeout_seconds = std::min(timeout->value_or(services.run_limits.timeout_seconds),
+                                         services.run_limits.timeout_seconds);
+    // The slot is held from before the first scan of /data to after the last, so runs of one
+    // conversation never overlap, and no more containers exist than the server allows.
+    auto slot = services.admission.acquire(
+        conversation->workspace.name, context.cancelled,
+        [&context, timeout_seconds](const runner::AdmissionCounts& counts) {
+          context.progress(0, static_cast<double>(timeout_seconds),
+                           "waiting for a free run slot (" + std::to_string(counts.running) + " running, " +
+                               std::to_string(counts.queued) + " queued)");
+        });
+    if (!slot) {
+      spdlog::info("run in {} not admitted: {}", conversation->workspace.name.substr(0, 8), slot.error().message);
+      return failure(slot.error().message);
+    }
     const sandbox::SandboxFiles files(conversation->workspace.server_path);
     const sandbox::ScanLimits scan_limits{2000, 16};
     auto before = files.list("", true, scan_limits);
@@ -149,8 +164,6 @@ mcp::ToolHandler run_code_handler(Services& services) {
     request.environment["FILE_BASE_URL"] =
         services.public_base_url + sandbox::UrlSigner::file_path(conversation->workspace.name, "");
     request.cancel = context.cancelled;
-    const int timeout_seconds = std::min(timeout->value_or(services.run_limits.timeout_seconds),
-                                         services.run_limits.timeout_seconds);
     request.on_progress = [&context, timeout_seconds](std::chrono::milliseconds elapsed) {
       const double seconds = static_cast<double>(elapsed.count()) / 1000.0;
       context.progress(seconds, static_cast<double>(timeout_seconds),

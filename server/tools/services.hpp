@@ -6,6 +6,7 @@
 #include "config/config.hpp"
 #include "docker/engine.hpp"
 #include "metrics/metrics.hpp"
+#include "runner/admission.hpp"
 #include "runner/executor.hpp"
 #include "runner/registry.hpp"
 #include "sandbox/url_signer.hpp"
@@ -24,6 +25,7 @@ struct ResultLimits {
 /// What the tools need from the rest of the server; owned by main.
 struct Services {
   runner::Executor& executor;
+  runner::Admission& admission;  ///< every run_code waits here for a slot before it reaches the executor
   runner::RunnerCatalog& catalog;
   sandbox::Workspaces& workspaces;
   sandbox::UrlSigner& signer;

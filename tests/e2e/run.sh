@@ -5,8 +5,9 @@
 #   tests/e2e/run.sh build/bin/mcp-sandbox [node --test arguments...]
 #
 # Installs the pinned npm packages when node_modules is missing or stale,
-# starts two servers on free loopback ports (the main one, and one whose
-# download links live one second, for the expiry test), each with a fresh
+# starts three servers on free loopback ports (the main one, one whose
+# download links live one second, for the expiry test, and one with small
+# capacity and tight abuse limits), each with a fresh
 # sandbox root and fresh secrets, runs the *.test.mjs files with node's test
 # runner, and always stops the servers. Exit 77 (ctest: skipped) only when no
 # engine answers and MCP_SANDBOX_REQUIRE_ENGINE is not 1; anything else that
@@ -110,7 +111,7 @@ start_server() {
   shift
   PORT="$(free_port)"
   mkdir -p "$WORK/$name/sandboxes"
-  MCP_API_TOKEN="$TOKEN" FILE_SECRET="$(openssl rand -hex 32)" \
+  MCP_API_TOKEN="${SERVER_TOKENS:-$TOKEN}" FILE_SECRET="$(openssl rand -hex 32)" \
     "$BIN" serve --http-addr "127.0.0.1:$PORT" --sandbox-root "$WORK/$name/sandboxes" \
     --public-base-url "http://127.0.0.1:$PORT" "$@" >"$WORK/$name/server.log" 2>&1 &
   local pid=$!
@@ -141,17 +142,25 @@ start_server main
 MAIN_PORT="$PORT"
 start_server short-ttl --file-url-ttl 1
 SHORT_TTL_PORT="$PORT"
-say "servers: main on 127.0.0.1:$MAIN_PORT, short-ttl on 127.0.0.1:$SHORT_TTL_PORT"
+# Small capacity and tight abuse limits (limits.test.mjs); a second token has its own call budget.
+LIMITS_TOKEN="$(openssl rand -hex 32)"
+SERVER_TOKENS="$TOKEN,$LIMITS_TOKEN" start_server limits --max-concurrent-runs 2 --max-queued-runs 2 \
+  --run-queue-timeout 30 --rate-limit-calls-per-minute 40 --auth-failures-per-minute 3 \
+  --http-header-timeout 2 --http-threads 24 --http-max-connections-per-peer 12
+LIMITS_PORT="$PORT"
+say "servers: main on 127.0.0.1:$MAIN_PORT, short-ttl on 127.0.0.1:$SHORT_TTL_PORT, limits on 127.0.0.1:$LIMITS_PORT"
 
 # --- the tests ---------------------------------------------------------------------
 export MCP_E2E_URL="http://127.0.0.1:$MAIN_PORT"
 export MCP_E2E_SHORT_TTL_URL="http://127.0.0.1:$SHORT_TTL_PORT"
+export MCP_E2E_LIMITS_URL="http://127.0.0.1:$LIMITS_PORT"
+export MCP_E2E_LIMITS_TOKEN="$LIMITS_TOKEN"
 export MCP_E2E_TOKEN="$TOKEN"
 export MCP_E2E_DOCKER="$DOCKER_CLI"
 rc=0
 (cd "$HERE" && node --test --test-reporter=tap "$@" ./*.test.mjs) | tee "$WORK/tap.txt" || rc=$?
 if ((rc != 0)); then
-  for name in main short-ttl; do
+  for name in main short-ttl limits; do
     echo "---- last lines of the $name server's log ----"
     tail -n 40 "$WORK/$name/server.log" || true
   done

@@ -21,7 +21,8 @@ struct ToolsFixture {
   sandbox::UrlSigner signer{std::string(40, 's'), "http://files.test", std::chrono::seconds(60)};
   metrics::Metrics metrics;
   runner::Executor executor{engine, catalog, runner::ExecutorOptions{}};
-  tools::Services services{executor, catalog, workspaces, signer, metrics, config::RunLimits{}, false,
+  runner::Admission admission{runner::AdmissionLimits{}};
+  tools::Services services{executor, admission, catalog, workspaces, signer, metrics, config::RunLimits{}, false,
                            "http://files.test", tools::ResultLimits{}};
   mcp::ToolRegistry registry;
   mcp::ToolContext context;

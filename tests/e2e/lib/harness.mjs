@@ -40,10 +40,10 @@ export function conversationId(label) {
 const clientInfo = { name: 'mcp-sandbox-e2e', version: '1.0.0' };
 
 /** SDK 1.x over Streamable HTTP (a 2025 revision with a session). */
-export async function connectStreamableV1(baseUrl = BASE_URL) {
+export async function connectStreamableV1(baseUrl = BASE_URL, token = TOKEN) {
   const client = new ClientV1(clientInfo);
   const transport = new StreamableHTTPClientTransportV1(new URL('/mcp', baseUrl), {
-    requestInit: { headers: authHeaders() },
+    requestInit: { headers: authHeaders(token) },
   });
   await client.connect(transport);
   return client;

@@ -1,0 +1,220 @@
+#include "http/guarded_server.hpp"
+
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+namespace http {
+
+// --- PeerConnections ------------------------------------------------------------------------------
+
+bool PeerConnections::open(const std::string& peer) {
+  std::lock_guard lock(m_mutex);
+  auto& count = m_open[peer];
+  if (m_max != 0 && count >= m_max) {
+    if (count == 0) m_open.erase(peer);
+    return false;
+  }
+  ++count;
+  return true;
+}
+
+void PeerConnections::close(const std::string& peer) {
+  std::lock_guard lock(m_mutex);
+  const auto found = m_open.find(peer);
+  if (found == m_open.end()) return;
+  if (--found->second == 0) m_open.erase(found);
+}
+
+std::size_t PeerConnections::count(const std::string& peer) const {
+  std::lock_guard lock(m_mutex);
+  const auto found = m_open.find(peer);
+  return found == m_open.end() ? 0 : found->second;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// The numeric address of one end of a socket, as httplib itself writes it.
+void socket_address(socket_t sock, bool peer, std::string& ip, int& port) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof(address);
+  auto* raw = reinterpret_cast<sockaddr*>(&address);  // NOLINT: the sockets API
+  if ((peer ? ::getpeername(sock, raw, &length) : ::getsockname(sock, raw, &length)) != 0) return;
+  std::array<char, NI_MAXHOST> host{};
+  std::array<char, NI_MAXSERV> service{};
+  if (::getnameinfo(raw, length, host.data(), host.size(), service.data(), service.size(),
+                    NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+    ip = host.data();
+    port = std::atoi(service.data());
+  }
+}
+
+// Waits up to `timeout` for `events` on `sock`; true when they came.
+bool wait_for(socket_t sock, short events, milliseconds timeout) {
+  pollfd entry{sock, events, 0};
+  for (;;) {
+    const auto ready = ::poll(&entry, 1, static_cast<int>(std::max<milliseconds::rep>(timeout.count(), 0)));
+    if (ready < 0 && errno == EINTR) continue;
+    return ready > 0;
+  }
+}
+
+// How often a waiting connection notices that the server is stopping.
+constexpr milliseconds kStopCheck{200};
+
+milliseconds until(Clock::time_point deadline) {
+  return std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+}
+
+// A connection's socket as httplib sees it, with deadlines: every read stops at the current
+// request's read deadline however little arrives at a time, and every write must be done within
+// the write timeout. Buffers reads, as httplib parses request lines a byte at a time.
+class DeadlineStream final : public httplib::Stream {
+ public:
+  DeadlineStream(socket_t sock, const ConnectionLimits& limits, const std::atomic<socket_t>& listening)
+      : m_sock(sock), m_limits(limits), m_listening(listening) {}
+  using httplib::Stream::write;
+
+  void set_read_deadline(Clock::time_point deadline) { m_deadline = deadline; }
+  [[nodiscard]] bool deadline_passed() const { return m_deadline_passed; }
+  [[nodiscard]] bool has_buffered() const { return m_begin < m_end; }
+
+  bool is_readable() const override { return has_buffered() || wait_readable(); }
+
+  bool is_writable() const override { return wait_for(m_sock, POLLOUT, m_limits.write_timeout); }
+
+  ssize_t read(char* ptr, size_t size) override {
+    if (!has_buffered()) {
+      if (!wait_readable()) {
+        m_deadline_passed = Clock::now() >= m_deadline;
+        return -1;
+      }
+      ssize_t received = 0;
+      do {
+        received = ::recv(m_sock, m_buffer.data(), m_buffer.size(), 0);
+      } while (received < 0 && errno == EINTR);
+      if (received <= 0) return received;
+      m_begin = 0;
+      m_end = static_cast<std::size_t>(received);
+    }
+    const std::size_t count = std::min(size, m_end - m_begin);
+    std::memcpy(ptr, m_buffer.data() + m_begin, count);
+    m_begin += count;
+    return static_cast<ssize_t>(count);
+  }
+
+  ssize_t write(const char* ptr, size_t size) override {
+    const auto deadline = Clock::now() + m_limits.write_timeout;
+    std::size_t sent = 0;
+    while (sent < size) {
+      const auto left = until(deadline);
+      if (left.count() <= 0 || !wait_for(m_sock, POLLOUT, left)) return -1;
+      const auto written = ::send(m_sock, ptr + sent, size - sent, MSG_NOSIGNAL);
+      if (written < 0) {
+        if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+        return -1;
+      }
+      sent += static_cast<std::size_t>(written);
+    }
+    return static_cast<ssize_t>(size);
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override { socket_address(m_sock, true, ip, port); }
+  void get_local_ip_and_port(std::string& ip, int& port) const override { socket_address(m_sock, false, ip, port); }
+  socket_t socket() const override { return m_sock; }
+
+ private:
+  // Until data comes, the read timeout or the request's deadline; in slices, so that a stopping
+  // server is not kept waiting by a slow client.
+  bool wait_readable() const {
+    const auto deadline = std::min(m_deadline, Clock::now() + m_limits.read_timeout);
+    while (m_listening != INVALID_SOCKET) {
+      const auto left = until(deadline);
+      if (left.count() <= 0) return false;
+      if (wait_for(m_sock, POLLIN, std::min(left, kStopCheck))) return true;
+    }
+    return false;
+  }
+
+  socket_t m_sock;
+  const ConnectionLimits& m_limits;
+  const std::atomic<socket_t>& m_listening;
+  Clock::time_point m_deadline = Clock::now();
+  bool m_deadline_passed = false;
+  std::array<char, 4096> m_buffer{};
+  std::size_t m_begin = 0;
+  std::size_t m_end = 0;
+};
+
+// Said to a connection beyond the per-address cap, without reading its request (that could block).
+constexpr std::string_view kTooManyConnections =
+    "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nConnection: close\r\nContent-Type: text/plain\r\n"
+    "Content-Length: 39\r\n\r\nToo many connections from this address\n";
+
+}  // namespace
+
+bool GuardedServer::process_and_close_socket(socket_t sock) {
+  std::string peer;
+  int port = 0;
+  socket_address(sock, true, peer, port);
+  bool served = false;
+  if (m_peers.open(peer)) {
+    served = serve_connection(sock);
+    m_peers.close(peer);
+  } else {
+    closed("per_peer");
+    // Best effort and never blocking: the socket buffer of a fresh connection has room for this.
+    (void)::send(sock, kTooManyConnections.data(), kTooManyConnections.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  }
+  ::shutdown(sock, SHUT_RDWR);
+  ::close(sock);
+  return served;
+}
+
+// httplib's keep-alive loop, with the deadlines in place of its per-read timeout.
+bool GuardedServer::serve_connection(socket_t sock) {
+  DeadlineStream stream(sock, m_limits, svr_sock_);
+  bool ok = false;
+  bool first = true;
+  for (std::size_t left = keep_alive_max_count_; left > 0 && svr_sock_ != INVALID_SOCKET; --left) {
+    // A new connection must start its request within the header deadline; a kept-alive one may idle.
+    const auto idle_deadline = Clock::now() + (first ? m_limits.header_timeout : m_limits.idle_timeout);
+    bool readable = stream.has_buffered();
+    while (!readable && svr_sock_ != INVALID_SOCKET && until(idle_deadline).count() > 0) {
+      readable = wait_for(sock, POLLIN, std::min(kStopCheck, until(idle_deadline)));
+    }
+    if (!readable) {
+      if (first && svr_sock_ != INVALID_SOCKET) closed("read_deadline");
+      break;
+    }
+    const auto start = first ? idle_deadline - m_limits.header_timeout : Clock::now();
+    first = false;
+    stream.set_read_deadline(start + m_limits.header_timeout);
+    bool connection_closed = false;
+    ok = process_request(stream, left == 1, connection_closed, [&stream, this](httplib::Request&) {
+      stream.set_read_deadline(Clock::now() + m_limits.body_timeout);
+    });
+    if (stream.deadline_passed()) {
+      closed("read_deadline");
+      break;
+    }
+    if (!ok || connection_closed) break;
+  }
+  return ok;
+}
+
+void GuardedServer::closed(std::string_view reason) const {
+  if (m_limits.on_closed) m_limits.on_closed(reason);
+}
+
+}  // namespace http

@@ -1,0 +1,73 @@
+#pragma once
+
+#include <httplib.h>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace http {
+
+/// Open connections per peer address, capped. Thread-safe.
+class PeerConnections {
+ public:
+  /// At most `max_per_peer` at once from one address; 0 = no cap.
+  explicit PeerConnections(std::size_t max_per_peer) : m_max(max_per_peer) {}
+
+  /// Counts a new connection from `peer`; false (nothing counted) when that address is at the cap.
+  bool open(const std::string& peer);
+  /// Ends one connection counted by open().
+  void close(const std::string& peer);
+  /// Connections open now from `peer`.
+  [[nodiscard]] std::size_t count(const std::string& peer) const;
+
+ private:
+  std::size_t m_max;
+  mutable std::mutex m_mutex;
+  std::map<std::string, std::size_t> m_open;
+};
+
+struct ConnectionLimits {
+  /// From the first byte of a request (for a new connection: from when a worker takes it) until its
+  /// headers are in, however slowly they trickle.
+  std::chrono::milliseconds header_timeout{10000};
+  /// From the end of the headers until the whole body is in.
+  std::chrono::milliseconds body_timeout{60000};
+  /// Longest wait for any single read to make progress (within the deadlines above).
+  std::chrono::milliseconds read_timeout{30000};
+  /// Longest a single write (a response head, a body, one SSE event) may take in total, so a client
+  /// that reads a byte a second cannot hold a worker for long.
+  std::chrono::milliseconds write_timeout{60000};
+  /// Longest wait for the next request on a kept-alive connection.
+  std::chrono::milliseconds idle_timeout{120000};
+  std::size_t max_connections_per_peer = 0;  ///< 0 = no cap
+  /// Called when the guard closes a connection: "per_peer" or "read_deadline".
+  std::function<void(std::string_view reason)> on_closed;
+};
+
+/// httplib's server with total deadlines: httplib 0.11's own read timeout restarts on every byte,
+/// so a client sending a header byte a second would hold a worker thread for ever. This class
+/// serves each connection itself (httplib lets a subclass override process_and_close_socket, the
+/// per-connection entry point of its worker threads) through a stream whose reads stop at the
+/// request's deadline and whose writes stop at their own, and closes connections beyond the
+/// per-address cap at once, so one slow or greedy client cannot pin every worker.
+class GuardedServer : public httplib::Server {
+ public:
+  explicit GuardedServer(ConnectionLimits limits) : m_limits(std::move(limits)), m_peers(m_limits.max_connections_per_peer) {}
+
+  [[nodiscard]] const PeerConnections& peers() const { return m_peers; }
+
+ private:
+  bool process_and_close_socket(socket_t sock) override;
+  bool serve_connection(socket_t sock);
+  void closed(std::string_view reason) const;
+
+  ConnectionLimits m_limits;
+  PeerConnections m_peers;
+};
+
+}  // namespace http
