@@ -72,9 +72,8 @@ bool wait_for(socket_t sock, short events, milliseconds timeout) {
 // How often a waiting connection notices that the server is stopping.
 constexpr milliseconds kStopCheck{200};
 
-milliseconds until(Clock::time_point deadline) {
-  return std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-}
+// Rounded up, so that "0 left" means the deadline has passed.
+milliseconds until(Clock::time_point deadline) { return std::chrono::ceil<milliseconds>(deadline - Clock::now()); }
 
 // A connection's socket as httplib sees it, with deadlines: every read stops at the current
 // request's read deadline however little arrives at a time, and every write must be done within
@@ -95,10 +94,7 @@ class DeadlineStream final : public httplib::Stream {
 
   ssize_t read(char* ptr, size_t size) override {
     if (!has_buffered()) {
-      if (!wait_readable()) {
-        m_deadline_passed = Clock::now() >= m_deadline;
-        return -1;
-      }
+      if (!wait_readable()) return -1;
       ssize_t received = 0;
       do {
         received = ::recv(m_sock, m_buffer.data(), m_buffer.size(), 0);
@@ -136,11 +132,15 @@ class DeadlineStream final : public httplib::Stream {
  private:
   // Until data comes, the read timeout or the request's deadline; in slices, so that a stopping
   // server is not kept waiting by a slow client.
+  // Notes when the request's deadline is what ended the wait.
   bool wait_readable() const {
     const auto deadline = std::min(m_deadline, Clock::now() + m_limits.read_timeout);
     while (m_listening != INVALID_SOCKET) {
       const auto left = until(deadline);
-      if (left.count() <= 0) return false;
+      if (left.count() <= 0) {
+        m_deadline_passed = Clock::now() >= m_deadline;
+        return false;
+      }
       if (wait_for(m_sock, POLLIN, std::min(left, kStopCheck))) return true;
     }
     return false;
@@ -150,7 +150,7 @@ class DeadlineStream final : public httplib::Stream {
   const ConnectionLimits& m_limits;
   const std::atomic<socket_t>& m_listening;
   Clock::time_point m_deadline = Clock::now();
-  bool m_deadline_passed = false;
+  mutable bool m_deadline_passed = false;
   std::array<char, 4096> m_buffer{};
   std::size_t m_begin = 0;
   std::size_t m_end = 0;
