@@ -213,6 +213,11 @@ bool GuardedServer::serve_connection(socket_t sock) {
   return ok;
 }
 
+bool GuardedServer::widen_backlog(int backlog) {
+  const socket_t listening = svr_sock_;
+  return listening != INVALID_SOCKET && ::listen(listening, backlog) == 0;
+}
+
 void GuardedServer::closed(std::string_view reason) const {
   if (m_limits.on_closed) m_limits.on_closed(reason);
 }

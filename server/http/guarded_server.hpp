@@ -61,6 +61,11 @@ class GuardedServer : public httplib::Server {
 
   [[nodiscard]] const PeerConnections& peers() const { return m_peers; }
 
+  /// Call after binding: httplib 0.11 listens with a backlog of 5, so in a burst of connections
+  /// (or while slow clients connect) the kernel drops SYNs and a client waits a second for the
+  /// retransmit. Linux lets listen() be called again to widen it.
+  bool widen_backlog(int backlog = 1024);
+
  private:
   bool process_and_close_socket(socket_t sock) override;
   bool serve_connection(socket_t sock);

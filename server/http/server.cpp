@@ -110,6 +110,9 @@ core::Result<void> Server::bind() {
     return core::fail(core::ErrorKind::unavailable,
                       "cannot listen on " + m_options.address + " (in use, or not allowed); set MCP_HTTP_ADDR");
   }
+  if (!m_server->widen_backlog()) {
+    spdlog::warn("cannot widen the listen backlog; bursts of connections may wait a second");
+  }
   return {};
 }
 

@@ -14,6 +14,8 @@ class Server;
 
 namespace http {
 
+class GuardedServer;
+
 struct ServerOptions {
   std::string address = "127.0.0.1:8080";  ///< host:port or :port (all interfaces)
   std::int64_t max_body_bytes = 8 * 1024 * 1024;
@@ -47,7 +49,7 @@ class Server {
 
  private:
   ServerOptions m_options;
-  std::unique_ptr<httplib::Server> m_server;
+  std::unique_ptr<GuardedServer> m_server;
   std::string m_host;
   int m_port = 0;
 };

@@ -93,6 +93,7 @@ class GuardedFixture {
     });
     port = m_server->bind_to_any_port("127.0.0.1");
     REQUIRE(port > 0);
+    REQUIRE(m_server->widen_backlog());
     m_thread = std::thread([this] { m_server->listen_after_bind(); });
     while (!m_server->is_running()) std::this_thread::yield();
   }
