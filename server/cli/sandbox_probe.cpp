@@ -57,16 +57,16 @@ core::Result<SandboxProbe> probe_sandbox(const config::Config& config, docker::E
 
   SandboxProbe probe{std::move(*outcome), {}};
   if (seen == marker) return probe;
-  if (probe.outcome.stdout_data.find(kUnwritable) != std::string::npos) {
-    probe.problem = "a run (uid 1000) cannot write to /data, bind-mounted from " + workspace->engine_path +
-                    ": the engine's view of the sandbox root (SANDBOX_HOST_PATH=" + config.engine_sandbox_path() +
-                    ") must be a directory uid 1000 may write to";
-  } else {
-    probe.problem = "a run wrote /data/" + std::string(kMarkerFile) + " but " + workspace->server_path.string() +
-                    " does not show it: SANDBOX_HOST_PATH (" + config.engine_sandbox_path() +
-                    ") must be the engine's name for SANDBOX_ROOT (" + config.sandbox_root +
-                    "); in a container, bind-mount the host directory at the same absolute path";
-  }
+  // Our directory is owned by uid 1000, so a run that cannot write its /data
+  // was almost surely given another directory (the engine creates a missing
+  // bind source as root): both symptoms have the same cause.
+  const bool unwritable = probe.outcome.stdout_data.find(kUnwritable) != std::string::npos;
+  probe.problem = (unwritable ? "a probe run (uid 1000) could not write to /data"
+                              : "a probe run wrote /data/" + std::string(kMarkerFile) + " but " +
+                                    workspace->server_path.string() + " does not show it") +
+                  ": the engine mounted " + workspace->engine_path + ", which is not the directory this process made. " +
+                  "SANDBOX_HOST_PATH (" + config.engine_sandbox_path() + ") must be the engine's name for SANDBOX_ROOT (" +
+                  config.sandbox_root + "); in a container, bind-mount the host directory at the same absolute path";
   return probe;
 }
 
