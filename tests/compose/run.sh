@@ -14,7 +14,6 @@
 # MCP_SANDBOX_REQUIRE_ENGINE is not 1; anything else missing is a failure.
 set -euo pipefail
 
-readonly SKIPPED=77
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly HERE
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -24,15 +23,9 @@ readonly SERVER_IMAGE=mcp-sandbox/server:latest
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'compose test: error: %s\n' "$*" >&2; exit 1; }
 
-if [[ -n "${DOCKER:-}" ]]; then DOCKER_CLI="$DOCKER"
-elif [[ -x /usr/bin/docker ]]; then DOCKER_CLI=/usr/bin/docker
-else DOCKER_CLI=docker; fi
-if ! "$DOCKER_CLI" info >/dev/null 2>&1; then
-  [[ "${MCP_SANDBOX_REQUIRE_ENGINE:-}" != 1 ]] ||
-    die "no Docker engine answers (MCP_SANDBOX_REQUIRE_ENGINE=1, so this is a failure)"
-  echo "SKIPPED: no Docker engine answers; the compose test needs one"
-  exit "$SKIPPED"
-fi
+# shellcheck source=tests/e2e/lib/common.sh
+. "$ROOT/tests/e2e/lib/common.sh"
+require_engine "the compose tests"
 
 # Either compose works: the v2 plugin or Debian's docker-compose 1.29.
 if "$DOCKER_CLI" compose version >/dev/null 2>&1; then COMPOSE=("$DOCKER_CLI" compose)
@@ -41,8 +34,6 @@ else die "neither 'docker compose' nor docker-compose is installed (./build.sh d
 "$DOCKER_CLI" image inspect "$SERVER_IMAGE" >/dev/null 2>&1 ||
   die "$SERVER_IMAGE is missing (./build.sh images builds it)"
 
-# shellcheck source=tests/e2e/lib/node.sh
-. "$ROOT/tests/e2e/lib/node.sh"
 ensure_node_and_packages
 
 # --- a throwaway copy of the compose folder beside a temporary .env ---------------

@@ -13,7 +13,6 @@
 # is missing is a failure.
 set -euo pipefail
 
-readonly SKIPPED=77
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly HERE
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -27,21 +26,9 @@ BIN="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 shift
 [[ -x "$BIN" ]] || die "$BIN is not an executable"
 
-# --- the engine: the only thing whose absence is a skip -----------------------
-if [[ -n "${DOCKER:-}" ]]; then DOCKER_CLI="$DOCKER"
-elif [[ -x /usr/bin/docker ]]; then DOCKER_CLI=/usr/bin/docker
-else DOCKER_CLI=docker; fi
-if ! "$DOCKER_CLI" info >/dev/null 2>&1; then
-  if [[ "${MCP_SANDBOX_REQUIRE_ENGINE:-}" == 1 ]]; then
-    die "no Docker engine answers (MCP_SANDBOX_REQUIRE_ENGINE=1, so this is a failure)"
-  fi
-  echo "SKIPPED: no Docker engine answers; the end-to-end tests need one"
-  exit "$SKIPPED"
-fi
-
-# --- node and the SDK packages --------------------------------------------------
-# shellcheck source=tests/e2e/lib/node.sh
-. "$HERE/lib/node.sh"
+# shellcheck source=tests/e2e/lib/common.sh
+. "$HERE/lib/common.sh"
+require_engine "the end-to-end tests"
 ensure_node_and_packages
 
 # --- the servers -------------------------------------------------------------------

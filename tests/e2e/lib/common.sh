@@ -1,7 +1,22 @@
-# Sourced by tests/e2e/run.sh and tests/compose/run.sh: a Node.js >= 20 on the
-# PATH, the pinned SDK packages in tests/e2e/node_modules, and free_port. Needs ROOT (the
+# Sourced by tests/e2e/run.sh and tests/compose/run.sh: the engine check (the
+# only thing whose absence is a skip), a Node.js >= 20 on the PATH, the pinned
+# SDK packages in tests/e2e/node_modules, and free_port. Needs ROOT (the
 # repository) and a die function.
-#
+
+# Sets DOCKER_CLI; exits 77 (ctest: skipped) when no engine answers, unless
+# MCP_SANDBOX_REQUIRE_ENGINE=1 makes that a failure.
+require_engine() { # what-needs-it
+  if [[ -n "${DOCKER:-}" ]]; then DOCKER_CLI="$DOCKER"
+  elif [[ -x /usr/bin/docker ]]; then DOCKER_CLI=/usr/bin/docker
+  else DOCKER_CLI=docker; fi
+  if ! "$DOCKER_CLI" info >/dev/null 2>&1; then
+    [[ "${MCP_SANDBOX_REQUIRE_ENGINE:-}" != 1 ]] ||
+      die "no Docker engine answers (MCP_SANDBOX_REQUIRE_ENGINE=1, so this is a failure)"
+    echo "SKIPPED: no Docker engine answers; $1 need one"
+    exit 77
+  fi
+}
+
 # The SDK 2.x client needs Node.js >= 20. Debian bookworm ships 18, so when the
 # host's node is older, use the official node binary that the JavaScript
 # runner image is built from (cached by images/build-images.sh).
