@@ -76,6 +76,15 @@ if [[ "$(findmnt -n -o PROPAGATION --target "$SANDBOX")" != shared* ]]; then
   mount --make-rshared "$SANDBOX"
 fi
 
+# Privileged containers need every capability; an engine that itself runs with
+# fewer (this CI machine lacks one) refuses them. There the server runs
+# unprivileged with quotas off, as deployment.md's variant without root does.
+PRIVILEGED=true
+if ! "$DOCKER_CLI" run --rm --privileged --network none --entrypoint true "$SERVER_IMAGE" >/dev/null 2>&1; then
+  PRIVILEGED=false
+  say "this engine cannot start privileged containers: testing with MCP_PRIVILEGED=false, SANDBOX_QUOTA_MB=0"
+fi
+
 PORT="$(free_port)"
 TOKEN="$(openssl rand -hex 32)"
 cat >"$WORK/.env" <<ENV
@@ -85,7 +94,9 @@ SANDBOX_HOST_PATH=$SANDBOX
 PUBLIC_BASE_URL=http://127.0.0.1:$PORT
 MCP_PORT=$PORT
 TUNNEL_TOKEN=placeholder-tunnel-token
+MCP_PRIVILEGED=$PRIVILEGED
 ENV
+if [[ $PRIVILEGED == false ]]; then echo "SANDBOX_QUOTA_MB=0" >>"$WORK/.env"; fi
 
 # --- the Cloudflare variant: config only -----------------------------------------
 say "compose: ${COMPOSE[*]} $("${COMPOSE[@]}" version --short 2>/dev/null || true)"
