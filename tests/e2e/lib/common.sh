@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by tests/e2e/run.sh and tests/compose/run.sh: the engine check (the
 # only thing whose absence is a skip), a Node.js >= 20 on the PATH, the pinned
 # SDK packages in tests/e2e/node_modules, and free_port. Needs ROOT (the
