@@ -39,6 +39,8 @@ cmd_deps() {
   if ! have dockerd && ! engine_answers; then wanted+=(docker.io); fi
   # npm fetches the TypeScript/JavaScript runtimes for the runner images.
   if ! have npm; then wanted+=(npm); fi
+  # The compose test (and compose/*.yml users) need either compose; Debian has 1.29.
+  if ! have docker-compose && ! "$(docker_cli)" compose version >/dev/null 2>&1; then wanted+=(docker-compose); fi
 
   if ! have dpkg-query; then
     say "not a Debian/Ubuntu system: install the equivalents of: ${wanted[*]}"

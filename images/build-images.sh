@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Builds the sandbox images: the base image and one runner image per folder
-# under runners/ (all of them, or only the languages named). A runner image is
+# Builds the sandbox images: the base image, one runner image per folder
+# under runners/ and the server image mcp-sandbox/server:latest (all of them,
+# or only the languages named, "server" naming the server image). An image is
 # rebuilt only when its inputs hash changed; docs/runners.md has the details.
 #
-# Usage: images/build-images.sh [language...]
+# Usage: images/build-images.sh [language|server...]
 #
 # Environment:
 #   DOCKER                    docker CLI (default: /usr/bin/docker if present, else docker)
@@ -336,11 +337,61 @@ smoke_test() { # folder image manifest log
     [[ ${out##*$'\n'} == 'smoke-test ok' ]] || die_with_log "$4" "$program did not end with 'smoke-test ok'"
 }
 
+# --- server image ---------------------------------------------------------------
+
+readonly server_image=mcp-sandbox/server:latest
+# What images/server/Dockerfile copies; .dockerignore keeps the build context
+# to the same paths, so the hash covers exactly what the build sees.
+readonly -a server_inputs=(.dockerignore CMakeLists.txt cmake server images/server)
+
+# sha256 over the server's inputs (sorted paths and contents), the base image
+# ID and the hash scheme.
+server_inputs_hash() { # base-id
+    {
+        printf 'scheme %s\nbase %s\n' "$hash_scheme" "$1"
+        find "${server_inputs[@]}" -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum
+    } | sha256sum | cut -d ' ' -f 1
+}
+
+# Compiles the server inside the image build (a few minutes on 2 cores), so
+# only when its sources, the Dockerfile or the base changed.
+build_server() { # base-id
+    local start log hash current old_id version tmp_tag=mcp-sandbox/build-tmp:server
+    start=$(now_ns)
+    log=$log_dir/server.log
+    hash=$(server_inputs_hash "$1")
+    current=$(image_id_and_hash "$server_image")
+    old_id=${current%% *}
+    if [[ -n $current && ${current#* } == "$hash" ]]; then
+        report server "$server_image" "up to date ($(elapsed "$start"))"
+        return
+    fi
+    : >"$log"
+    cleanup_tags+=("$tmp_tag")
+    "$DOCKER" build --force-rm --build-arg "BASE_IMAGE=$base_image" \
+        --label "$label_prefix.kind=server" --label "$label_prefix.inputs-hash=$hash" \
+        -f images/server/Dockerfile -t "$tmp_tag" . >>"$log" 2>&1 ||
+        die_with_log "$log" "docker build of the server image failed"
+    # Only an image whose binary starts gets the tag.
+    version=$("$DOCKER" run --rm --network none "$tmp_tag" --version 2>&1) ||
+        die "server image: 'mcp-sandbox --version' failed: $version"
+    "$DOCKER" tag "$tmp_tag" "$server_image"
+    local new_id
+    new_id=$(image_id_and_hash "$server_image")
+    new_id=${new_id%% *}
+    if [[ -n $old_id && $old_id != "$new_id" ]]; then
+        "$DOCKER" rmi "$old_id" >/dev/null 2>&1 || true
+    fi
+    report server "$server_image" "built in $(elapsed "$start") ($version)"
+}
+
 main() {
     local -a langs=()
-    local lang
+    local lang with_server=1
     if [[ $# -gt 0 ]]; then
+        with_server=0
         for lang in "$@"; do
+            if [[ $lang == server ]]; then with_server=1 && continue; fi
             [[ $lang =~ ^[a-z0-9][a-z0-9+_-]*$ && -f runners/$lang/manifest.json ]] ||
                 die "unknown runner '$lang' (no runners/$lang/manifest.json)"
             langs+=("$lang")
@@ -363,6 +414,7 @@ main() {
     for lang in "${langs[@]}"; do
         build_runner "$lang" "$base_id"
     done
+    if ((with_server)); then build_server "$base_id"; fi
 }
 
 main "$@"

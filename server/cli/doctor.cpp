@@ -2,14 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <ostream>
 #include <sstream>
 
-#include "core/random.hpp"
-#include "runner/executor.hpp"
-#include "sandbox/workspace.hpp"
+#include "cli/sandbox_probe.hpp"
 
 namespace cli {
 namespace {
@@ -29,7 +26,6 @@ fi
 echo "uid=$(id -u)"
 if touch /.doctor 2>/dev/null; then echo rootfs=writable; else echo rootfs=read-only; fi
 echo "interfaces=$(ls /sys/class/net | tr '\n' ' ')"
-if echo probe > /data/doctor-probe 2>/dev/null; then echo data=written; else echo data=unwritable; fi
 )SH";
 
 class Report {
@@ -74,8 +70,7 @@ double cpus_from(const std::string& text) {
   return quota / period;
 }
 
-void check_limits(const config::Config& config, const runner::RunOutcome& outcome,
-                  const sandbox::Workspace& workspace, Report& report) {
+void check_limits(const config::Config& config, const runner::RunOutcome& outcome, Report& report) {
   auto facts = parse_probe(outcome.stdout_data);
   const auto& limits = config.limits;
   std::vector<std::string> wrong;
@@ -96,54 +91,26 @@ void check_limits(const config::Config& config, const runner::RunOutcome& outcom
     for (const auto& w : wrong) detail += " " + w + ";";
     report.fail("limits", detail, "the engine does not apply the limits; check `docker info` for cgroup warnings");
   }
-
-  // The engine wrote into the directory it was given; if we cannot see the
-  // file, SANDBOX_ROOT and SANDBOX_HOST_PATH name different directories.
-  std::ifstream written(workspace.server_path / "doctor-probe");
-  std::string content;
-  if (facts["data"] == "written" && std::getline(written, content) && content == "probe") {
-    report.ok("sandbox", config.sandbox_root + " is writable and the engine sees it as " +
-                             config.engine_sandbox_path());
-  } else {
-    report.fail("sandbox", "a run wrote /data/doctor-probe but " + workspace.server_path.string() + " does not show it",
-                "SANDBOX_HOST_PATH must be the engine's name for SANDBOX_ROOT");
-  }
 }
 
 void check_probe_run(const config::Config& config, docker::Engine& engine, const runner::Registry& registry,
                      Report& report) {
-  if (registry.find("bash") == nullptr) {
-    report.fail("limits", "no bash runner to probe with", "build the runner images: ./build.sh images");
+  auto probe = probe_sandbox(config, engine, registry, kProbeScript);
+  if (!probe) {
+    report.fail("sandbox", probe.error().message, "");
     return;
   }
-  sandbox::Workspaces workspaces(config.sandbox_root, config.engine_sandbox_path(), core::random_hex(32));
-  if (auto ready = workspaces.prepare_root(); !ready) {
-    report.fail("sandbox", ready.error().message, "");
-    return;
-  }
-  auto workspace = workspaces.open_ephemeral();
-  if (!workspace) {
-    report.fail("sandbox", workspace.error().message, "run as root, or give uid 1000 the sandbox root");
-    return;
-  }
-  runner::RunnerCatalog catalog(registry);
-  runner::Executor executor(engine, catalog,
-                            runner::ExecutorOptions{config.limits, config.runner_runtime, false,
-                                                    "doctor-" + core::random_hex(6)});
-  runner::RunRequest request;
-  request.language = "bash";
-  request.code = kProbeScript;
-  request.timeout_seconds = 20;
-  request.workspace = *workspace;
-  auto outcome = executor.run(request);
-  if (!outcome) {
-    report.fail("limits", "probe run failed: " + outcome.error().message, "see `docker info` and the engine log");
-  } else if (!outcome->succeeded()) {
-    report.fail("limits", "probe run exited " + std::to_string(outcome->exit_code) + ": " + outcome->stderr_data, "");
+  if (!probe->outcome.succeeded()) {
+    report.fail("limits", "probe run exited " + std::to_string(probe->outcome.exit_code) + ": " +
+                              probe->outcome.stderr_data, "");
   } else {
-    check_limits(config, *outcome, *workspace, report);
+    check_limits(config, probe->outcome, report);
   }
-  workspaces.discard(*workspace);
+  if (probe->problem.empty()) {
+    report.ok("sandbox", config.sandbox_root + " is writable and the engine sees it as " + config.engine_sandbox_path());
+  } else {
+    report.fail("sandbox", probe->problem, "");
+  }
 }
 
 void check_runners(const config::Config& config, const runner::Registry& registry, Report& report) {

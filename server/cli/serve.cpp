@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include "cli/sandbox_probe.hpp"
 #include "core/random.hpp"
 #include "docker/observed_engine.hpp"
 #include "http/file_routes.hpp"
@@ -70,6 +71,15 @@ int serve(const config::Config& config, docker::Engine& raw_engine) {
     return kCannotServe;
   }
   for (const auto& problem : discovered->problems()) spdlog::warn("runner image ignored: {}", problem);
+  // Runs would fail one by one if the engine bind-mounted another directory
+  // than the one we write (a container with a wrong SANDBOX_HOST_PATH): refuse now.
+  auto probe = probe_sandbox(config, engine, *discovered, "");
+  if (!probe || !probe->problem.empty()) {
+    spdlog::critical("refusing to start: {}", probe ? probe->problem : probe.error().message);
+    return kCannotServe;
+  }
+  spdlog::info("sandbox root {} is writable and the engine sees it as {} ({} ms probe run)", config.sandbox_root,
+               config.engine_sandbox_path(), probe->outcome.duration.count());
   spdlog::info("runners: {}", discovered->language_list());
   runner::RunnerCatalog catalog(std::move(*discovered));
 

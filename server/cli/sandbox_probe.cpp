@@ -1,0 +1,73 @@
+#include "cli/sandbox_probe.hpp"
+
+#include <fstream>
+
+#include "core/random.hpp"
+#include "runner/executor.hpp"
+#include "sandbox/workspace.hpp"
+
+namespace cli {
+namespace {
+
+constexpr const char* kMarkerFile = ".sandbox-probe";
+constexpr const char* kUnwritable = "sandbox-probe=unwritable";
+
+// The marker write never fails the run: whether it arrived is read from disk.
+std::string with_marker(std::string_view script, const std::string& marker) {
+  std::string text(script);
+  if (!text.empty() && text.back() != '\n') text += '\n';
+  text += "{ printf '%s\\n' " + marker + " > /data/" + kMarkerFile + "; } 2>/dev/null || echo " + kUnwritable + "\n";
+  return text;
+}
+
+std::string read_first_line(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+}  // namespace
+
+core::Result<SandboxProbe> probe_sandbox(const config::Config& config, docker::Engine& engine,
+                                         const runner::Registry& registry, std::string_view script) {
+  if (registry.find("bash") == nullptr) {
+    return core::fail(core::ErrorKind::not_found,
+                      "no bash runner image to probe the sandbox root with (build the runner images: ./build.sh images)");
+  }
+  sandbox::Workspaces workspaces(config.sandbox_root, config.engine_sandbox_path(), core::random_hex(32));
+  if (auto ready = workspaces.prepare_root(); !ready) return core::fail(ready.error());
+  auto workspace = workspaces.open_ephemeral();
+  if (!workspace) return core::fail(workspace.error());
+
+  runner::RunnerCatalog catalog(registry);
+  runner::Executor executor(engine, catalog,
+                            runner::ExecutorOptions{config.limits, config.runner_runtime, false,
+                                                    "probe-" + core::random_hex(6)});
+  const std::string marker = core::random_hex(16);
+  runner::RunRequest request;
+  request.language = "bash";
+  request.code = with_marker(script, marker);
+  request.timeout_seconds = 20;
+  request.workspace = *workspace;
+  auto outcome = executor.run(request);
+  const std::string seen = read_first_line(workspace->server_path / kMarkerFile);
+  workspaces.discard(*workspace);
+  if (!outcome) return core::fail(outcome.error().with_context("probe run failed"));
+
+  SandboxProbe probe{std::move(*outcome), {}};
+  if (seen == marker) return probe;
+  // Our directory is owned by uid 1000, so a run that cannot write its /data
+  // was almost surely given another directory (the engine creates a missing
+  // bind source as root): both symptoms have the same cause.
+  const bool unwritable = probe.outcome.stdout_data.find(kUnwritable) != std::string::npos;
+  probe.problem = (unwritable ? "a probe run (uid 1000) could not write to /data"
+                              : "a probe run wrote /data/" + std::string(kMarkerFile) + " but " +
+                                    workspace->server_path.string() + " does not show it") +
+                  ": the engine mounted " + workspace->engine_path + ", which is not the directory this process made. " +
+                  "SANDBOX_HOST_PATH (" + config.engine_sandbox_path() + ") must be the engine's name for SANDBOX_ROOT (" +
+                  config.sandbox_root + "); in a container, bind-mount the host directory at the same absolute path";
+  return probe;
+}
+
+}  // namespace cli

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "config/config.hpp"
+#include "core/error.hpp"
+#include "docker/engine.hpp"
+#include "runner/registry.hpp"
+#include "runner/run.hpp"
+
+namespace cli {
+
+/// What a probe run found.
+struct SandboxProbe {
+  runner::RunOutcome outcome;  ///< the probe run; its stdout is the caller's script's output
+  std::string problem;         ///< why the sandbox root is unusable; empty when the marker came through
+};
+
+/// The one test that the sandbox root works end to end: runs `script` with the
+/// bash runner in a throwaway workspace, then the run writes a random marker
+/// into /data and we look for it under SANDBOX_ROOT. It only shows up when the
+/// root is writable here and the engine bind-mounts the same directory
+/// (SANDBOX_HOST_PATH). `doctor` adds its limits probe as `script`; `serve`
+/// runs it with an empty script before it listens.
+/// Errors: the root or the workspace cannot be made, there is no bash runner,
+/// or the run could not happen.
+core::Result<SandboxProbe> probe_sandbox(const config::Config& config, docker::Engine& engine,
+                                         const runner::Registry& registry, std::string_view script);
+
+}  // namespace cli

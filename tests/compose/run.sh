@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Compose end-to-end test: compose/docker-compose.yml brings up the server
+# image (mcp-sandbox/server:latest) with a temporary .env on a free port and a
+# temporary SANDBOX_HOST_PATH; the MCP SDK client (tests/e2e's packages)
+# uploads a file, plots it with matplotlib into /data and downloads the signed
+# URL without the token, all through the containerized server and its sibling
+# run containers. Then `down`, and no container of the project may be left.
+# Before that, compose/docker-compose.cloudflare.yml must pass `config` with
+# placeholder values (its image cannot be pulled here, so it is not started).
+#
+#   tests/compose/run.sh
+#
+# Exit 77 (ctest: skipped) only when no engine answers and
+# MCP_SANDBOX_REQUIRE_ENGINE is not 1; anything else missing is a failure.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+readonly HERE
+ROOT="$(cd "$HERE/../.." && pwd)"
+readonly ROOT
+readonly SERVER_IMAGE=mcp-sandbox/server:latest
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'compose test: error: %s\n' "$*" >&2; exit 1; }
+
+# shellcheck source=tests/e2e/lib/common.sh
+. "$ROOT/tests/e2e/lib/common.sh"
+require_engine "the compose tests"
+
+# Either compose works: the v2 plugin or Debian's docker-compose 1.29.
+if "$DOCKER_CLI" compose version >/dev/null 2>&1; then COMPOSE=("$DOCKER_CLI" compose)
+elif command -v docker-compose >/dev/null 2>&1; then COMPOSE=(docker-compose)
+else die "neither 'docker compose' nor docker-compose is installed (./build.sh deps installs docker-compose)"; fi
+"$DOCKER_CLI" image inspect "$SERVER_IMAGE" >/dev/null 2>&1 ||
+  die "$SERVER_IMAGE is missing (./build.sh images builds it)"
+
+ensure_node_and_packages
+
+# --- a throwaway copy of the compose folder beside a temporary .env ---------------
+# The compose files read ../.env (env_file) and compose/.env (a link to it) for
+# ${VAR}s; a copy keeps the user's own .env out of the test.
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/mcp-compose.XXXXXX")"
+SANDBOX="$WORK/sandboxes"
+PROJECT="mcp-compose-test-$(openssl rand -hex 4)"
+BIND_MOUNTED=0
+mkdir -p "$SANDBOX"
+cp -P -R "$ROOT/compose" "$WORK/compose"
+
+compose() { "${COMPOSE[@]}" --project-name "$PROJECT" -f "$WORK/compose/$1" "${@:2}"; }
+project_containers() { "$DOCKER_CLI" ps -aq --filter "label=com.docker.compose.project=$PROJECT"; }
+
+# shellcheck disable=SC2317  # called by the EXIT trap
+cleanup() {
+  local rc=$?
+  if [[ -f "$WORK/compose/docker-compose.yml" ]]; then
+    if ((rc != 0)); then
+      echo "---- last lines of the server container's log ----"
+      compose docker-compose.yml logs --no-color --tail 40 server 2>&1 || true
+    fi
+    compose docker-compose.yml down --volumes --remove-orphans >/dev/null 2>&1 || true
+  fi
+  if ((BIND_MOUNTED)); then umount "$SANDBOX" 2>/dev/null || true; fi
+  rm -rf "$WORK" 2>/dev/null || true
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The server binds the sandbox root with rshared propagation (so mounts it makes
+# reach the engine); Docker refuses that unless the host source sits on a shared
+# mount. systemd hosts have / shared; elsewhere make the temp dir its own one.
+if [[ "$(findmnt -n -o PROPAGATION --target "$SANDBOX")" != shared* ]]; then
+  [[ $EUID -eq 0 ]] || die "$SANDBOX is not on a shared mount and only root can make it one (mount --make-rshared)"
+  mount --bind "$SANDBOX" "$SANDBOX"
+  BIND_MOUNTED=1
+  mount --make-rshared "$SANDBOX"
+fi
+
+# Privileged containers need every capability; an engine that itself runs with
+# fewer (this CI machine lacks one) refuses them. There the server runs
+# unprivileged with quotas off, as deployment.md's variant without root does.
+PRIVILEGED=true
+if ! "$DOCKER_CLI" run --rm --privileged --network none --entrypoint true "$SERVER_IMAGE" >/dev/null 2>&1; then
+  PRIVILEGED=false
+  say "this engine cannot start privileged containers: testing with MCP_PRIVILEGED=false, SANDBOX_QUOTA_MB=0"
+fi
+
+PORT="$(free_port)"
+TOKEN="$(openssl rand -hex 32)"
+cat >"$WORK/.env" <<ENV
+MCP_API_TOKEN=$TOKEN
+FILE_SECRET=$(openssl rand -hex 32)
+SANDBOX_HOST_PATH=$SANDBOX
+PUBLIC_BASE_URL=http://127.0.0.1:$PORT
+MCP_PORT=$PORT
+TUNNEL_TOKEN=placeholder-tunnel-token
+MCP_PRIVILEGED=$PRIVILEGED
+ENV
+if [[ $PRIVILEGED == false ]]; then echo "SANDBOX_QUOTA_MB=0" >>"$WORK/.env"; fi
+
+# --- the Cloudflare variant: config only -----------------------------------------
+say "compose: ${COMPOSE[*]} $("${COMPOSE[@]}" version --short 2>/dev/null || true)"
+compose docker-compose.cloudflare.yml config >"$WORK/cloudflare.yml" ||
+  die "compose/docker-compose.cloudflare.yml does not pass 'config'"
+python3 "$HERE/check_cloudflare_config.py" "$WORK/cloudflare.yml" placeholder-tunnel-token
+say "cloudflare: config valid, the server publishes no port, cloudflared gets TUNNEL_TOKEN"
+
+# --- the local variant: up, SDK flow, down ----------------------------------------
+say "compose: up (project $PROJECT, port $PORT, sandbox $SANDBOX)"
+compose docker-compose.yml up -d --no-build
+CONTAINER="$(compose docker-compose.yml ps -q server)"
+[[ -n "$CONTAINER" ]] || die "compose started no server container"
+
+# /readyz: the engine answers through the mounted socket and every runner image is there.
+deadline=$((SECONDS + 60))
+until curl -sf -o /dev/null --max-time 5 "http://127.0.0.1:$PORT/readyz"; do
+  state="$("$DOCKER_CLI" inspect --format '{{.State.Status}}' "$CONTAINER" 2>/dev/null || echo gone)"
+  [[ "$state" == running ]] || die "the server container is $state instead of running"
+  ((SECONDS < deadline)) || die "the server did not become ready within 60 s: $(curl -s --max-time 5 "http://127.0.0.1:$PORT/readyz")"
+  sleep 0.5
+done
+# The image's HEALTHCHECK (bash /dev/tcp -> /healthz) must turn the container healthy.
+deadline=$((SECONDS + 60))
+until [[ "$("$DOCKER_CLI" inspect --format '{{.State.Health.Status}}' "$CONTAINER")" == healthy ]]; do
+  ((SECONDS < deadline)) || die "the server container is not healthy within 60 s: $("$DOCKER_CLI" inspect --format '{{json .State.Health}}' "$CONTAINER")"
+  sleep 1
+done
+say "server: ready and healthy"
+
+export MCP_E2E_URL="http://127.0.0.1:$PORT"
+export MCP_E2E_SHORT_TTL_URL="$MCP_E2E_URL"
+export MCP_E2E_TOKEN="$TOKEN"
+export MCP_E2E_DOCKER="$DOCKER_CLI"
+export MCP_COMPOSE_SANDBOX="$SANDBOX"
+(cd "$HERE" && "$NODE" --test --test-reporter=tap ./*.test.mjs)
+
+say "compose: down"
+compose docker-compose.yml down --volumes --remove-orphans
+left="$(project_containers)"
+[[ -z "$left" ]] || die "containers left behind after down: $left"
+# Run containers are the engine's, not compose's: none may still mount our sandbox.
+for id in $("$DOCKER_CLI" ps -aq --filter "label=io.mcp-sandbox.kind=run"); do
+  if "$DOCKER_CLI" inspect --format '{{range .Mounts}}{{.Source}} {{end}}' "$id" 2>/dev/null | grep -q "$SANDBOX"; then
+    die "run container $id of this test was left behind"
+  fi
+done
+say "compose: no container left behind"
