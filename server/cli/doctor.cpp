@@ -1,9 +1,12 @@
 #include "cli/doctor.hpp"
 
+#include "cli/sweeper.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <sstream>
 
@@ -30,6 +33,7 @@ echo "uid=$(id -u)"
 if touch /.doctor 2>/dev/null; then echo rootfs=writable; else echo rootfs=read-only; fi
 echo "interfaces=$(ls /sys/class/net | tr '\n' ' ')"
 if echo probe > /data/doctor-probe 2>/dev/null; then echo data=written; else echo data=unwritable; fi
+echo "datafs=$(stat -f -c '%b %S' /data)"
 )SH";
 
 class Report {
@@ -74,8 +78,29 @@ double cpus_from(const std::string& text) {
   return quota / period;
 }
 
+// With a quota the run's /data must be the conversation's own volume, not the
+// directory under it: the engine must see our mount (mount propagation).
+void check_mounted_volume(const std::string& data_fs, const std::optional<sandbox::VolumeUsage>& usage,
+                          Report& report) {
+  if (!usage) return;
+  std::istringstream in(data_fs);
+  std::int64_t blocks = 0;
+  std::int64_t block_size = 0;
+  in >> blocks >> block_size;
+  if (blocks * block_size == usage->total_bytes) {
+    report.ok("quota", "a run's /data is the conversation's own " + std::to_string(usage->total_bytes >> 20) +
+                           " MiB volume");
+  } else {
+    report.fail("quota",
+                "a run's /data is " + std::to_string(blocks * block_size) + " bytes, the conversation's volume " +
+                    std::to_string(usage->total_bytes),
+                "the engine does not see mounts under SANDBOX_ROOT; bind it with rshared propagation");
+  }
+}
+
 void check_limits(const config::Config& config, const runner::RunOutcome& outcome,
-                  const sandbox::Workspace& workspace, Report& report) {
+                  const sandbox::Workspace& workspace, const std::optional<sandbox::VolumeUsage>& usage,
+                  Report& report) {
   auto facts = parse_probe(outcome.stdout_data);
   const auto& limits = config.limits;
   std::vector<std::string> wrong;
@@ -104,6 +129,7 @@ void check_limits(const config::Config& config, const runner::RunOutcome& outcom
   if (facts["data"] == "written" && std::getline(written, content) && content == "probe") {
     report.ok("sandbox", config.sandbox_root + " is writable and the engine sees it as " +
                              config.engine_sandbox_path());
+    check_mounted_volume(facts["datafs"], usage, report);
   } else {
     report.fail("sandbox", "a run wrote /data/doctor-probe but " + workspace.server_path.string() + " does not show it",
                 "SANDBOX_HOST_PATH must be the engine's name for SANDBOX_ROOT");
@@ -116,9 +142,14 @@ void check_probe_run(const config::Config& config, docker::Engine& engine, const
     report.fail("limits", "no bash runner to probe with", "build the runner images: ./build.sh images");
     return;
   }
-  sandbox::Workspaces workspaces(config.sandbox_root, config.engine_sandbox_path(), core::random_hex(32));
+  sandbox::Workspaces workspaces(config.sandbox_root, config.engine_sandbox_path(), core::random_hex(32),
+                                 workspace_options(config));
   if (auto ready = workspaces.prepare_root(); !ready) {
     report.fail("sandbox", ready.error().message, "");
+    return;
+  }
+  if (auto quotas = workspaces.check_quota_support(); !quotas) {
+    report.fail("quota", quotas.error().message, "");
     return;
   }
   auto workspace = workspaces.open_ephemeral();
@@ -141,7 +172,7 @@ void check_probe_run(const config::Config& config, docker::Engine& engine, const
   } else if (!outcome->succeeded()) {
     report.fail("limits", "probe run exited " + std::to_string(outcome->exit_code) + ": " + outcome->stderr_data, "");
   } else {
-    check_limits(config, *outcome, *workspace, report);
+    check_limits(config, *outcome, *workspace, workspaces.usage(*workspace), report);
   }
   workspaces.discard(*workspace);
 }
