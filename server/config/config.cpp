@@ -204,7 +204,7 @@ std::vector<std::string> validate(const Config& c) {
     problems.push_back("SANDBOX_QUOTA_MB must be 0 (off) or at least " + std::to_string(kMinQuotaMb));
   }
   // ext4 keeps 256 bytes of inode table per file inside the volume.
-  if (c.quota_mb > 0 && c.quota_files * 256 > c.quota_mb * 1024 * 1024 / 4) {
+  if (c.quota_mb >= kMinQuotaMb && c.quota_files * 256 > c.quota_mb * 1024 * 1024 / 4) {
     problems.push_back("SANDBOX_QUOTA_FILES needs 256 bytes of each conversation's volume per file; " +
                        std::to_string(c.quota_files) + " files would take over a quarter of SANDBOX_QUOTA_MB=" +
                        std::to_string(c.quota_mb) + ": lower the one or raise the other");

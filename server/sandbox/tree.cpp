@@ -31,6 +31,8 @@ core::Result<std::vector<std::string>> entries(int dir_fd, std::string_view show
     if (fd >= 0) ::close(fd);
     return core::fail(failure(shown));
   }
+  // The dup shares its offset with dir_fd, which an earlier pass has read to the end.
+  ::rewinddir(stream);
   std::vector<std::string> names;
   while (const dirent* entry = ::readdir(stream)) {
     const std::string name = entry->d_name;

@@ -151,5 +151,5 @@ TEST_CASE("config: conversation quota and TTL settings") {
   c = parse({"--sandbox-quota-mb", "16", "--sandbox-quota-files", "100000", "--sandbox-ttl", "1h"});
   REQUIRE(config::validate(c).size() == 1);
   CHECK(config::validate(c)[0].find("SANDBOX_QUOTA_FILES") != std::string::npos);
-  CHECK(config::validate(parse({"--sandbox-quota-mb", "0", "--sandbox-quota-files", "100000"})).empty());
+  CHECK(config::validate(parse({"--sandbox-quota-mb", "0", "--sandbox-quota-files", "100000", "--sandbox-ttl", "0"})).empty());
 }
