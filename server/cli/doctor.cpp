@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <sstream>
 
@@ -26,6 +27,7 @@ fi
 echo "uid=$(id -u)"
 if touch /.doctor 2>/dev/null; then echo rootfs=writable; else echo rootfs=read-only; fi
 echo "interfaces=$(ls /sys/class/net | tr '\n' ' ')"
+echo "datafs=$(stat -f -c '%b %S' /data)"
 )SH";
 
 class Report {
@@ -70,6 +72,26 @@ double cpus_from(const std::string& text) {
   return quota / period;
 }
 
+// With a quota the run's /data must be the conversation's own volume, not the
+// directory under it: the engine must see our mount (mount propagation).
+void check_mounted_volume(const std::string& data_fs, const std::optional<sandbox::VolumeUsage>& usage,
+                          Report& report) {
+  if (!usage) return;
+  std::istringstream in(data_fs);
+  std::int64_t blocks = 0;
+  std::int64_t block_size = 0;
+  in >> blocks >> block_size;
+  if (blocks * block_size == usage->total_bytes) {
+    report.ok("quota", "a run's /data is the conversation's own " + std::to_string(usage->total_bytes >> 20) +
+                           " MiB volume");
+  } else {
+    report.fail("quota",
+                "a run's /data is " + std::to_string(blocks * block_size) + " bytes, the conversation's volume " +
+                    std::to_string(usage->total_bytes),
+                "the engine does not see mounts under SANDBOX_ROOT; bind it with rshared propagation");
+  }
+}
+
 void check_limits(const config::Config& config, const runner::RunOutcome& outcome, Report& report) {
   auto facts = parse_probe(outcome.stdout_data);
   const auto& limits = config.limits;
@@ -110,7 +132,9 @@ void check_probe_run(const config::Config& config, docker::Engine& engine, const
     report.ok("sandbox", config.sandbox_root + " is writable and the engine sees it as " + config.engine_sandbox_path());
   } else {
     report.fail("sandbox", probe->problem, "");
+    return;
   }
+  check_mounted_volume(parse_probe(probe->outcome.stdout_data)["datafs"], probe->volume, report);
 }
 
 void check_runners(const config::Config& config, const runner::Registry& registry, Report& report) {

@@ -1,5 +1,7 @@
 #include "cli/run_command.hpp"
 
+#include "cli/sweeper.hpp"
+
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -54,7 +56,8 @@ int run_command(const config::Config& config, docker::Engine& engine, const RunA
   }
   auto registry = runner::Registry::discover(engine);
   if (!registry) return report_error(registry.error(), err);
-  sandbox::Workspaces workspaces(config.sandbox_root, config.engine_sandbox_path(), secret);
+  sandbox::Workspaces workspaces(config.sandbox_root, config.engine_sandbox_path(), secret,
+                                 workspace_options(config));
   if (auto ready = workspaces.prepare_root(); !ready) return report_error(ready.error(), err);
   auto workspace = args.conversation_id.empty() ? workspaces.open_ephemeral() : workspaces.open(args.conversation_id);
   if (!workspace) return report_error(workspace.error(), err);

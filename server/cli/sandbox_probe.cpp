@@ -2,6 +2,7 @@
 
 #include <fstream>
 
+#include "cli/sweeper.hpp"
 #include "core/random.hpp"
 #include "runner/executor.hpp"
 #include "sandbox/workspace.hpp"
@@ -35,8 +36,10 @@ core::Result<SandboxProbe> probe_sandbox(const config::Config& config, docker::E
     return core::fail(core::ErrorKind::not_found,
                       "no bash runner image to probe the sandbox root with (build the runner images: ./build.sh images)");
   }
-  sandbox::Workspaces workspaces(config.sandbox_root, config.engine_sandbox_path(), core::random_hex(32));
+  sandbox::Workspaces workspaces(config.sandbox_root, config.engine_sandbox_path(), core::random_hex(32),
+                                 workspace_options(config));
   if (auto ready = workspaces.prepare_root(); !ready) return core::fail(ready.error());
+  if (auto quotas = workspaces.check_quota_support(); !quotas) return core::fail(quotas.error());
   auto workspace = workspaces.open_ephemeral();
   if (!workspace) return core::fail(workspace.error());
 
@@ -52,10 +55,11 @@ core::Result<SandboxProbe> probe_sandbox(const config::Config& config, docker::E
   request.workspace = *workspace;
   auto outcome = executor.run(request);
   const std::string seen = read_first_line(workspace->server_path / kMarkerFile);
+  auto volume = workspaces.usage(*workspace);
   workspaces.discard(*workspace);
   if (!outcome) return core::fail(outcome.error().with_context("probe run failed"));
 
-  SandboxProbe probe{std::move(*outcome), {}};
+  SandboxProbe probe{std::move(*outcome), {}, volume};
   if (seen == marker) return probe;
   // Our directory is owned by uid 1000, so a run that cannot write its /data
   // was almost surely given another directory (the engine creates a missing

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -8,6 +9,7 @@
 #include "docker/engine.hpp"
 #include "runner/registry.hpp"
 #include "runner/run.hpp"
+#include "sandbox/workspace.hpp"
 
 namespace cli {
 
@@ -15,6 +17,7 @@ namespace cli {
 struct SandboxProbe {
   runner::RunOutcome outcome;  ///< the probe run; its stdout is the caller's script's output
   std::string problem;         ///< why the sandbox root is unusable; empty when the marker came through
+  std::optional<sandbox::VolumeUsage> volume;  ///< the probe workspace's quota volume, when quotas are on
 };
 
 /// The one test that the sandbox root works end to end: runs `script` with the
@@ -23,8 +26,11 @@ struct SandboxProbe {
 /// root is writable here and the engine bind-mounts the same directory
 /// (SANDBOX_HOST_PATH). `doctor` adds its limits probe as `script`; `serve`
 /// runs it with an empty script before it listens.
-/// Errors: the root or the workspace cannot be made, there is no bash runner,
-/// or the run could not happen.
+/// With quotas on, the probe workspace is a quota volume, so the marker also
+/// proves the engine sees our mounts; a failed probe mount is an error (no
+/// silent fallback to unenforced directories).
+/// Errors: the root, the quota volume or the workspace cannot be made, there
+/// is no bash runner, or the run could not happen.
 core::Result<SandboxProbe> probe_sandbox(const config::Config& config, docker::Engine& engine,
                                          const runner::Registry& registry, std::string_view script);
 

@@ -1,5 +1,7 @@
 #include "cli/serve.hpp"
 
+#include "cli/sweeper.hpp"
+
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -60,10 +62,22 @@ int serve(const config::Config& config, docker::Engine& raw_engine) {
     metrics.engine_call(call, error != nullptr ? core::to_string(error->kind) : std::string_view(), took.count());
   });
 
-  sandbox::Workspaces workspaces(config.sandbox_root, config.engine_sandbox_path(), config.file_secret);
+  sandbox::Workspaces workspaces(config.sandbox_root, config.engine_sandbox_path(), config.file_secret,
+                                 workspace_options(config));
   if (auto ready = workspaces.prepare_root(); !ready) {
     spdlog::critical("{}", ready.error().message);
     return kCannotServe;
+  }
+  // Quotas configured but not enforceable here: refuse, never fall back to unlimited directories.
+  if (auto quotas = workspaces.check_quota_support(); !quotas) {
+    spdlog::critical("{}", quotas.error().message);
+    return kCannotServe;
+  }
+  if (config.quota_mb > 0) {
+    spdlog::info("conversation storage: {} MiB and {} files each (loop-mounted ext4 volumes)", config.quota_mb,
+                 config.quota_files);
+  } else {
+    spdlog::warn("SANDBOX_QUOTA_MB=0: conversation storage is not limited; a run can fill the disk");
   }
   auto discovered = runner::Registry::discover(engine);
   if (!discovered) {
@@ -134,7 +148,7 @@ int serve(const config::Config& config, docker::Engine& raw_engine) {
   server_options.max_connections_per_peer = static_cast<std::size_t>(config.http_max_connections_per_peer);
   http::Server server(server_options, metrics);
   endpoint.mount(server.raw());
-  http::mount_file_routes(server.raw(), config.sandbox_root, signer, metrics);
+  http::mount_file_routes(server.raw(), workspaces, signer, metrics);
   http::mount_ops_routes(server.raw(), engine, catalog,
                          [&endpoint](const auto& request, auto& response) {
                            return endpoint.authenticate(request, response);
@@ -149,6 +163,7 @@ int serve(const config::Config& config, docker::Engine& raw_engine) {
   spdlog::info("mcp-sandbox listening on {} (port {}), public URL {}", config.http_addr, server.port(),
                public_base_url);
 
+  WorkspaceSweeper sweeper(workspaces, sweep_policy(config), metrics);
   std::thread stopper([&] {
     int signal_number = 0;
     sigwait(&stop_signals, &signal_number);
@@ -160,6 +175,12 @@ int serve(const config::Config& config, docker::Engine& raw_engine) {
   // run() also returns when listening fails; make sure the stopper thread ends.
   pthread_kill(stopper.native_handle(), SIGTERM);
   stopper.join();
+  sweeper.stop();
+  // A clean stop leaves no volume mounted (the next start mounts on first use);
+  // after a crash the next start re-uses the mounts it finds.
+  auto at_exit = sweep_policy(config);
+  at_exit.unmount_idle_seconds = 0;
+  for (const auto& problem : workspaces.sweep(at_exit).problems) spdlog::warn("at exit: {}", problem);
   spdlog::info("stopped");
   return 0;
 }

@@ -9,6 +9,8 @@
 namespace config {
 namespace {
 
+constexpr std::int64_t kMinQuotaMb = 16;
+
 // Adds one setting. Every setting goes through here so that each has a flag,
 // an environment variable and its default in --help.
 template <typename T>
@@ -57,6 +59,16 @@ void register_settings(CLI::App& app, Config& c) {
           "Secret (>= 32 chars) that names conversation directories and signs download URLs", sandbox);
   setting(app, "--file-secret-file", "FILE_SECRET_FILE", c.file_secret_file,
           "Read FILE_SECRET from this file instead", sandbox);
+  setting(app, "--sandbox-quota-mb", "SANDBOX_QUOTA_MB", c.quota_mb,
+          "Storage per conversation, MiB: a fixed-size volume mounted at its /data (needs root or CAP_SYS_ADMIN); "
+          "0 turns quotas off (plain directories, nothing enforced)", sandbox)
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 24));
+  setting(app, "--sandbox-quota-files", "SANDBOX_QUOTA_FILES", c.quota_files,
+          "Files and folders per conversation (with SANDBOX_QUOTA_MB)", sandbox)
+      ->check(CLI::Range(std::int64_t{16}, std::int64_t{1} << 26));
+  setting(app, "--sandbox-ttl", "SANDBOX_TTL", c.sandbox_ttl,
+          "Conversations unused this long are deleted: seconds or a number with s, m, h or d; 0 keeps them forever",
+          sandbox);
 
   const std::string limits = "Run limits";
   setting(app, "--run-cpus", "RUN_CPUS", c.limits.cpus, "CPUs per run", limits)->check(CLI::Range(0.01, 64.0));
@@ -188,11 +200,48 @@ std::vector<std::string> validate(const Config& c) {
     problems.push_back("HTTP_MAX_CONNECTIONS_PER_PEER must be below HTTP_THREADS, or one address can hold every "
                        "worker thread (or 0 to turn the cap off behind a proxy)");
   }
+  if (c.quota_mb > 0 && c.quota_mb < kMinQuotaMb) {
+    problems.push_back("SANDBOX_QUOTA_MB must be 0 (off) or at least " + std::to_string(kMinQuotaMb));
+  }
+  // ext4 keeps 256 bytes of inode table per file inside the volume.
+  if (c.quota_mb >= kMinQuotaMb && c.quota_files * 256 > c.quota_mb * 1024 * 1024 / 4) {
+    problems.push_back("SANDBOX_QUOTA_FILES needs 256 bytes of each conversation's volume per file; " +
+                       std::to_string(c.quota_files) + " files would take over a quarter of SANDBOX_QUOTA_MB=" +
+                       std::to_string(c.quota_mb) + ": lower the one or raise the other");
+  }
+  if (!parse_duration_seconds(c.sandbox_ttl)) {
+    problems.push_back("SANDBOX_TTL must be seconds or a number with s, m, h or d, e.g. 3d (got '" + c.sandbox_ttl +
+                       "'); 0 keeps conversations forever");
+  }
   if (c.required_runners.empty()) {
     problems.push_back("REQUIRED_RUNNERS must name at least one language");
   }
   return problems;
 }
+
+std::optional<std::int64_t> parse_duration_seconds(std::string_view text) {
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  std::int64_t unit = 1;
+  switch (text.back()) {
+    case 's': unit = 1; break;
+    case 'm': unit = 60; break;
+    case 'h': unit = 3600; break;
+    case 'd': unit = 86400; break;
+    default: unit = 0; break;
+  }
+  if (unit != 0) text.remove_suffix(1);
+  if (unit == 0) unit = 1;
+  if (text.empty()) return std::nullopt;
+  std::int64_t value = 0;
+  for (char ch : text) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    value = value * 10 + (ch - '0');
+  }
+  if (value > (std::int64_t{1} << 40) / unit) return std::nullopt;
+  return value * unit;
+}
+
+std::int64_t sandbox_ttl_seconds(const Config& c) { return parse_duration_seconds(c.sandbox_ttl).value_or(0); }
 
 std::vector<std::string> validate_secrets(const Config& c) {
   std::vector<std::string> problems;

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace CLI {
@@ -36,6 +38,9 @@ struct Config {
   std::string sandbox_root = "/var/lib/mcp-sandbox/sandboxes";
   std::string sandbox_host_path;  ///< empty = same as sandbox_root
   std::string file_secret;
+  std::int64_t quota_mb = 1024;     ///< per conversation volume; 0 = plain directories, no quota
+  std::int64_t quota_files = 20000; ///< files and folders per conversation
+  std::string sandbox_ttl = "3d";   ///< idle conversations are deleted after this; "0" never
 
   // Limits and policy
   RunLimits limits;
@@ -78,6 +83,13 @@ struct Config {
     return sandbox_host_path.empty() ? sandbox_root : sandbox_host_path;
   }
 };
+
+/// Seconds in a duration: a plain number of seconds or a number with one of
+/// the units s, m, h, d ("90", "30m", "3d"). nullopt when it is not one.
+std::optional<std::int64_t> parse_duration_seconds(std::string_view text);
+
+/// SANDBOX_TTL in seconds (0: never); validate() has checked it.
+std::int64_t sandbox_ttl_seconds(const Config& config);
 
 /// Minimum length of MCP_API_TOKEN entries and FILE_SECRET.
 inline constexpr std::size_t kMinSecretLength = 32;

@@ -31,10 +31,10 @@ std::string content_disposition(const std::string& path) {
 
 }  // namespace
 
-void mount_file_routes(httplib::Server& server, const std::filesystem::path& sandbox_root,
+void mount_file_routes(httplib::Server& server, const sandbox::Workspaces& workspaces,
                        const sandbox::UrlSigner& signer, metrics::Metrics& metrics) {
   // Conversation directories are 32 hex digits; nothing else under the root is served.
-  server.Get(R"(/files/([0-9a-f]{32})/(.+))", [&, sandbox_root](const httplib::Request& request,
+  server.Get(R"(/files/([0-9a-f]{32})/(.+))", [&](const httplib::Request& request,
                                                                   httplib::Response& response) {
     const std::string sandbox_name = request.matches[1];
     const std::string path = request.matches[2];
@@ -52,7 +52,11 @@ void mount_file_routes(httplib::Server& server, const std::filesystem::path& san
         return refuse(response, 403, "invalid download link");
     }
     std::int64_t size = 0;
-    auto file = sandbox::SandboxFiles(sandbox_root / sandbox_name).open_regular(path, size);
+    // Through Workspaces: an idle conversation's volume is mounted again, and
+    // the lease keeps it from being swept while the response streams.
+    auto workspace = workspaces.open_existing(sandbox_name);
+    auto file = workspace ? sandbox::SandboxFiles(workspace->server_path).open_regular(path, size)
+                          : core::Result<sandbox::Fd>(core::fail(workspace.error()));
     if (!file) {
       metrics.file_download("not_found", 0);
       return refuse(response, 404, "no such file");
@@ -66,7 +70,7 @@ void mount_file_routes(httplib::Server& server, const std::filesystem::path& san
     metrics.file_download("ok", static_cast<std::uint64_t>(size));
     response.set_content_provider(
         static_cast<std::size_t>(size), sandbox::mime_type_for(path),
-        [fd](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+        [fd, lease = workspace->lease](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
           std::string buffer(std::min(length, kChunk), '\0');
           const auto got = ::pread(fd->get(), buffer.data(), buffer.size(), static_cast<off_t>(offset));
           // The file shrank under us (a run changed it): end the response rather than send garbage.

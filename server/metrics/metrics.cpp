@@ -74,6 +74,15 @@ struct Metrics::Families {
           .Name("mcp_sandbox_http_connections_closed_total")
           .Help("Connections closed by the HTTP guard: per_peer (cap) or read_deadline (slow request)")
           .Register(*registry);
+  prometheus::Counter& storage_full = prometheus::BuildCounter()
+                                          .Name("mcp_sandbox_storage_full_total")
+                                          .Help("Runs and uploads that found their conversation's storage full")
+                                          .Register(*registry)
+                                          .Add({});
+  prometheus::Family<prometheus::Counter>& swept = prometheus::BuildCounter()
+                                                       .Name("mcp_sandbox_conversations_swept_total")
+                                                       .Help("Idle conversations deleted or unmounted by the sweep")
+                                                       .Register(*registry);
 };
 
 namespace {
@@ -107,6 +116,12 @@ void Metrics::http_request(std::string_view route, int status) {
 void Metrics::file_download(std::string_view result, std::uint64_t bytes) {
   m_families->downloads.Add({{"result", std::string(result)}}).Increment();
   m_families->download_bytes.Increment(static_cast<double>(bytes));
+}
+
+void Metrics::storage_full() { m_families->storage_full.Increment(); }
+
+void Metrics::conversations_swept(std::string_view action, int count) {
+  if (count > 0) m_families->swept.Add({{"action", std::string(action)}}).Increment(count);
 }
 
 void Metrics::set_sessions(std::size_t open) { m_families->sessions.Set(static_cast<double>(open)); }

@@ -25,6 +25,10 @@ class Metrics {
   void http_request(std::string_view route, int status);
   /// One /files request: `result` is ok, expired, forbidden, not_found, ...
   void file_download(std::string_view result, std::uint64_t bytes);
+  /// A run or upload found its conversation's storage full (quota reached).
+  void storage_full();
+  /// The sweep deleted, unmounted or failed on conversations (`action`: removed, unmounted, failed).
+  void conversations_swept(std::string_view action, int count);
   /// Current number of open MCP sessions.
   void set_sessions(std::size_t open);
   /// Runs holding an admission slot and runs waiting for one, after each change.

@@ -9,7 +9,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/random.hpp"
 #include "sandbox/paths.hpp"
+#include "sandbox/tree.hpp"
 #include "sandbox/workspace.hpp"
 
 namespace sandbox {
@@ -92,33 +94,6 @@ void scan(int dir_fd, const std::string& prefix, int depth, bool recursive, cons
   }
 }
 
-core::Result<void> remove_tree(int parent_fd, const std::string& name, std::string_view shown, int depth) {
-  if (::unlinkat(parent_fd, name.c_str(), 0) == 0) return {};
-  if (errno != EISDIR && errno != EPERM) return core::fail(errno_error("cannot delete", shown));
-  if (depth > 64) return core::fail(ErrorKind::invalid_argument, "directory tree is too deep to delete");
-  Fd dir(::openat(parent_fd, name.c_str(), kDirFlags));
-  if (dir.get() < 0) return core::fail(errno_error("cannot delete", shown));
-  std::vector<std::string> children;
-  {
-    const int fd = ::dup(dir.get());
-    DIR* stream = fd < 0 ? nullptr : ::fdopendir(fd);
-    if (stream == nullptr) {
-      if (fd >= 0) ::close(fd);
-      return core::fail(errno_error("cannot delete", shown));
-    }
-    while (const dirent* entry = ::readdir(stream)) {
-      const std::string child = entry->d_name;
-      if (child != "." && child != "..") children.push_back(child);
-    }
-    ::closedir(stream);
-  }
-  for (const auto& child : children) {
-    if (auto removed = remove_tree(dir.get(), child, shown, depth + 1); !removed) return removed;
-  }
-  if (::unlinkat(parent_fd, name.c_str(), AT_REMOVEDIR) != 0) return core::fail(errno_error("cannot delete", shown));
-  return {};
-}
-
 }  // namespace
 
 Fd& Fd::operator=(Fd&& other) noexcept {
@@ -158,14 +133,16 @@ core::Result<void> SandboxFiles::write(std::string_view path, std::string_view c
   std::string name;
   auto dir = open_parent(path, true, name);
   if (!dir) return core::fail(dir.error());
-  // O_NONBLOCK: opening a FIFO planted by a run must fail, not hang.
-  Fd file(::openat(dir->get(), name.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644));
-  if (file.get() < 0) return core::fail(errno_error("cannot write", path));
-  struct stat info {};
-  if (::fstat(file.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
+  // Only a regular file (or nothing) may be replaced; a link or FIFO planted by a run stays put.
+  struct stat existing {};
+  if (::fstatat(dir->get(), name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(existing.st_mode)) {
     return core::fail(ErrorKind::invalid_argument, "cannot write " + std::string(path) + ": not a regular file");
   }
-  if (::ftruncate(file.get(), 0) != 0) return core::fail(errno_error("cannot write", path));
+  // The bytes go to an unnamed file first, which gets the name only when all
+  // of it is written: a write that hits the conversation's quota leaves no
+  // partial file and the old content intact.
+  Fd file(::openat(dir->get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
+  if (file.get() < 0) return core::fail(errno_error("cannot write", path));
   ::fchown(file.get(), kRunnerUid, kRunnerGid);
   std::size_t written = 0;
   while (written < content.size()) {
@@ -176,7 +153,18 @@ core::Result<void> SandboxFiles::write(std::string_view path, std::string_view c
     }
     written += static_cast<std::size_t>(n);
   }
-  return {};
+  // Link it under a fresh name, then rename over the target in one step.
+  const std::string proc_path = "/proc/self/fd/" + std::to_string(file.get());
+  for (int attempt = 0;; ++attempt) {
+    const std::string temporary = ".upload-" + core::random_hex(8);
+    if (::linkat(AT_FDCWD, proc_path.c_str(), dir->get(), temporary.c_str(), AT_SYMLINK_FOLLOW) == 0) {
+      if (::renameat(dir->get(), temporary.c_str(), dir->get(), name.c_str()) == 0) return {};
+      auto error = errno_error("cannot write", path);
+      ::unlinkat(dir->get(), temporary.c_str(), 0);
+      return core::fail(error);
+    }
+    if (errno != EEXIST || attempt > 4) return core::fail(errno_error("cannot write", path));
+  }
 }
 
 core::Result<Fd> SandboxFiles::open_regular(std::string_view path, std::int64_t& size) const {
@@ -184,6 +172,13 @@ core::Result<Fd> SandboxFiles::open_regular(std::string_view path, std::int64_t&
   std::string name;
   auto dir = open_parent(path, false, name);
   if (!dir) return core::fail(dir.error());
+  // Look before opening: opening a device node can have effects of its own
+  // (the fstat below catches a swap between the two).
+  struct stat before {};
+  if (::fstatat(dir->get(), name.c_str(), &before, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(before.st_mode) &&
+      !S_ISDIR(before.st_mode)) {
+    return core::fail(ErrorKind::invalid_argument, std::string(path) + " is not a regular file");
+  }
   Fd file(::openat(dir->get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (file.get() < 0) return core::fail(errno_error("cannot read", path));
   struct stat info {};
@@ -237,7 +232,11 @@ core::Result<void> SandboxFiles::remove(std::string_view path) const {
   std::string name;
   auto dir = open_parent(path, false, name);
   if (!dir) return core::fail(dir.error());
-  return remove_tree(dir->get(), name, path, 0);
+  auto removed = remove_tree(dir->get(), name, path);
+  if (!removed && removed.error().kind == ErrorKind::not_found) {
+    return core::fail(ErrorKind::not_found, "cannot delete " + std::string(path) + ": no such file or directory");
+  }
+  return removed;
 }
 
 }  // namespace sandbox

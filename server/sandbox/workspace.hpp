@@ -1,10 +1,16 @@
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.hpp"
+#include "sandbox/quota_volume.hpp"
 
 namespace sandbox {
 
@@ -18,37 +24,86 @@ struct Workspace {
   std::filesystem::path server_path;  ///< where this process reads and writes it
   std::string engine_path;            ///< what the engine bind-mounts at /data
   bool ephemeral = false;             ///< removed when the run that made it ends
+  /// Held by every copy while the workspace is in use: the sweep never unmounts
+  /// or removes a conversation while any copy is alive. Releasing it records the use.
+  std::shared_ptr<const void> lease;
 };
 
-/// Maps conversation ids to directories under the sandbox root.
+/// How Workspaces keeps conversations.
+struct WorkspaceOptions {
+  VolumeLimits quota;                 ///< a fixed-size volume per conversation; off by default
+  std::function<std::int64_t()> now;  ///< unix seconds; the system clock when empty (tests pass a fake)
+};
+
+/// What the periodic sweep removes or unmounts.
+struct SweepPolicy {
+  std::int64_t ttl_seconds = 0;                ///< conversations unused this long are deleted; 0: never
+  std::int64_t unmount_idle_seconds = 600;     ///< volumes unused this long are unmounted (kept on disk)
+  std::int64_t ephemeral_grace_seconds = 7200; ///< leftover throwaway (tmp-) workspaces unused this long are deleted
+};
+
+struct SweepReport {
+  int removed = 0;    ///< conversations and throwaway workspaces deleted
+  int unmounted = 0;  ///< idle volumes unmounted
+  int in_use = 0;     ///< due, but skipped because a run, upload or download holds them
+  std::vector<std::string> problems;
+};
+
+/// Maps conversation ids to directories under the sandbox root, and owns their
+/// life: with a quota, each directory has its own fixed-size volume (mounted on
+/// first use, re-used after a restart, unmounted when idle); the time of last
+/// use is kept outside the conversation (`.last-use/<name>`), where no program
+/// can change it, and the sweep deletes conversations idle past the TTL.
 /// The root has two names: ours (`server_root`) and the engine's (`engine_root`),
 /// which differ when this process runs in a container beside the engine.
+/// Copies share their state; every method is safe to call from many threads.
 class Workspaces {
  public:
-  Workspaces(std::filesystem::path server_root, std::string engine_root, std::string file_secret);
+  Workspaces(std::filesystem::path server_root, std::string engine_root, std::string file_secret,
+             WorkspaceOptions options = {});
 
-  /// Creates the root when missing. Fails with a sentence saying what to fix.
+  /// Creates the root (and its `.images` and `.last-use` folders) when missing.
+  /// Fails with a sentence saying what to fix.
   core::Result<void> prepare_root() const;
 
-  /// The conversation's directory, created (owned 1000:1000) when missing.
+  /// With a quota: makes, mounts and unmounts a small probe volume, so a host
+  /// that cannot mount (no CAP_SYS_ADMIN, no loop devices) fails at start-up
+  /// instead of on a caller's first run. Succeeds at once without a quota.
+  core::Result<void> check_quota_support() const;
+
+  /// The conversation's directory, created (owned 1000:1000) and mounted when missing.
   /// Ids are 1-128 characters of letters, digits and `._:@-`.
   core::Result<Workspace> open(std::string_view conversation_id) const;
 
   /// A fresh throwaway directory for a run that belongs to no conversation.
   core::Result<Workspace> open_ephemeral() const;
 
-  /// Removes an ephemeral workspace (never a conversation's).
+  /// An existing conversation by its directory name (from a download link);
+  /// not_found when there is no such conversation. Never creates one.
+  core::Result<Workspace> open_existing(std::string_view name) const;
+
+  /// Removes an ephemeral workspace (never a conversation's), volume and all.
   void discard(const Workspace& workspace) const;
+
+  /// Bytes and files used in the workspace's volume; nullopt without a quota.
+  [[nodiscard]] std::optional<VolumeUsage> usage(const Workspace& workspace) const;
+
+  /// Deletes conversations idle past the TTL and leftover throwaway
+  /// workspaces, unmounts idle volumes, and removes images and stamps whose
+  /// conversation is gone. Skips anything in use. Never follows links.
+  SweepReport sweep(const SweepPolicy& policy) const;
+
+  [[nodiscard]] const VolumeLimits& quota() const;
 
   /// Why a conversation id is refused, or an empty string when it is fine.
   static std::string check_conversation_id(std::string_view id);
 
- private:
-  core::Result<Workspace> make(const std::string& name, bool ephemeral) const;
+  struct State;
 
-  std::filesystem::path m_server_root;
-  std::string m_engine_root;
-  std::string m_name_key;
+ private:
+  core::Result<Workspace> make(const std::string& name, bool ephemeral, bool create) const;
+
+  std::shared_ptr<State> m_state;
 };
 
 }  // namespace sandbox

@@ -45,6 +45,32 @@ json file_entry(const Services& services, const sandbox::Workspace& workspace, c
           {"url", services.signer.url_for(workspace.name, path)}};
 }
 
+json storage_json(const std::optional<sandbox::VolumeUsage>& usage) {
+  if (!usage) return nullptr;
+  return {{"usedBytes", usage->used_bytes},
+          {"limitBytes", usage->total_bytes},
+          {"usedFiles", usage->used_files},
+          {"limitFiles", usage->total_files},
+          {"full", usage->full()}};
+}
+
+json storage_schema() {
+  return {{"type", {"object", "null"}},
+          {"description", "Space used in this conversation's /data, and its quota (null when unlimited)"},
+          {"properties",
+           {{"usedBytes", {{"type", "integer"}}},
+            {"limitBytes", {{"type", "integer"}}},
+            {"usedFiles", {{"type", "integer"}}},
+            {"limitFiles", {{"type", "integer"}}},
+            {"full", {{"type", "boolean"}}}}}};
+}
+
+std::string storage_full_note(const std::optional<sandbox::VolumeUsage>& usage) {
+  if (!usage || !usage->full()) return {};
+  return "Conversation storage full: " + usage->describe() +
+         ". Writes to /data fail with 'No space left on device' until files are deleted (delete_file).";
+}
+
 json conversation_id_schema() {
   return {{"type", "string"},
           {"description",

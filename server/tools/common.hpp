@@ -35,6 +35,15 @@ core::Result<Conversation> resolve_conversation(const Arguments& arguments, cons
 json file_entry(const Services& services, const sandbox::Workspace& workspace, const std::string& path,
                 std::int64_t size);
 
+/// {usedBytes, limitBytes, usedFiles, limitFiles, full} of a conversation's volume; null without a quota.
+json storage_json(const std::optional<sandbox::VolumeUsage>& usage);
+
+/// The schema of storage_json's value.
+json storage_schema();
+
+/// A sentence for a model when the conversation's volume is full, else "".
+std::string storage_full_note(const std::optional<sandbox::VolumeUsage>& usage);
+
 /// The `conversationId` property every tool's input schema shares.
 json conversation_id_schema();
 

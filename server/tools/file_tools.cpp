@@ -76,7 +76,16 @@ mcp::ToolHandler upload_file_handler(Services& services) {
           if (!content) return core::fail(content.error());
           auto bytes = core::base64_decode(*content);
           if (!bytes) return failure("content is not valid base64");
-          if (auto written = files.write(path, *bytes); !written) return failure(written.error().message);
+          if (auto written = files.write(path, *bytes); !written) {
+            // Over the quota nothing is stored (the file is named only once complete): say how full it is.
+            auto usage = services.workspaces.usage(conversation.workspace);
+            const bool no_space = written.error().kind == core::ErrorKind::unavailable && usage;
+            if (no_space) services.metrics.storage_full();
+            return failure(written.error().message +
+                           (no_space ? " (" + std::to_string(bytes->size()) + " bytes do not fit; conversation storage: " +
+                                           usage->describe() + ")"
+                                     : std::string()));
+          }
           auto entry = file_entry(services, conversation.workspace, path, static_cast<std::int64_t>(bytes->size()));
           return success("Stored " + path + " (" + std::to_string(bytes->size()) + " bytes) in /data of conversation " +
                              conversation.id + ". Download: " + entry["url"].get<std::string>(),
@@ -94,7 +103,8 @@ mcp::ToolDefinition list_files_definition() {
                         json::array()),
           object_schema({{"conversationId", {{"type", "string"}}},
                          {"files", {{"type", "array"}, {"items", file_schema()}}},
-                         {"truncated", {{"type", "boolean"}}}},
+                         {"truncated", {{"type", "boolean"}}},
+                         {"storage", storage_schema()}},
                         {"conversationId", "files", "truncated"}),
           json{{"title", "List files"}, {"readOnlyHint", true}, {"openWorldHint", false}}};
 }
@@ -120,10 +130,14 @@ mcp::ToolHandler list_files_handler(Services& services) {
             list.push_back(file_entry(services, conversation.workspace, entry.path, entry.size));
             text += "\n" + entry.path + " (" + std::to_string(entry.size) + " bytes)";
           }
+          const auto usage = services.workspaces.usage(conversation.workspace);
           text = (list.empty() ? "No files" : std::to_string(list.size()) + " file(s)") + std::string(" in /data") +
                  (path.empty() ? "" : "/" + path) + " of conversation " + conversation.id +
-                 (truncated ? " (list cut short)" : "") + text;
-          return success(text, {{"conversationId", conversation.id}, {"files", list}, {"truncated", truncated}});
+                 (truncated ? " (list cut short)" : "") + (usage ? "; storage " + usage->describe() : "") + text;
+          return success(text, {{"conversationId", conversation.id},
+                                {"files", list},
+                                {"truncated", truncated},
+                                {"storage", storage_json(usage)}});
         });
   };
 }

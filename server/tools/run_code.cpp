@@ -104,7 +104,8 @@ mcp::ToolDefinition run_code_definition(const Services& services) {
                    {"truncated", {{"type", "boolean"}}},
                    {"durationMs", {{"type", "integer"}}},
                    {"files", {{"type", "array"}, {"items", file}}},
-                   {"filesTruncated", {{"type", "boolean"}}}}},
+                   {"filesTruncated", {{"type", "boolean"}}},
+                   {"storage", storage_schema()}}},
                  {"required",
                   {"conversationId", "exitCode", "stdout", "stderr", "timedOut", "oomKilled", "truncated",
                    "durationMs", "files"}}};
@@ -213,8 +214,13 @@ mcp::ToolHandler run_code_handler(Services& services) {
       }
     }
 
+    // A program that filled its volume sees ENOSPC in its own stderr at best; say it plainly.
+    const auto usage = services.workspaces.usage(conversation->workspace);
+    const auto full_note = storage_full_note(usage);
+    if (!full_note.empty()) services.metrics.storage_full();
     std::ostringstream text;
     text << verdict(*outcome, services.run_limits, timeout_seconds);
+    if (!full_note.empty()) text << "\n" << full_note;
     append_stream(text, "stdout", outcome->stdout_data);
     append_stream(text, "stderr", outcome->stderr_data);
     if (!file_list.empty()) {
@@ -234,7 +240,8 @@ mcp::ToolHandler run_code_handler(Services& services) {
                        {"truncated", outcome->truncated},
                        {"durationMs", outcome->duration.count()},
                        {"files", file_list},
-                       {"filesTruncated", files_truncated}};
+                       {"filesTruncated", files_truncated},
+                       {"storage", storage_json(usage)}};
     json result = success(text.str(), std::move(structured));
     for (auto& image : images) result["content"].push_back(std::move(image));
     result["isError"] = !outcome->succeeded();

@@ -125,3 +125,31 @@ TEST_CASE("config: every environment variable in --help is documented in .env.ex
     CHECK(std::regex_search(text.str(), std::regex("(^|\\n)#? ?" + name + "=")));
   }
 }
+
+TEST_CASE("config: conversation quota and TTL settings") {
+  auto c = parse({});
+  CHECK(c.quota_mb == 1024);
+  CHECK(c.quota_files == 20000);
+  CHECK(config::sandbox_ttl_seconds(c) == 3 * 86400);
+  CHECK(config::parse_duration_seconds("0") == 0);
+  CHECK(config::parse_duration_seconds("90") == 90);
+  CHECK(config::parse_duration_seconds("90s") == 90);
+  CHECK(config::parse_duration_seconds("30m") == 1800);
+  CHECK(config::parse_duration_seconds("12h") == 43200);
+  CHECK(config::parse_duration_seconds("7d") == 7 * 86400);
+  for (const char* bad : {"", "d", "-1", "3 d", "1w", "1.5h", "99999999999999999d"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(config::parse_duration_seconds(bad));
+  }
+  ScopedEnv ttl("SANDBOX_TTL", "soon");
+  ScopedEnv quota("SANDBOX_QUOTA_MB", "8");
+  c = parse({});
+  const auto problems = config::validate(c);
+  REQUIRE(problems.size() == 2);
+  CHECK(problems[0].find("SANDBOX_QUOTA_MB must be 0 (off) or at least 16") != std::string::npos);
+  CHECK(problems[1].find("SANDBOX_TTL") != std::string::npos);
+  c = parse({"--sandbox-quota-mb", "16", "--sandbox-quota-files", "100000", "--sandbox-ttl", "1h"});
+  REQUIRE(config::validate(c).size() == 1);
+  CHECK(config::validate(c)[0].find("SANDBOX_QUOTA_FILES") != std::string::npos);
+  CHECK(config::validate(parse({"--sandbox-quota-mb", "0", "--sandbox-quota-files", "100000", "--sandbox-ttl", "0"})).empty());
+}

@@ -1,7 +1,13 @@
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include <filesystem>
 #include <fstream>
@@ -152,4 +158,65 @@ TEST_CASE("files: written files belong to the runner user") {
   CHECK(info.st_uid == 1000);
   REQUIRE(::stat((dir.path / "sub").c_str(), &info) == 0);
   CHECK(info.st_uid == 1000);
+}
+
+TEST_CASE("files: a sparse 100 GiB file, a socket and a device node never block or break listing and reading") {
+  TempDir dir;
+  sandbox::SandboxFiles files(dir.path);
+  {
+    sandbox::Fd sparse(::open((dir.path / "huge.bin").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    REQUIRE(::ftruncate(sparse.get(), std::int64_t{100} << 30) == 0);
+  }
+  const int sock = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::snprintf(address.sun_path, sizeof(address.sun_path), "%s", (dir.path / "sock").c_str());
+  REQUIRE(::bind(sock, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+  ::close(sock);
+  const bool root = ::geteuid() == 0;
+  if (root) REQUIRE(::mknod((dir.path / "zero").c_str(), S_IFCHR | 0666, makedev(1, 5)) == 0);
+
+  auto listing = files.list("", true);
+  REQUIRE(listing);
+  REQUIRE(listing->entries.size() == (root ? 3U : 2U));
+  CHECK(listing->entries[0].path == "huge.bin");
+  CHECK(listing->entries[0].size == std::int64_t{100} << 30);
+  CHECK(listing->entries[1].type == sandbox::FileInfo::Type::other);
+
+  auto huge = files.read("huge.bin", 1 << 20);
+  REQUIRE_FALSE(huge);
+  CHECK(huge.error().message.find("download URL") != std::string::npos);
+  std::int64_t size = 0;
+  auto streamed = files.open_regular("huge.bin", size);
+  REQUIRE(streamed);
+  CHECK(size == std::int64_t{100} << 30);
+  char byte = 'x';
+  CHECK(::pread(streamed->get(), &byte, 1, std::int64_t{50} << 30) == 1);
+  CHECK(byte == '\0');
+
+  for (const char* special : {"sock", "zero"}) {
+    if (!root && std::string(special) == "zero") continue;
+    auto read = files.read(special, 100);
+    REQUIRE_FALSE(read);
+    CHECK(read.error().message.find("not a regular file") != std::string::npos);
+    CHECK_FALSE(files.write(special, "x"));
+  }
+  CHECK(files.remove("huge.bin"));
+}
+
+TEST_CASE("files: deleting a tree deeper than any descriptor budget works and never follows links") {
+  TempDir dir;
+  sandbox::SandboxFiles files(dir.path);
+  fs::path deep = dir.path / "top";
+  for (int i = 0; i < 300; ++i) {
+    REQUIRE(::mkdir(deep.c_str(), 0755) == 0);
+    fs::create_directory_symlink(dir.outside, deep / "escape");
+    deep /= "d";
+  }
+  REQUIRE(files.remove("top"));
+  CHECK_FALSE(fs::exists(dir.path / "top"));
+  CHECK(fs::exists(dir.outside / "secret.txt"));
+  auto missing = files.remove("top");
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().kind == core::ErrorKind::not_found);
 }

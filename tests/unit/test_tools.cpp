@@ -5,6 +5,8 @@
 #include "core/encoding.hpp"
 #include "core/random.hpp"
 #include "support/fake_engine.hpp"
+#include "sandbox/files.hpp"
+#include "support/mounts.hpp"
 #include "tools/tools.hpp"
 
 namespace fs = std::filesystem;
@@ -17,7 +19,8 @@ struct ToolsFixture {
   fs::path root = fs::temp_directory_path() / ("mcp-sandbox-tools-" + core::random_hex(6));
   testing::FakeEngine engine;
   runner::RunnerCatalog catalog;
-  sandbox::Workspaces workspaces{root, root.string(), std::string(40, 's')};
+  std::shared_ptr<std::int64_t> now = std::make_shared<std::int64_t>(1'800'000'000);
+  sandbox::Workspaces workspaces;
   sandbox::UrlSigner signer{std::string(40, 's'), "http://files.test", std::chrono::seconds(60)};
   metrics::Metrics metrics;
   runner::Executor executor{engine, catalog, runner::ExecutorOptions{}};
@@ -27,13 +30,21 @@ struct ToolsFixture {
   mcp::ToolRegistry registry;
   mcp::ToolContext context;
 
-  ToolsFixture() {
+  explicit ToolsFixture(sandbox::VolumeLimits quota = {})
+      : workspaces(root, root.string(), std::string(40, 's'),
+                   sandbox::WorkspaceOptions{quota, [n = now] { return *n; }}) {
     fs::create_directories(root);
+    REQUIRE(workspaces.prepare_root());
     engine.add_runner("python", R"(["py"])");
     catalog.reset(*runner::Registry::discover(engine));
     tools::register_tools(registry, services);
   }
   ~ToolsFixture() {
+    // Deletes every conversation (and unmounts its volume) before the directory goes.
+    *now += 3650L * 86400;
+    sandbox::SweepPolicy policy;
+    policy.ttl_seconds = 1;
+    workspaces.sweep(policy);
     std::error_code ignored;
     fs::remove_all(root, ignored);
   }
@@ -190,4 +201,42 @@ TEST_CASE("tools: list_runners reports languages and limits") {
   CHECK(s["limits"]["memoryMb"] == 256);
   CHECK(s["limits"]["timeoutSeconds"] == 30);
   CHECK(s["limits"]["networkAllowed"] == false);
+}
+
+TEST_CASE("tools: with a quota, a full conversation is reported by run_code, upload_file and list_files") {
+  if (!testing::can_mount()) return;
+  ToolsFixture f(sandbox::VolumeLimits{16 * 1024 * 1024, 100});
+  auto listed = f.call("list_files", {{"conversationId", "q"}});
+  REQUIRE(listed);
+  const auto& storage = (*listed)["structuredContent"]["storage"];
+  CHECK(storage["usedFiles"] == 0);
+  CHECK(storage["limitFiles"].get<int>() >= 100);
+  CHECK(storage["full"] == false);
+  CHECK(ToolsFixture::text(*listed).find("; storage ") != std::string::npos);
+
+  auto too_big = f.call("upload_file", {{"conversationId", "q"}, {"filename", "big.bin"},
+                                         {"content", core::base64_encode(std::string(20 * 1024 * 1024, 'x'))}});
+  REQUIRE(too_big);
+  CHECK((*too_big)["isError"] == true);
+  CHECK(ToolsFixture::text(*too_big).find("do not fit; conversation storage:") != std::string::npos);
+  listed = f.call("list_files", {{"conversationId", "q"}});
+  CHECK((*listed)["structuredContent"]["files"].empty());  // nothing partial left
+
+  // A program that filled the volume: the run's result says so.
+  auto workspace = f.workspaces.open("q");
+  REQUIRE(workspace);
+  for (int i = 0; i < 200; ++i) {
+    if (!sandbox::SandboxFiles(workspace->server_path).write("f" + std::to_string(i), "x")) break;
+  }
+  auto ran = f.call("run_code", {{"conversationId", "q"}, {"language", "py"}, {"code", "print(1)"}});
+  REQUIRE(ran);
+  CHECK(ToolsFixture::text(*ran).find("Conversation storage full:") != std::string::npos);
+  CHECK((*ran)["structuredContent"]["storage"]["full"] == true);
+}
+
+TEST_CASE("tools: without a quota, storage is null") {
+  ToolsFixture f;
+  auto listed = f.call("list_files", {{"conversationId", "plain"}});
+  REQUIRE(listed);
+  CHECK((*listed)["structuredContent"]["storage"].is_null());
 }

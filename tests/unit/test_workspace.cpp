@@ -3,11 +3,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <thread>
 
 #include "core/random.hpp"
+#include "sandbox/files.hpp"
 #include "sandbox/hmac.hpp"
 #include "sandbox/workspace.hpp"
+#include "support/mounts.hpp"
 
 namespace fs = std::filesystem;
 
@@ -111,4 +116,205 @@ TEST_CASE("workspace: an unwritable root is reported with what to fix") {
   auto ready = workspaces.prepare_root();
   REQUIRE_FALSE(ready);
   CHECK(ready.error().message.find("SANDBOX_ROOT") != std::string::npos);
+}
+
+namespace {
+
+// A clock the test moves by hand, shared with the Workspaces under test.
+struct FakeClock {
+  std::shared_ptr<std::int64_t> seconds = std::make_shared<std::int64_t>(1'800'000'000);
+  std::function<std::int64_t()> function() const {
+    return [s = seconds] { return *s; };
+  }
+  void advance(std::int64_t by) const { *seconds += by; }
+};
+
+constexpr std::int64_t kDay = 86400;
+
+sandbox::SweepPolicy ttl(std::int64_t seconds) {
+  sandbox::SweepPolicy policy;
+  policy.ttl_seconds = seconds;
+  return policy;
+}
+
+// Quota-backed workspaces under a temp root; removes every mount it made.
+struct QuotaRoot {
+  TempDir root;
+  FakeClock clock;
+  sandbox::Workspaces workspaces{root.path, root.path.string(), kSecret,
+                                 sandbox::WorkspaceOptions{{32 * 1024 * 1024, 200}, clock.function()}};
+  QuotaRoot() { REQUIRE(workspaces.prepare_root()); }
+  ~QuotaRoot() {
+    clock.advance(3650 * kDay);
+    workspaces.sweep(ttl(1));
+    for (const auto& entry : fs::directory_iterator(root.path)) {
+      if (sandbox::is_mount_point(entry.path()).value_or(false)) (void)sandbox::unmount_volume(entry.path());
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("workspace: with a quota each conversation is its own mounted volume, re-used after a restart") {
+  if (!testing::can_mount()) return;
+  QuotaRoot q;
+  REQUIRE(q.workspaces.check_quota_support());
+  auto workspace = q.workspaces.open("c1");
+  REQUIRE(workspace);
+  CHECK(*sandbox::is_mount_point(workspace->server_path));
+  CHECK(fs::is_empty(workspace->server_path));  // no lost+found
+  CHECK(fs::exists(q.root.path / ".images" / (workspace->name + ".ext4")));
+  auto usage = q.workspaces.usage(*workspace);
+  REQUIRE(usage);
+  CHECK(usage->used_files == 0);
+  CHECK(usage->total_files >= 200);
+  CHECK_FALSE(usage->full());
+
+  // A second server on the same root (a restart) finds the mount and does not stack another.
+  sandbox::Workspaces restarted(q.root.path, q.root.path.string(), kSecret,
+                                sandbox::WorkspaceOptions{{32 * 1024 * 1024, 200}, q.clock.function()});
+  REQUIRE(restarted.open("c1"));
+  CHECK(testing::mount_count(workspace->server_path) == 1);
+}
+
+TEST_CASE("workspace: concurrent first opens of one conversation mount it once") {
+  if (!testing::can_mount()) return;
+  QuotaRoot q;
+  std::vector<std::thread> threads;
+  std::atomic<int> opened{0};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      if (q.workspaces.open("shared")) ++opened;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  CHECK(opened == 8);
+  CHECK(testing::mount_count(q.workspaces.open("shared")->server_path) == 1);
+}
+
+TEST_CASE("workspace: an upload past the quota fails and leaves no partial file; others keep writing") {
+  if (!testing::can_mount()) return;
+  QuotaRoot q;
+  auto full = q.workspaces.open("full");
+  auto other = q.workspaces.open("other");
+  REQUIRE(full);
+  REQUIRE(other);
+  sandbox::SandboxFiles files(full->server_path);
+  REQUIRE(files.write("keep.txt", "old content"));
+  auto written = files.write("keep.txt", std::string(40 * 1024 * 1024, 'x'));
+  REQUIRE_FALSE(written);
+  CHECK(written.error().kind == core::ErrorKind::unavailable);
+  CHECK(written.error().message.find("no space left") != std::string::npos);
+  CHECK(*files.read("keep.txt", 100) == "old content");
+  auto listing = files.list("", true);
+  REQUIRE(listing);
+  CHECK(listing->entries.size() == 1);  // no temporary left behind
+  CHECK(sandbox::SandboxFiles(other->server_path).write("fine.txt", std::string(1024 * 1024, 'y')));
+}
+
+TEST_CASE("workspace: the sweep deletes conversations idle past the TTL, never one in use") {
+  if (!testing::can_mount()) return;
+  QuotaRoot q;
+  auto idle = q.workspaces.open("idle");
+  auto busy = q.workspaces.open("busy");
+  auto recent = q.workspaces.open("recent");
+  REQUIRE(idle);
+  REQUIRE(busy);
+  REQUIRE(recent);
+  REQUIRE(sandbox::SandboxFiles(idle->server_path).write("a/b.txt", "x"));
+  const auto idle_dir = idle->server_path;
+  const auto idle_name = idle->name;
+  idle = core::fail(core::ErrorKind::not_found, "released");  // drops the lease
+  recent = core::fail(core::ErrorKind::not_found, "released");
+
+  q.clock.advance(2 * kDay);
+  REQUIRE(q.workspaces.open("recent"));  // used again now
+  q.clock.advance(2 * kDay);
+
+  auto report = q.workspaces.sweep(ttl(3 * kDay));
+  CHECK(report.removed == 1);
+  CHECK(report.in_use == 1);
+  CHECK(report.problems.empty());
+  CHECK_FALSE(fs::exists(idle_dir));
+  CHECK_FALSE(fs::exists(q.root.path / ".images" / (idle_name + ".ext4")));
+  CHECK_FALSE(fs::exists(q.root.path / ".last-use" / idle_name));
+  CHECK(fs::exists(busy->server_path));
+  CHECK(*sandbox::is_mount_point(busy->server_path));
+  CHECK(fs::exists(q.root.path / q.workspaces.open("recent")->name));
+
+  // TTL 0 keeps everything, however old.
+  busy = core::fail(core::ErrorKind::not_found, "released");
+  q.clock.advance(365 * kDay);
+  report = q.workspaces.sweep(ttl(0));
+  CHECK(report.removed == 0);
+
+  // A deleted conversation comes back empty when used again.
+  auto again = q.workspaces.open("idle");
+  REQUIRE(again);
+  CHECK(fs::is_empty(again->server_path));
+}
+
+TEST_CASE("workspace: idle volumes are unmounted and mounted again on the next use, files intact") {
+  if (!testing::can_mount()) return;
+  QuotaRoot q;
+  std::string name;
+  {
+    auto workspace = q.workspaces.open("c");
+    REQUIRE(workspace);
+    name = workspace->name;
+    REQUIRE(sandbox::SandboxFiles(workspace->server_path).write("kept.txt", "kept"));
+  }
+  q.clock.advance(3600);
+  auto report = q.workspaces.sweep(ttl(30 * kDay));
+  CHECK(report.unmounted == 1);
+  CHECK_FALSE(*sandbox::is_mount_point(q.root.path / name));
+  // A download link reaches it by name; that mounts it again.
+  auto existing = q.workspaces.open_existing(name);
+  REQUIRE(existing);
+  CHECK(*sandbox::SandboxFiles(existing->server_path).read("kept.txt", 10) == "kept");
+  CHECK(q.workspaces.open_existing("0123456789abcdef0123456789abcdef").error().kind == core::ErrorKind::not_found);
+  CHECK(q.workspaces.open_existing("../etc").error().kind == core::ErrorKind::not_found);
+}
+
+TEST_CASE("workspace: the sweep never follows links and removes deep trees and leftover throwaways") {
+  TempDir root;
+  TempDir outside;
+  FakeClock clock;
+  std::ofstream(outside.path / "precious.txt") << "host file";
+  sandbox::Workspaces workspaces(root.path, root.path.string(), kSecret, sandbox::WorkspaceOptions{{}, clock.function()});
+  REQUIRE(workspaces.prepare_root());
+  fs::path dir;
+  fs::path temp_dir;
+  {
+    auto workspace = workspaces.open("linked");
+    REQUIRE(workspace);
+    dir = workspace->server_path;
+    fs::create_directory_symlink(outside.path, dir / "to-outside");
+    fs::create_symlink(outside.path / "precious.txt", dir / "file-link");
+    fs::path deep = dir;
+    for (int i = 0; i < 150; ++i) {
+      deep /= "d";
+      REQUIRE(::mkdir(deep.c_str(), 0755) == 0);
+    }
+    std::ofstream(deep / "leaf") << "x";
+    auto temp = workspaces.open_ephemeral();  // a run's throwaway a crash left behind
+    REQUIRE(temp);
+    temp_dir = temp->server_path;
+  }
+  // A name the server did not make is never touched.
+  fs::create_directory(root.path / "not-ours");
+
+  clock.advance(kDay);
+  auto report = workspaces.sweep(ttl(30 * kDay));
+  CHECK(report.removed == 1);  // the throwaway only
+  CHECK_FALSE(fs::exists(temp_dir));
+  CHECK(fs::exists(dir));
+
+  clock.advance(30 * kDay);
+  report = workspaces.sweep(ttl(30 * kDay));
+  CHECK(report.removed == 1);
+  CHECK(report.problems.empty());
+  CHECK_FALSE(fs::exists(dir));
+  CHECK(fs::exists(outside.path / "precious.txt"));
+  CHECK(fs::exists(root.path / "not-ours"));
 }
