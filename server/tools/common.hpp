@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -34,6 +35,10 @@ core::Result<Conversation> resolve_conversation(const Arguments& arguments, cons
 /// {name, size, mimeType, url} for a regular file in a conversation.
 json file_entry(const Services& services, const sandbox::Workspace& workspace, const std::string& path,
                 std::int64_t size);
+
+/// What every run of a conversation gets in its environment (FILE_BASE_URL);
+/// the caller's variables are added to it. Warm containers are made with it too.
+std::map<std::string, std::string> run_environment(const Services& services, const sandbox::Workspace& workspace);
 
 /// The `conversationId` property every tool's input schema shares.
 json conversation_id_schema();
