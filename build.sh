@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one entry point: ./build.sh [deps|engine|build|images|serve|doctor|test|sanitize|fuzz]...
+# The one entry point: ./build.sh [deps|engine|build|images|serve|doctor|test|sanitize|fuzz|bench]...
 # With no verb: deps + engine + build + images. Re-running is fast when nothing changed.
 set -euo pipefail
 
@@ -13,6 +13,8 @@ BUILD_PACKAGES=(cmake g++ make ninja-build pkg-config clang libclang-rt-14-dev
   libcpp-httplib-dev nlohmann-json3-dev libcurl4-openssl-dev libspdlog-dev libcli11-dev
   prometheus-cpp-dev catch2 libssl-dev libexpected-dev)
 RUNTIME_PACKAGES=(mmdebstrap openssl curl ca-certificates libatomic1)
+# Only ./build.sh bench needs these (HTTP load generator; the harness is Python).
+BENCH_PACKAGES=(wrk python3)
 
 say() { printf '\033[1m==>\033[0m %s\n' "$*"; }
 die() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -33,7 +35,7 @@ missing_packages() {
 }
 
 cmd_deps() {
-  local wanted=("${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}")
+  local wanted=("${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}" "$@")
   # An engine from elsewhere (docker-ce, Docker Desktop) is fine; only install
   # Debian's when there is neither a daemon binary nor a reachable engine.
   if ! have dockerd && ! engine_answers; then wanted+=(docker.io); fi
@@ -199,6 +201,20 @@ cmd_test() {
   echo "summary: $total passed, 0 failed"
 }
 
+# The benchmark (bench/bench.py): docker run vs Engine API vs mcp-sandbox, one
+# interleaved run; writes docs/performance.md. Not part of test: it measures, it does not judge.
+cmd_bench() {
+  cmd_deps "${BENCH_PACKAGES[@]}"
+  cmd_engine
+  cmd_build
+  cmd_images
+  say "bench: a few minutes; keep the machine otherwise idle"
+  # BENCH_ARGS: extra flags, e.g. BENCH_ARGS="--rounds 10 --rss-runs 200" for a quick look.
+  # shellcheck disable=SC2086
+  python3 "$ROOT/bench/bench.py" --bin "$BIN" --docker "$(docker_cli)" --out "$ROOT/docs/performance.md" ${BENCH_ARGS:-}
+  say "bench: latest table written into docs/performance.md"
+}
+
 main() {
   cd "$ROOT"
   if [[ $# -eq 0 ]]; then set -- deps engine build images; fi
@@ -214,10 +230,11 @@ main() {
       test) cmd_test ;;
       sanitize) cmd_sanitize ;;
       fuzz) cmd_fuzz ;;
+      bench) cmd_bench ;;
       -h|--help|help)
         sed -n '2,3p' "$0" | sed 's/^# //'
         return 0 ;;
-      *) die "unknown verb '$verb' (deps, engine, build, images, serve, doctor, test, sanitize, fuzz)" ;;
+      *) die "unknown verb '$verb' (deps, engine, build, images, serve, doctor, test, sanitize, fuzz, bench)" ;;
     esac
   done
 }

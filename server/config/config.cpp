@@ -94,6 +94,15 @@ void register_settings(CLI::App& app, Config& c) {
   setting(app, "--allow-network", "ALLOW_NETWORK", c.allow_network,
           "Let callers ask for network access in a run (off: every run has only loopback)", limits);
 
+  const std::string warm = "Warm containers";
+  setting(app, "--warm-max", "WARM_MAX", c.warm_max,
+          "Idle warm containers kept at once (each started for one conversation's next run, used once); 0 disables",
+          warm)
+      ->check(CLI::Range(0, 10000));
+  setting(app, "--warm-idle-seconds", "WARM_IDLE_SECONDS", c.warm_idle_seconds,
+          "A warm container not claimed within this many seconds is removed", warm)
+      ->check(CLI::Range(1, 86400));
+
   const std::string server = "Server";
   setting(app, "--http-addr", "MCP_HTTP_ADDR", c.http_addr, "Listen address, host:port or :port", server);
   setting(app, "--public-base-url", "PUBLIC_BASE_URL", c.public_base_url,

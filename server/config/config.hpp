@@ -46,6 +46,10 @@ struct Config {
   RunLimits limits;
   bool allow_network = false;
 
+  // Warm containers (docs/performance.md)
+  int warm_max = 16;            ///< idle warm containers kept at once; 0 disables them
+  int warm_idle_seconds = 300;  ///< a warm container unclaimed this long is removed
+
   // Server
   std::string http_addr = "127.0.0.1:8080";
   std::string public_base_url;

@@ -12,7 +12,7 @@
 namespace http {
 namespace {
 
-constexpr std::size_t kChunk = 256 * 1024;
+constexpr std::size_t kChunk = 1024 * 1024;
 
 void refuse(httplib::Response& response, int status, const std::string& message) {
   response.status = status;
@@ -70,12 +70,14 @@ void mount_file_routes(httplib::Server& server, const sandbox::Workspaces& works
     metrics.file_download("ok", static_cast<std::uint64_t>(size));
     response.set_content_provider(
         static_cast<std::size_t>(size), sandbox::mime_type_for(path),
-        [fd, lease = workspace->lease](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
-          std::string buffer(std::min(length, kChunk), '\0');
-          const auto got = ::pread(fd->get(), buffer.data(), buffer.size(), static_cast<off_t>(offset));
+        // One bounded buffer per download, reused for every chunk; the lease keeps the volume mounted.
+        [fd, lease = workspace->lease, buffer = std::make_shared<std::string>()](
+            std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+          buffer->resize(std::min(length, kChunk));
+          const auto got = ::pread(fd->get(), buffer->data(), buffer->size(), static_cast<off_t>(offset));
           // The file shrank under us (a run changed it): end the response rather than send garbage.
           if (got <= 0) return false;
-          return sink.write(buffer.data(), static_cast<std::size_t>(got));
+          return sink.write(buffer->data(), static_cast<std::size_t>(got));
         });
   });
 }

@@ -68,6 +68,9 @@ Server::Server(ServerOptions options, metrics::Metrics& metrics)
     const int yes = 1;
     ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
+  // httplib writes headers and body separately: with Nagle on, a small answer
+  // waits for the client's delayed ACK (~40 ms per request on loopback).
+  m_server->set_tcp_nodelay(true);
   m_server->set_payload_max_length(static_cast<std::size_t>(m_options.max_body_bytes));
   m_server->set_read_timeout(m_options.read_timeout);
   m_server->set_write_timeout(m_options.write_timeout);

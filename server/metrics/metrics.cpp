@@ -83,6 +83,20 @@ struct Metrics::Families {
                                                        .Name("mcp_sandbox_conversations_swept_total")
                                                        .Help("Idle conversations deleted or unmounted by the sweep")
                                                        .Register(*registry);
+  prometheus::Gauge& warm_idle = prometheus::BuildGauge()
+                                     .Name("mcp_sandbox_warm_containers_idle")
+                                     .Help("Warm containers started and waiting for their conversation's next run")
+                                     .Register(*registry)
+                                     .Add({});
+  prometheus::Family<prometheus::Counter>& warm_claims = prometheus::BuildCounter()
+                                                             .Name("mcp_sandbox_warm_claims_total")
+                                                             .Help("Runs that found a warm container (hit) or not (miss)")
+                                                             .Register(*registry);
+  prometheus::Family<prometheus::Counter>& warm_discards =
+      prometheus::BuildCounter()
+          .Name("mcp_sandbox_warm_discards_total")
+          .Help("Warm containers removed without running anything, by reason")
+          .Register(*registry);
 };
 
 namespace {
@@ -141,6 +155,14 @@ void Metrics::rate_limited(std::string_view reason) {
 
 void Metrics::connection_refused(std::string_view reason) {
   m_families->connections_refused.Add({{"reason", std::string(reason)}}).Increment();
+}
+
+void Metrics::set_warm_idle(std::size_t idle) { m_families->warm_idle.Set(static_cast<double>(idle)); }
+
+void Metrics::warm_claim(bool hit) { m_families->warm_claims.Add({{"result", hit ? "hit" : "miss"}}).Increment(); }
+
+void Metrics::warm_discard(std::string_view reason) {
+  m_families->warm_discards.Add({{"reason", std::string(reason)}}).Increment();
 }
 
 std::string Metrics::serialize() const {

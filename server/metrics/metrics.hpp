@@ -40,6 +40,12 @@ class Metrics {
   /// A connection closed by the HTTP guard: `reason` is per_peer (too many open from one address)
   /// or read_deadline (its request was not read in time).
   void connection_refused(std::string_view reason);
+  /// Warm containers waiting for their conversation's next run.
+  void set_warm_idle(std::size_t idle);
+  /// A run looked for a warm container: hit or miss.
+  void warm_claim(bool hit);
+  /// A warm container was removed unused: image_changed, spec_changed, idle, evicted, ...
+  void warm_discard(std::string_view reason);
 
   /// The Prometheus text exposition of every family.
   [[nodiscard]] std::string serialize() const;

@@ -19,25 +19,6 @@ constexpr std::size_t kMaxEnvironmentEntries = 64;
 constexpr milliseconds kWaitAfterExit{10000};
 constexpr milliseconds kProgressInterval{1000};
 
-// Removes the container when the run leaves scope, whatever the path.
-class ContainerGuard {
- public:
-  ContainerGuard(docker::Engine& engine, std::string id) : m_engine(engine), m_id(std::move(id)) {}
-  ContainerGuard(const ContainerGuard&) = delete;
-  ContainerGuard& operator=(const ContainerGuard&) = delete;
-  ~ContainerGuard() {
-    if (auto removed = m_engine.remove_container(m_id); !removed) {
-      // The reaper finds it later by its labels; say so once here.
-      spdlog::warn("run container {} not removed ({}): {}", m_id.substr(0, 12), core::to_string(removed.error().kind),
-                   removed.error().message);
-    }
-  }
-
- private:
-  docker::Engine& m_engine;
-  std::string m_id;
-};
-
 std::int64_t unix_millis() {
   return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -67,7 +48,26 @@ core::Result<docker::PumpEnd> pump_until(docker::Attachment& attachment, const s
 }  // namespace
 
 Executor::Executor(docker::Engine& engine, RunnerCatalog& catalog, ExecutorOptions options)
-    : m_engine(engine), m_catalog(catalog), m_options(std::move(options)) {}
+    : m_engine(engine), m_catalog(catalog), m_options(std::move(options)) {
+  if (m_options.warm_max > 0) {
+    m_warm = std::make_unique<WarmPool>(
+        m_engine, WarmPoolOptions{m_options.warm_max, m_options.warm_idle, std::chrono::milliseconds(1000), 2,
+                                  m_options.warm_scheduler},
+        m_options.warm_events);
+  }
+}
+
+Executor::~Executor() { shutdown(); }
+
+void Executor::shutdown() {
+  if (m_warm) m_warm->shutdown();
+}
+
+std::size_t Executor::warm_idle() const { return m_warm ? m_warm->idle() : 0; }
+
+RunIdentity Executor::new_identity() const {
+  return RunIdentity{core::random_hex(8), m_options.instance_id, unix_millis()};
+}
 
 core::Result<void> Executor::check(const RunRequest& request) const {
   const auto max_code = static_cast<std::size_t>(m_options.limits.code_bytes);
@@ -104,53 +104,102 @@ core::Result<void> Executor::check(const RunRequest& request) const {
   return {};
 }
 
-core::Result<RunOutcome> Executor::run(const RunRequest& request) {
-  if (auto checked = check(request); !checked) return core::fail(checked.error());
+core::Result<Runner> Executor::resolve(const std::string& language) {
   auto registry = m_catalog.current();
-  const Runner* runner = registry->find(request.language);
+  const Runner* runner = registry->find(language);
   if (runner == nullptr) {
     // A runner image may have been built since the last look.
     if (auto refreshed = m_catalog.refresh(m_engine)) registry = *refreshed;
-    runner = registry->find(request.language);
+    runner = registry->find(language);
   }
   if (runner == nullptr) {
-    return core::fail(ErrorKind::invalid_argument, "unknown language '" + request.language +
-                                                       "'; available: " + registry->language_list());
+    return core::fail(ErrorKind::invalid_argument,
+                      "unknown language '" + language + "'; available: " + registry->language_list());
   }
+  return *runner;  // a copy: a refresh may replace the registry during the run
+}
+
+core::Result<RunOutcome> Executor::run(const RunRequest& request) {
+  if (auto checked = check(request); !checked) return core::fail(checked.error());
+  auto runner = resolve(request.language);
+  if (!runner) return core::fail(runner.error());
 
   const int cap = m_options.limits.timeout_seconds;
   const int timeout_seconds = std::min(request.timeout_seconds.value_or(cap), cap);
-  const RunIdentity identity{core::random_hex(8), m_options.instance_id, unix_millis()};
+  const auto identity = new_identity();
   const auto spec = build_container_spec(runner->manifest, request, m_options.limits, m_options.runtime,
                                          request.network, identity);
 
-  // Tracked before the container exists and until after it is removed
-  // (the ticket outlives the guard), so the reaper never takes a live run.
-  TrackedContainers::Ticket ticket;
-  if (m_options.tracked != nullptr) ticket = m_options.tracked->track(identity.run_id);
-  auto id = m_engine.create_container(spec);
-  if (!id) return core::fail(id.error().with_context("creating the " + runner->manifest.language + " container"));
-  ContainerGuard guard(m_engine, *id);
-
-  // Attach before start so not a byte of output is missed.
-  auto attachment = m_engine.attach(*id);
-  if (!attachment) return core::fail(attachment.error().with_context("attaching to the run container"));
-  if (auto started = m_engine.start_container(*id); !started) {
-    return core::fail(started.error().with_context("starting the run container"));
+  std::optional<StartedContainer> warm;
+  if (m_warm) warm = m_warm->claim(request.workspace.name, runner->manifest.language, spec_fingerprint(spec));
+  StartedContainer container;
+  if (warm) {
+    container = std::move(*warm);
+  } else {
+    auto started = start_run_container(m_engine, spec, identity, m_options.tracked);
+    if (!started) return core::fail(started.error());
+    container = std::move(*started);
   }
+  auto outcome = execute(container, request, *runner, timeout_seconds);
+  if (m_warm) {
+    m_warm->retire(std::move(container));  // removed in the background, off the answer's path
+  } else {
+    remove_run_container(m_engine, container);
+  }
+  // The conversation's next run finds its container started (unless cancelled: the client is gone).
+  // A network run's successor is not warmed: network runs are the exception.
+  if (!request.cancel.stop_requested() && !request.network) {
+    prewarm(request.workspace, runner->manifest, request.environment);
+  }
+  return outcome;
+}
 
+void Executor::prewarm(const sandbox::Workspace& workspace, const std::map<std::string, std::string>& environment) {
+  if (!m_warm) return;
+  const auto language = m_warm->last_language(workspace.name);
+  if (!language) return;
+  const Runner* runner = m_catalog.current()->find(*language);
+  if (runner != nullptr) prewarm(workspace, runner->manifest, environment);
+}
+
+void Executor::prewarm(const sandbox::Workspace& workspace, const Manifest& manifest,
+                       const std::map<std::string, std::string>& environment) {
+  if (!m_warm || workspace.engine_path.empty()) return;
+  // Built exactly as run() builds it for a run with this environment and no
+  // network, so its fingerprint matches such a run; only the image is pinned by id.
+  m_warm->prepare(workspace.name, manifest.language, manifest.image, [this, workspace, manifest, environment] {
+    RunRequest request;
+    request.language = manifest.language;
+    request.workspace = workspace;
+    request.environment = environment;
+    auto image = m_engine.inspect_image(manifest.image);
+    if (!image) return core::Result<StartedContainer>(core::fail(image.error().with_context("finding the runner image")));
+    const auto identity = new_identity();
+    auto spec = build_container_spec(manifest, request, m_options.limits, m_options.runtime, false, identity);
+    spec.image = image->id;
+    auto started = start_run_container(m_engine, spec, identity, m_options.tracked);
+    if (started) started->image_id = image->id;
+    return started;
+  });
+}
+
+core::Result<RunOutcome> Executor::execute(StartedContainer& container, const RunRequest& request,
+                                           const Runner& runner, int timeout_seconds) {
+  const std::string& id = container.id;
+  auto& attachment = *container.attachment;
   const auto output_cap = static_cast<std::size_t>(m_options.limits.output_bytes);
   docker::StreamDemux output(output_cap, output_cap);
+  // The deadline counts from code delivery: a warm container's wait before it is not the run's.
   const auto started_at = Clock::now();
   const auto deadline = started_at + std::chrono::seconds(timeout_seconds);
   RunOutcome outcome;
-  outcome.run_id = identity.run_id;
-  outcome.language = runner->manifest.language;
+  outcome.run_id = container.identity.run_id;
+  outcome.language = runner.manifest.language;
 
-  auto pumped = pump_until(**attachment, frame_input(request.code, request.stdin_data), deadline, output, request);
+  auto pumped = pump_until(attachment, frame_input(request.code, request.stdin_data), deadline, output, request);
   if (!pumped) return core::fail(pumped.error().with_context("run interrupted: reading the program's output"));
   if (request.cancel.stop_requested()) {
-    (void)m_engine.kill_container(*id);
+    (void)m_engine.kill_container(id);
     return core::fail(ErrorKind::timeout, "run cancelled by the client");
   }
 
@@ -160,21 +209,21 @@ core::Result<RunOutcome> Executor::run(const RunRequest& request) {
   core::Result<docker::WaitResult> waited;
   if (!outcome.timed_out) {
     const auto remaining = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-    waited = m_engine.wait_container(*id, std::max(remaining, milliseconds(1)));
+    waited = m_engine.wait_container(id, std::max(remaining, milliseconds(1)));
     outcome.timed_out = !waited && waited.error().kind == ErrorKind::timeout;
   }
   if (outcome.timed_out) {
-    if (auto killed = m_engine.kill_container(*id); !killed) {
+    if (auto killed = m_engine.kill_container(id); !killed) {
       return core::fail(killed.error().with_context("killing the run container at its deadline"));
     }
     // Collect what was printed up to the kill; the stream closes right after.
-    (void)(*attachment)->pump({}, Clock::now() + m_options.drain_after_kill, output);
-    waited = m_engine.wait_container(*id, kWaitAfterExit);
+    (void)attachment.pump({}, Clock::now() + m_options.drain_after_kill, output);
+    waited = m_engine.wait_container(id, kWaitAfterExit);
   }
   outcome.duration = std::chrono::duration_cast<milliseconds>(Clock::now() - started_at);
   if (!waited) return core::fail(waited.error().with_context("waiting for the run container"));
 
-  auto state = m_engine.inspect_container(*id);
+  auto state = m_engine.inspect_container(id);
   if (!state) return core::fail(state.error().with_context("reading the run container's state"));
   outcome.exit_code = waited->status_code;
   outcome.oom_killed = state->oom_killed;

@@ -1,6 +1,9 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
 #include <string>
 
 #include "config/config.hpp"
@@ -8,7 +11,9 @@
 #include "docker/engine.hpp"
 #include "runner/registry.hpp"
 #include "runner/run.hpp"
+#include "runner/run_container.hpp"
 #include "runner/tracked_containers.hpp"
+#include "runner/warm_pool.hpp"
 
 namespace runner {
 
@@ -21,24 +26,54 @@ struct ExecutorOptions {
   TrackedContainers* tracked = nullptr;
   /// After a kill at the deadline, how long to wait for the rest of the output.
   std::chrono::milliseconds drain_after_kill{2000};
+  /// Warm containers (WarmPool): most kept idle at once; 0 = every run starts cold.
+  std::size_t warm_max = 0;
+  std::chrono::seconds warm_idle{300};
+  WarmPoolEvents warm_events{};
+  /// Runs warm-start jobs; empty = a background thread (tests run them inline).
+  std::function<void(std::function<void()>)> warm_scheduler{};
 };
 
 /// Runs each program in a fresh container: create -> attach -> start ->
 /// deliver code -> wait (deadline) -> collect -> remove. The container is
-/// removed on every path. A program that fails is an outcome, not an error;
+/// removed on every path. With warm containers on, the first three steps of a
+/// conversation's next run happen in the background after its previous run
+/// (WarmPool); the container is still fresh and used once. A program that fails is an outcome, not an error;
 /// errors mean the run could not happen (bad request, engine trouble).
 class Executor {
  public:
   Executor(docker::Engine& engine, RunnerCatalog& catalog, ExecutorOptions options);
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
 
   core::Result<RunOutcome> run(const RunRequest& request);
 
+  /// Starts the conversation's next container in the background (after an
+  /// upload, say) in the conversation's last language, for a run with this
+  /// `environment` and no network; does nothing when warm containers are off
+  /// or the conversation has not run yet. A run warms its successor itself.
+  void prewarm(const sandbox::Workspace& workspace, const std::map<std::string, std::string>& environment);
+
+  /// Removes every warm container and stops starting new ones.
+  void shutdown();
+
+  /// Idle warm containers right now (0 when off).
+  [[nodiscard]] std::size_t warm_idle() const;
+
  private:
   core::Result<void> check(const RunRequest& request) const;
+  core::Result<Runner> resolve(const std::string& language);
+  RunIdentity new_identity() const;
+  void prewarm(const sandbox::Workspace& workspace, const Manifest& manifest,
+               const std::map<std::string, std::string>& environment);
+  core::Result<RunOutcome> execute(StartedContainer& container, const RunRequest& request, const Runner& runner,
+                                   int timeout_seconds);
 
   docker::Engine& m_engine;
   RunnerCatalog& m_catalog;
   ExecutorOptions m_options;
+  std::unique_ptr<WarmPool> m_warm;  ///< null when warm containers are off
 };
 
 }  // namespace runner

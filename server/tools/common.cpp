@@ -37,6 +37,10 @@ core::Result<Conversation> resolve_conversation(const Arguments& arguments, cons
   return Conversation{id, *workspace};
 }
 
+std::map<std::string, std::string> run_environment(const Services& services, const sandbox::Workspace& workspace) {
+  return {{"FILE_BASE_URL", services.public_base_url + sandbox::UrlSigner::file_path(workspace.name, "")}};
+}
+
 json file_entry(const Services& services, const sandbox::Workspace& workspace, const std::string& path,
                 std::int64_t size) {
   return {{"name", path},

@@ -86,6 +86,8 @@ mcp::ToolHandler upload_file_handler(Services& services) {
                                            usage->describe() + ")"
                                      : std::string()));
           }
+          // An upload usually precedes a run: start the conversation's next container now.
+          services.executor.prewarm(conversation.workspace, run_environment(services, conversation.workspace));
           auto entry = file_entry(services, conversation.workspace, path, static_cast<std::int64_t>(bytes->size()));
           return success("Stored " + path + " (" + std::to_string(bytes->size()) + " bytes) in /data of conversation " +
                              conversation.id + ". Download: " + entry["url"].get<std::string>(),

@@ -159,11 +159,10 @@ mcp::ToolHandler run_code_handler(Services& services) {
     request.code = *code;
     request.stdin_data = stdin_text->value_or("");
     request.timeout_seconds = *timeout;
-    request.environment = *environment;
+    request.environment = run_environment(services, conversation->workspace);
+    request.environment.insert(environment->begin(), environment->end());
     request.network = network->value_or(false);
     request.workspace = conversation->workspace;
-    request.environment["FILE_BASE_URL"] =
-        services.public_base_url + sandbox::UrlSigner::file_path(conversation->workspace.name, "");
     request.cancel = context.cancelled;
     request.on_progress = [&context, timeout_seconds](std::chrono::milliseconds elapsed) {
       const double seconds = static_cast<double>(elapsed.count()) / 1000.0;

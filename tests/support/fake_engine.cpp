@@ -91,16 +91,18 @@ Result<void> FakeEngine::start_container(std::string_view) {
   return {};
 }
 
-Result<docker::WaitResult> FakeEngine::wait_container(std::string_view, std::chrono::milliseconds) {
+Result<docker::WaitResult> FakeEngine::wait_container(std::string_view id, std::chrono::milliseconds) {
   if (auto error = step("wait")) return core::fail(*error);
   if (program_hangs && !killed) return core::fail(core::ErrorKind::timeout, "wait timed out");
+  exited_containers.insert(std::string(id));
   return docker::WaitResult{killed ? 137 : exit_code, ""};
 }
 
-Result<docker::ContainerState> FakeEngine::inspect_container(std::string_view) {
+Result<docker::ContainerState> FakeEngine::inspect_container(std::string_view id) {
   if (auto error = step("inspect")) return core::fail(*error);
   docker::ContainerState state;
-  state.status = "exited";
+  state.running = live_containers.contains(std::string(id)) && !exited_containers.contains(std::string(id));
+  state.status = state.running ? "running" : "exited";
   state.exit_code = killed ? 137 : exit_code;
   state.oom_killed = oom_killed;
   return state;

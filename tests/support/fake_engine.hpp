@@ -29,6 +29,7 @@ class FakeEngine : public docker::Engine {
   std::vector<std::string> calls;
   std::vector<docker::ContainerSpec> created_specs;
   std::set<std::string> live_containers;
+  std::set<std::string> exited_containers;  ///< waited for: inspect no longer says running
   std::string received_input;
 
   Result<void> ping() override;

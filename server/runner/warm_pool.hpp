@@ -1,0 +1,137 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "core/error.hpp"
+#include "docker/engine.hpp"
+#include "runner/run_container.hpp"
+
+namespace runner {
+
+struct WarmPoolOptions {
+  std::size_t max_idle = 16;  ///< warm containers kept (and being started) at once
+  std::chrono::seconds idle_timeout{300};
+  /// How often the background thread looks for idle and outdated containers.
+  std::chrono::milliseconds sweep_interval{1000};
+  /// Background threads starting and removing containers (starts are ~90% engine CPU).
+  std::size_t workers = 2;
+  /// Runs a start job; empty = the pool's own worker threads. Tests run jobs inline.
+  std::function<void(std::function<void()>)> scheduler{};
+};
+
+/// Why a warm container was removed without running anything (a metric label).
+namespace discard_reason {
+inline constexpr std::string_view kImageChanged = "image_changed";
+inline constexpr std::string_view kSpecChanged = "spec_changed";
+inline constexpr std::string_view kIdle = "idle";
+inline constexpr std::string_view kEvicted = "evicted";
+inline constexpr std::string_view kReplaced = "replaced";
+inline constexpr std::string_view kLanguageChanged = "language_changed";
+inline constexpr std::string_view kDead = "dead";
+inline constexpr std::string_view kShutdown = "shutdown";
+inline constexpr std::string_view kStartFailed = "start_failed";
+}  // namespace discard_reason
+
+/// What the pool reports, for metrics (all optional; called without the pool's lock held).
+struct WarmPoolEvents {
+  std::function<void(std::size_t idle)> idle_changed{};
+  std::function<void(bool hit)> claimed{};
+  std::function<void(std::string_view reason)> discarded{};
+};
+
+/// Warm, single-use containers: after a conversation's run, its *next*
+/// container is created, attached and started in the background and left
+/// blocked in the bootstrap (waiting for the framed code), so the next run of
+/// that conversation only delivers code and collects output.
+///
+/// Promises: a warm container belongs to one conversation and one language,
+/// serves at most one run (claim() hands it over and forgets it), and is
+/// removed instead when its image was rebuilt, when the spec a run would get
+/// differs (settings, environment, network), when it stays idle longer than
+/// idle_timeout, when the bound evicts it, and on shutdown. Thread-safe.
+class WarmPool {
+ public:
+  using Starter = std::function<core::Result<StartedContainer>()>;
+
+  WarmPool(docker::Engine& engine, WarmPoolOptions options, WarmPoolEvents events = {});
+  ~WarmPool();
+  WarmPool(const WarmPool&) = delete;
+  WarmPool& operator=(const WarmPool&) = delete;
+
+  /// Starts `conversation`'s next container for `language` in the background
+  /// (via `start`), unless one is ready or on its way. `image_ref` is the tag
+  /// the runner image is known by; a rebuild moves the tag and the container is discarded.
+  void prepare(const std::string& conversation, const std::string& language, const std::string& image_ref,
+               Starter start);
+
+  /// Takes the conversation's warm container if it is for `language`, has the
+  /// same spec fingerprint, is still running and its image is still current;
+  /// a container that fails a check is removed. The caller owns the result.
+  /// A start under way is waited for (it finishes sooner than a cold start
+  /// would); one still queued is dropped, the caller starts cold instead.
+  std::optional<StartedContainer> claim(const std::string& conversation, const std::string& language,
+                                        const std::string& fingerprint);
+
+  /// Removes a used container in the background (after its run's answer is
+  /// on its way); it stays tracked until removed. Inline when jobs run inline.
+  void retire(StartedContainer container);
+
+  /// The language the conversation last ran (or was warmed for), if known.
+  [[nodiscard]] std::optional<std::string> last_language(const std::string& conversation) const;
+
+  /// Removes containers idle since before `now - idle_timeout` and those whose image tag moved.
+  void sweep(std::chrono::steady_clock::time_point now);
+
+  /// Stops the background work and removes every warm container. Idempotent.
+  void shutdown();
+
+  [[nodiscard]] std::size_t idle() const;
+
+ private:
+  struct Entry {
+    std::string language;
+    std::string image_ref;
+    StartedContainer container;
+    std::chrono::steady_clock::time_point ready_at;
+  };
+
+  void run_start_job(const std::string& conversation, const std::string& language, const std::string& image_ref,
+                     const Starter& start);
+  void worker();
+  void remove_retired();
+  void discard(std::vector<Entry> entries, std::string_view reason);
+  void discard(Entry entry, std::string_view reason);
+  void report_idle();
+  void remember_language(const std::string& conversation, const std::string& language);
+
+  docker::Engine& m_engine;
+  WarmPoolOptions m_options;
+  WarmPoolEvents m_events;
+
+  mutable std::mutex m_mutex;
+  std::condition_variable m_wake;
+  std::map<std::string, Entry> m_ready;     ///< conversation -> its warm container
+  std::set<std::string> m_starting;         ///< conversations whose container is queued or being started
+  std::set<std::string> m_running_jobs;     ///< of those, the ones a worker is starting right now
+  std::condition_variable m_job_done;
+  std::deque<std::pair<std::string, std::function<void()>>> m_jobs;  ///< (conversation, job)
+  std::vector<StartedContainer> m_retired;  ///< used containers waiting for removal
+  std::map<std::string, std::string> m_last_language;
+  bool m_stopping = false;
+  std::chrono::steady_clock::time_point m_next_sweep;
+  std::vector<std::thread> m_workers;
+};
+
+}  // namespace runner

@@ -1,0 +1,134 @@
+// Warm containers against the real engine: a follow-up run served by a warm
+// container must be indistinguishable, for the program, from a cold run.
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include "integration/integration_env.hpp"
+#include "runner/labels.hpp"
+
+namespace {
+
+// Everything a program can observe about its container that the spec decides.
+constexpr const char* kProbe = R"(import os, json
+def read(path):
+    try:
+        return open(path).read().strip()
+    except Exception as error:
+        return type(error).__name__
+status = [l.strip() for l in open('/proc/self/status') if l.startswith(('CapEff', 'CapBnd', 'NoNewPrivs', 'Seccomp'))]
+print(json.dumps({
+    'uid': os.getuid(), 'gid': os.getgid(), 'cwd': os.getcwd(),
+    'env': {k: v for k, v in os.environ.items() if k != 'HOSTNAME'},
+    'cpu': read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us') + read('/sys/fs/cgroup/cpu.max'),
+    'memory': read('/sys/fs/cgroup/memory/memory.limit_in_bytes') + read('/sys/fs/cgroup/memory.max'),
+    'pids': read('/sys/fs/cgroup/pids/pids.max') + read('/sys/fs/cgroup/pids.max'),
+    'status': status,
+    'root_writable': os.access('/', os.W_OK),
+    'nofile': read('/proc/self/limits').count('1024'),
+    'data': sorted(os.listdir('/data')),
+    'note': read('/data/note.txt'),
+}))
+)";
+
+struct WarmFixture {
+  runner::TrackedContainers tracked;
+  int hits = 0;
+  int misses = 0;
+
+  runner::Executor executor(const config::RunLimits& limits = {}) {
+    runner::ExecutorOptions options;
+    options.limits = limits;
+    options.instance_id = integration::env().instance_id;
+    options.tracked = &tracked;
+    options.warm_max = 4;
+    // Warm starts run inline (at the end of run()): the next run's container is ready when run() returns.
+    options.warm_scheduler = [](std::function<void()> job) { job(); };
+    options.warm_events.claimed = [this](bool hit) { (hit ? hits : misses)++; };
+    return runner::Executor(*integration::env().engine, integration::env().catalog, options);
+  }
+};
+
+std::size_t containers_of(const std::string& run_id) {
+  auto listed = integration::env().engine->list_containers(std::string(runner::labels::kRunId) + "=" + run_id);
+  REQUIRE(listed);
+  return listed->size();
+}
+
+}  // namespace
+
+TEST_CASE("real warm: a follow-up run sees the conversation's /data and exactly the cold run's limits") {
+  auto spaces = integration::workspaces();
+  auto workspace = spaces.open("warm-conversation");
+  REQUIRE(workspace);
+  WarmFixture fixture;
+  auto executor = fixture.executor();
+  runner::RunRequest request;
+  request.language = "python";
+  request.workspace = *workspace;
+  request.code = std::string("open('/data/note.txt', 'w').write('kept')\n") + kProbe;
+  auto cold = executor.run(request);
+  REQUIRE(cold);
+  REQUIRE(cold->exit_code == 0);
+  CHECK(fixture.misses == 1);
+  REQUIRE(executor.warm_idle() == 1);
+
+  request.code = kProbe;
+  auto warm = executor.run(request);
+  REQUIRE(warm);
+  CHECK(fixture.hits == 1);
+  CHECK(warm->exit_code == 0);
+  CHECK(warm->stderr_data.empty());
+  CHECK(warm->stdout_data == cold->stdout_data);  // same uid, cwd, env, cgroup limits, capabilities, /data
+  CHECK(warm->stdout_data.find(R"("note": "kept")") != std::string::npos);
+  // Used once: the warm container is gone; its successor waits, tracked for the reaper.
+  CHECK(containers_of(warm->run_id) == 0);
+  CHECK_FALSE(fixture.tracked.contains(warm->run_id));
+  CHECK(fixture.tracked.size() == 1);
+
+  // Another conversation never gets it.
+  auto other = spaces.open("warm-other");
+  REQUIRE(other);
+  request.workspace = *other;
+  request.code = "import os\nprint(os.listdir('/data'))\n";
+  auto theirs = executor.run(request);
+  REQUIRE(theirs);
+  CHECK(theirs->stdout_data == "[]\n");
+  CHECK(fixture.hits == 1);
+
+  executor.shutdown();
+  CHECK(fixture.tracked.size() == 0);
+  auto left = integration::env().engine->list_containers(std::string(runner::labels::kInstance) + "=" +
+                                                         integration::env().instance_id);
+  REQUIRE(left);
+  CHECK(left->empty());
+  spaces.discard(*workspace);
+  spaces.discard(*other);
+}
+
+TEST_CASE("real warm: the deadline counts from code delivery, not from the container's start") {
+  auto spaces = integration::workspaces();
+  auto workspace = spaces.open("warm-deadline");
+  REQUIRE(workspace);
+  WarmFixture fixture;
+  config::RunLimits limits;
+  limits.timeout_seconds = 2;
+  auto executor = fixture.executor(limits);
+  runner::RunRequest request;
+  request.language = "bash";
+  request.workspace = *workspace;
+  request.code = "echo first";
+  REQUIRE(executor.run(request));
+  REQUIRE(executor.warm_idle() == 1);
+  // The warm container has now waited longer than the whole time limit.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  request.code = "sleep 1; echo done";
+  auto outcome = executor.run(request);
+  REQUIRE(outcome);
+  CHECK(fixture.hits == 1);
+  CHECK_FALSE(outcome->timed_out);
+  CHECK(outcome->stdout_data == "done\n");
+  CHECK(outcome->duration >= std::chrono::milliseconds(1000));
+  executor.shutdown();
+  spaces.discard(*workspace);
+}

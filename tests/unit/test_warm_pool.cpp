@@ -1,0 +1,250 @@
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <string>
+
+#include "runner/executor.hpp"
+#include "runner/labels.hpp"
+#include "support/fake_engine.hpp"
+
+// Warm containers through the executor, with the fake engine and warm-start
+// jobs run inline (deterministic: no threads, no sleeps).
+namespace {
+
+struct Fixture {
+  testing::FakeEngine engine;
+  runner::RunnerCatalog catalog;
+  runner::TrackedContainers tracked;
+  std::map<std::string, int> discards;
+  int hits = 0;
+  int misses = 0;
+  std::size_t idle = 0;
+
+  Fixture() {
+    engine.add_runner("python", R"(["py"])");
+    engine.add_runner("bash");
+    catalog.reset(*runner::Registry::discover(engine));
+  }
+
+  runner::ExecutorOptions options(std::size_t warm_max = 4) {
+    runner::ExecutorOptions o;
+    o.instance_id = "test-instance";
+    o.tracked = &tracked;
+    o.warm_max = warm_max;
+    o.warm_idle = std::chrono::seconds(60);
+    o.warm_scheduler = [](std::function<void()> job) { job(); };
+    o.warm_events = runner::WarmPoolEvents{[this](std::size_t n) { idle = n; },
+                                           [this](bool hit) { (hit ? hits : misses)++; },
+                                           [this](std::string_view reason) { discards[std::string(reason)]++; }};
+    return o;
+  }
+
+  static runner::RunRequest request(const std::string& conversation, std::string language = "python") {
+    runner::RunRequest r;
+    r.language = std::move(language);
+    r.code = "print(1)";
+    r.workspace = sandbox::Workspace{conversation, "/srv/" + conversation, "/host/sandboxes/" + conversation, false};
+    return r;
+  }
+
+  // The run id label of the container created n-th (0-based).
+  std::string run_id_of(std::size_t n) const { return engine.created_specs.at(n).labels.at(runner::labels::kRunId); }
+};
+
+docker::ContainerSpec python_spec() {
+  docker::ContainerSpec spec;
+  spec.labels[runner::labels::kLanguage] = "python";
+  return spec;
+}
+
+}  // namespace
+
+TEST_CASE("warm: a conversation's follow-up run uses the container started after its previous run") {
+  Fixture f;
+  runner::Executor executor(f.engine, f.catalog, f.options());
+  auto first = executor.run(Fixture::request("conv-a"));
+  REQUIRE(first);
+  // Run 1 was cold (container 0); container 1 is its warm successor, started and waiting.
+  REQUIRE(f.engine.created_specs.size() == 2);
+  CHECK(f.misses == 1);
+  CHECK(f.idle == 1);
+  CHECK(f.engine.live_containers == std::set<std::string>{"fake2"});
+  const auto warm_id = f.run_id_of(1);
+  CHECK(f.tracked.contains(warm_id));  // the reaper leaves it alone
+  // Same limits, hardening, mounts as a cold run; the image pinned by id.
+  CHECK(runner::spec_fingerprint(f.engine.created_specs[0]) == runner::spec_fingerprint(f.engine.created_specs[1]));
+  CHECK(f.engine.created_specs[1].image == "sha256:python");
+  CHECK(f.engine.created_specs[1].binds == std::vector<std::string>{"/host/sandboxes/conv-a:/data:rw"});
+
+  f.engine.received_input.clear();
+  auto second = executor.run(Fixture::request("conv-a"));
+  REQUIRE(second);
+  CHECK(f.hits == 1);
+  CHECK(second->run_id == warm_id);
+  CHECK(second->stdout_data == "hello\n");
+  CHECK(f.engine.received_input == "8\nprint(1)");
+  // Used once: the warm container is gone and no longer tracked; a new one waits.
+  CHECK_FALSE(f.engine.live_containers.contains("fake2"));
+  CHECK_FALSE(f.tracked.contains(warm_id));
+  CHECK(f.engine.live_containers == std::set<std::string>{"fake3"});
+  CHECK(f.discards.empty());
+}
+
+TEST_CASE("warm: a container warmed for one conversation never serves another") {
+  Fixture f;
+  runner::Executor executor(f.engine, f.catalog, f.options());
+  REQUIRE(executor.run(Fixture::request("conv-a")));
+  const auto warm_a = f.run_id_of(1);
+  auto other = executor.run(Fixture::request("conv-b"));
+  REQUIRE(other);
+  CHECK(f.misses == 2);
+  CHECK(f.hits == 0);
+  CHECK(other->run_id != warm_a);
+  CHECK(other->run_id == f.run_id_of(2));
+  CHECK(f.engine.created_specs[2].binds == std::vector<std::string>{"/host/sandboxes/conv-b:/data:rw"});
+  // conv-a's container still waits for conv-a, conv-b got its own.
+  CHECK(f.engine.live_containers.contains("fake2"));
+  CHECK(f.idle == 2);
+}
+
+TEST_CASE("warm: a rebuilt image discards the warm container at claim") {
+  Fixture f;
+  runner::Executor executor(f.engine, f.catalog, f.options());
+  REQUIRE(executor.run(Fixture::request("conv-a")));
+  f.engine.images[0].id = "sha256:python-rebuilt";
+
+  // The next run misses and runs cold; its successor is made from the new image.
+  auto next = executor.run(Fixture::request("conv-a"));
+  REQUIRE(next);
+  CHECK(f.hits == 0);
+  CHECK(f.discards["image_changed"] == 1);
+  CHECK_FALSE(f.engine.live_containers.contains("fake2"));
+  CHECK(next->run_id == f.run_id_of(2));
+  CHECK(f.engine.created_specs[3].image == "sha256:python-rebuilt");
+}
+
+TEST_CASE("warm: the sweep removes idle containers and containers of rebuilt images") {
+  testing::FakeEngine engine;
+  engine.add_runner("python");
+  std::map<std::string, int> discards;
+  runner::WarmPool pool(engine, runner::WarmPoolOptions{4, std::chrono::seconds(60), {}, 1, [](auto job) { job(); }},
+                        runner::WarmPoolEvents{{}, {}, [&](std::string_view r) { discards[std::string(r)]++; }});
+  auto starter = [&engine](const std::string& run_id) {
+    return [&engine, run_id] {
+      auto started =
+          runner::start_run_container(engine, python_spec(), runner::RunIdentity{run_id, "i", 0}, nullptr);
+      if (started) started->image_id = "sha256:python";
+      return started;
+    };
+  };
+  pool.prepare("a", "python", "mcp-sandbox/runner-python:latest", starter("r1"));
+  const auto start = std::chrono::steady_clock::now();
+  pool.sweep(start);
+  CHECK(pool.idle() == 1);
+
+  SECTION("idle past the limit") {
+    pool.sweep(start + std::chrono::seconds(61));
+    CHECK(pool.idle() == 0);
+    CHECK(discards["idle"] == 1);
+    CHECK(engine.live_containers.empty());
+  }
+  SECTION("image rebuilt") {
+    engine.images[0].id = "sha256:new";
+    pool.sweep(start);
+    CHECK(pool.idle() == 0);
+    CHECK(discards["image_changed"] == 1);
+    CHECK(engine.live_containers.empty());
+  }
+  SECTION("the bound evicts the container idle the longest") {
+    runner::WarmPool small(engine, runner::WarmPoolOptions{1, std::chrono::seconds(60), {}, 1, [](auto job) { job(); }},
+                           runner::WarmPoolEvents{{}, {}, [&](std::string_view r) { discards[std::string(r)]++; }});
+    small.prepare("b", "python", "mcp-sandbox/runner-python:latest", starter("r2"));
+    small.prepare("c", "python", "mcp-sandbox/runner-python:latest", starter("r3"));
+    CHECK(small.idle() == 1);
+    CHECK(discards["evicted"] == 1);
+    CHECK_FALSE(small.claim("b", "python", runner::spec_fingerprint(python_spec())));
+    CHECK(small.claim("c", "python", runner::spec_fingerprint(python_spec())));
+  }
+}
+
+TEST_CASE("warm: the successor is made with its run's environment, so the same environment hits") {
+  Fixture f;
+  runner::Executor executor(f.engine, f.catalog, f.options());
+  auto request = Fixture::request("conv-a");
+  request.environment = {{"FILE_BASE_URL", "http://x/files/conv-a/"}};
+  REQUIRE(executor.run(request));
+  CHECK(f.engine.created_specs[1].env == std::vector<std::string>{"FILE_BASE_URL=http://x/files/conv-a/"});
+  REQUIRE(executor.run(request));
+  CHECK(f.hits == 1);
+  // A network run is served cold and warms no successor.
+  request.network = true;
+  runner::ExecutorOptions with_network = f.options();
+  with_network.allow_network = true;
+  runner::Executor networked(f.engine, f.catalog, with_network);
+  const auto created = f.engine.created_specs.size();
+  REQUIRE(networked.run(request));
+  CHECK(f.engine.created_specs.size() == created + 1);
+}
+
+TEST_CASE("warm: a run whose spec differs (environment) does not take the warm container") {
+  Fixture f;
+  runner::Executor executor(f.engine, f.catalog, f.options());
+  REQUIRE(executor.run(Fixture::request("conv-a")));
+  auto with_env = Fixture::request("conv-a");
+  with_env.environment = {{"SECRET", "x"}};
+  auto next = executor.run(with_env);
+  REQUIRE(next);
+  CHECK(f.hits == 0);
+  CHECK(f.discards["spec_changed"] == 1);
+  CHECK(next->run_id == f.run_id_of(2));
+  CHECK(f.engine.created_specs[2].env == std::vector<std::string>{"SECRET=x"});
+}
+
+TEST_CASE("warm: another language, a dead container and shutdown discard the warm container") {
+  Fixture f;
+  runner::Executor executor(f.engine, f.catalog, f.options());
+  REQUIRE(executor.run(Fixture::request("conv-a")));
+  SECTION("another language") {
+    REQUIRE(executor.run(Fixture::request("conv-a", "bash")));
+    CHECK(f.discards["language_changed"] == 1);
+    // Its successor is for the language just used.
+    CHECK(f.engine.created_specs.back().labels.at(runner::labels::kLanguage) == "bash");
+  }
+  SECTION("a container that died while waiting") {
+    f.engine.exited_containers.insert("fake2");
+    REQUIRE(executor.run(Fixture::request("conv-a")));
+    CHECK(f.discards["dead"] == 1);
+    CHECK(f.hits == 0);
+  }
+  SECTION("shutdown") {
+    executor.shutdown();
+    CHECK(f.discards["shutdown"] == 1);
+    CHECK(f.engine.live_containers.empty());
+    CHECK(f.tracked.size() == 0);
+    executor.prewarm(Fixture::request("conv-a").workspace, {});
+    CHECK(f.engine.live_containers.empty());  // nothing new after shutdown
+  }
+}
+
+TEST_CASE("warm: prewarm after an upload uses the conversation's last language; off when WARM_MAX is 0") {
+  Fixture f;
+  SECTION("on") {
+    runner::Executor executor(f.engine, f.catalog, f.options());
+    const auto workspace = Fixture::request("conv-a").workspace;
+    executor.prewarm(workspace, {});  // nothing known about conv-a yet
+    CHECK(f.engine.created_specs.empty());
+    REQUIRE(executor.run(Fixture::request("conv-a", "bash")));
+    REQUIRE(executor.run(Fixture::request("conv-a", "bash")));
+    CHECK(f.hits == 1);
+    executor.prewarm(workspace, {});  // already warm: nothing new
+    CHECK(f.engine.created_specs.size() == 3);
+  }
+  SECTION("off") {
+    runner::Executor executor(f.engine, f.catalog, f.options(0));
+    REQUIRE(executor.run(Fixture::request("conv-a")));
+    REQUIRE(executor.run(Fixture::request("conv-a")));
+    CHECK(f.engine.created_specs.size() == 2);
+    CHECK(f.engine.live_containers.empty());
+    CHECK(f.hits + f.misses == 0);
+  }
+}
