@@ -161,7 +161,7 @@ cmd_sanitize() {
   cmake --build "$dir" -j"$(nproc)" --target unit_tests integration_tests
   say "sanitize: unit and integration suites under ASan + UBSan"
   MCP_SANDBOX_REQUIRE_ENGINE=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir "$dir" --output-on-failure -j2 --timeout 900 -E '^e2e$' | tee "$dir/ctest.log"
+    ctest --test-dir "$dir" --output-on-failure -j2 --timeout 900 -E '^(e2e|hostile)$' | tee "$dir/ctest.log"
 }
 
 # "N" from ctest's "100% tests passed, 0 tests failed out of N" in a saved log.

@@ -22,7 +22,9 @@ struct ServerOptions {
   int threads = 64;
   std::chrono::seconds read_timeout{30};
   std::chrono::seconds write_timeout{60};
-  std::chrono::seconds idle_timeout{120};
+  /// How long an idle keep-alive connection is kept. It holds a worker thread all that time, and
+  /// stop() waits for it (httplib checks for a stop only between requests): keep it short.
+  std::chrono::seconds idle_timeout{5};
   /// Total deadlines for a request's head and body, however slowly they arrive (slowloris).
   std::chrono::seconds header_timeout{10};
   std::chrono::seconds body_timeout{60};

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <future>
 #include <regex>
 
 #include "core/random.hpp"
@@ -43,6 +44,25 @@ core::Result<docker::PumpEnd> pump_until(docker::Attachment& attachment, const s
     if (Clock::now() >= deadline || request.cancel.stop_requested()) return docker::PumpEnd::deadline;
     if (request.on_progress) request.on_progress(std::chrono::duration_cast<milliseconds>(Clock::now() - started));
   }
+}
+
+// Kills the container while still reading its output. A program flooding its
+// output fills the engine's copy of it when nobody reads, and the engine only
+// finishes a kill once that copy has drained: killing without reading hangs
+// until the engine call's own deadline. Output past the caps is dropped.
+core::Result<void> kill_while_draining(docker::Engine& engine, const std::string& id, docker::Attachment& attachment,
+                                       docker::StreamDemux& output, milliseconds drain_after_kill) {
+  auto killed = std::async(std::launch::async, [&engine, &id] { return engine.kill_container(id); });
+  constexpr milliseconds kSlice{100};
+  bool open = true;
+  while (open && killed.wait_for(milliseconds(0)) != std::future_status::ready) {
+    auto pumped = attachment.pump({}, Clock::now() + kSlice, output);
+    open = pumped && *pumped == docker::PumpEnd::deadline;
+  }
+  auto result = killed.get();
+  // Collect what was printed up to the kill; the stream closes right after.
+  if (open) (void)attachment.pump({}, Clock::now() + drain_after_kill, output);
+  return result;
 }
 
 }  // namespace
@@ -199,7 +219,7 @@ core::Result<RunOutcome> Executor::execute(StartedContainer& container, const Ru
   auto pumped = pump_until(attachment, frame_input(request.code, request.stdin_data), deadline, output, request);
   if (!pumped) return core::fail(pumped.error().with_context("run interrupted: reading the program's output"));
   if (request.cancel.stop_requested()) {
-    (void)m_engine.kill_container(id);
+    (void)kill_while_draining(m_engine, id, attachment, output, m_options.drain_after_kill);
     return core::fail(ErrorKind::timeout, "run cancelled by the client");
   }
 
@@ -213,11 +233,9 @@ core::Result<RunOutcome> Executor::execute(StartedContainer& container, const Ru
     outcome.timed_out = !waited && waited.error().kind == ErrorKind::timeout;
   }
   if (outcome.timed_out) {
-    if (auto killed = m_engine.kill_container(id); !killed) {
+    if (auto killed = kill_while_draining(m_engine, id, attachment, output, m_options.drain_after_kill); !killed) {
       return core::fail(killed.error().with_context("killing the run container at its deadline"));
     }
-    // Collect what was printed up to the kill; the stream closes right after.
-    (void)attachment.pump({}, Clock::now() + m_options.drain_after_kill, output);
     waited = m_engine.wait_container(id, kWaitAfterExit);
   }
   outcome.duration = std::chrono::duration_cast<milliseconds>(Clock::now() - started_at);

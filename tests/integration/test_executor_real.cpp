@@ -55,6 +55,19 @@ TEST_CASE("real: a busy loop is killed at the deadline and reported timedOut") {
   CHECK(outcome.duration < std::chrono::milliseconds(5000));
 }
 
+TEST_CASE("real: a program flooding stdout and stderr past its deadline is killed promptly") {
+  // Nobody reads the flood once the deadline passes unless the kill drains it: the engine then
+  // finishes the kill only when its own call times out (30 s), and the run fails instead.
+  config::RunLimits limits;
+  limits.output_bytes = 4096;
+  const auto outcome = run("bash", "yes err >&2 &\nyes out", 2, limits);
+  CHECK(outcome.timed_out);
+  CHECK(outcome.truncated);
+  CHECK(outcome.stdout_data.size() == 4096);
+  CHECK(outcome.stderr_data.size() == 4096);
+  CHECK(outcome.duration < std::chrono::milliseconds(8000));
+}
+
 TEST_CASE("real: a caller cannot raise the timeout above the operator's cap") {
   config::RunLimits limits;
   limits.timeout_seconds = 2;
