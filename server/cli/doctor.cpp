@@ -148,6 +148,28 @@ void check_runners(const config::Config& config, const runner::Registry& registr
   }
 }
 
+// Which OCI runtime runs get. The executor also checks each container's
+// HostConfig.Runtime, so a configured runtime is never silently replaced.
+void check_runtime(const config::Config& config, docker::Engine& engine, Report& report) {
+  auto info = engine.info();
+  if (!info) {
+    report.fail("runtime", info.error().message, "check that the engine is healthy");
+    return;
+  }
+  std::string registered;
+  for (const auto& name : info->runtimes) registered += (registered.empty() ? "" : ", ") + name;
+  if (config.runner_runtime.empty()) {
+    report.ok("runtime", "runs use the engine's default runtime '" + info->default_runtime + "' (registered: " +
+                             registered + "); set RUNNER_RUNTIME for another");
+  } else if (std::find(info->runtimes.begin(), info->runtimes.end(), config.runner_runtime) == info->runtimes.end()) {
+    report.fail("runtime", "RUNNER_RUNTIME '" + config.runner_runtime + "' is not registered in the engine (registered: " +
+                               registered + ")",
+                "register it in the engine's daemon.json \"runtimes\", or unset RUNNER_RUNTIME");
+  } else {
+    report.ok("runtime", "runs use '" + config.runner_runtime + "', checked on every container (the probe run below too)");
+  }
+}
+
 void check_secrets(const config::Config& config, Report& report) {
   const auto problems = config::validate_secrets(config);
   if (problems.empty()) {
@@ -173,6 +195,7 @@ int doctor(const config::Config& config, const core::Result<std::unique_ptr<dock
     } else {
       report.fail("engine", version.error().message, "check that the engine is healthy");
     }
+    check_runtime(config, api, report);
     auto registry = runner::Registry::discover(api);
     if (!registry) {
       report.fail("runner", registry.error().message, "");

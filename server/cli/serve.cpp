@@ -19,6 +19,8 @@
 #include "mcp/tool.hpp"
 #include "metrics/metrics.hpp"
 #include "runner/executor.hpp"
+#include "runner/instance_id.hpp"
+#include "runner/reaper.hpp"
 #include "tools/tools.hpp"
 
 namespace cli {
@@ -102,10 +104,18 @@ int serve(const config::Config& config, docker::Engine& raw_engine) {
   spdlog::info("runners: {}", discovered->language_list());
   runner::RunnerCatalog catalog(std::move(*discovered));
 
-  const std::string instance_id = "srv-" + core::random_hex(6);
+  // Stable across restarts, so the reaper recognises what a killed predecessor left behind.
+  const auto instance_id = runner::resolve_instance_id(config.sandbox_root, config.instance_id);
+  if (!instance_id) {
+    spdlog::critical("{}", instance_id.error().message);
+    return kCannotServe;
+  }
+  spdlog::info("instance id {}", *instance_id);
   runner::TrackedContainers tracked;
-  runner::ExecutorOptions executor_options{config.limits, config.runner_runtime, config.allow_network, instance_id,
+  runner::RunDrain drain;
+  runner::ExecutorOptions executor_options{config.limits, config.runner_runtime, config.allow_network, *instance_id,
                                            &tracked};
+  executor_options.drain = &drain;
   executor_options.warm_max = static_cast<std::size_t>(config.warm_max);
   executor_options.warm_idle = std::chrono::seconds(config.warm_idle_seconds);
   executor_options.warm_events = runner::WarmPoolEvents{
@@ -113,6 +123,9 @@ int serve(const config::Config& config, docker::Engine& raw_engine) {
       [&metrics](bool hit) { metrics.warm_claim(hit); },
       [&metrics](std::string_view reason) { metrics.warm_discard(reason); }};
   runner::Executor executor(engine, catalog, std::move(executor_options));
+  runner::Reaper reaper(engine, tracked, *instance_id, [&metrics](std::size_t reaped) {
+    if (reaped > 0) metrics.containers_reaped(reaped);
+  });
   sandbox::UrlSigner signer(config.file_secret, public_base_url,
                             std::chrono::seconds(config.file_url_ttl_seconds));
   runner::AdmissionLimits admission_limits{
@@ -175,11 +188,27 @@ int serve(const config::Config& config, docker::Engine& raw_engine) {
                public_base_url);
 
   WorkspaceSweeper sweeper(workspaces, sweep_policy(config), metrics);
+  reaper.start(std::chrono::seconds(config.reaper_interval_seconds));
+
   std::thread stopper([&] {
     int signal_number = 0;
     sigwait(&stop_signals, &signal_number);
-    spdlog::info("signal {}: stopping", signal_number);
-    endpoint.shutdown();
+    // No new runs; runs in flight may finish within the grace period. The
+    // listener stays open until then: closing it first left idle keep-alive
+    // connections holding httplib's workers (e2e faults test).
+    drain.close();
+    spdlog::info("signal {}: stopping; {} run(s) in flight get {} s to finish", signal_number, drain.in_flight(),
+                 config.shutdown_grace_seconds);
+    const auto now = std::chrono::steady_clock::now();
+    if (!drain.wait_idle(now + std::chrono::seconds(config.shutdown_grace_seconds))) {
+      spdlog::warn("grace period over: killing and removing {} run(s)", drain.in_flight());
+      drain.cancel_all();
+      // Each run then kills and removes its container: a few engine calls.
+      if (!drain.wait_idle(std::chrono::steady_clock::now() + 3 * std::chrono::seconds(config.engine_timeout_seconds))) {
+        spdlog::error("{} run(s) did not end; the next start's reaper removes their containers", drain.in_flight());
+      }
+    }
+    endpoint.shutdown();  // ends SSE streams and joins call threads
     server.stop();
   });
   server.run();
@@ -193,6 +222,7 @@ int serve(const config::Config& config, docker::Engine& raw_engine) {
   at_exit.unmount_idle_seconds = 0;
   for (const auto& problem : workspaces.sweep(at_exit).problems) spdlog::warn("at exit: {}", problem);
   executor.shutdown();  // removes the warm containers
+  reaper.stop();
   spdlog::info("stopped");
   return 0;
 }

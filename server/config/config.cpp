@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -37,6 +38,12 @@ bool read_secret_file(const std::string& path, std::string& out) {
 
 }  // namespace
 
+bool valid_instance_id(std::string_view id) {
+  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '.' || ch == '_' || ch == '-';
+  });
+}
+
 void register_settings(CLI::App& app, Config& c) {
   const std::string engine = "Engine";
   setting(app, "--docker-host", "DOCKER_HOST", c.docker_host,
@@ -49,6 +56,16 @@ void register_settings(CLI::App& app, Config& c) {
   setting(app, "--required-runners", "REQUIRED_RUNNERS", c.required_runners,
           "Languages whose runner images must be present (comma-separated)", engine)
       ->delimiter(',');
+  setting(app, "--instance-id", "INSTANCE_ID", c.instance_id,
+          "Names this deployment's containers (label io.mcp-sandbox.instance); empty: generated once and kept in "
+          "<SANDBOX_ROOT>/.instance-id. Servers sharing an engine need different ids",
+          engine);
+  setting(app, "--reaper-interval", "REAPER_INTERVAL_SECONDS", c.reaper_interval_seconds,
+          "How often containers of this instance that no run owns are removed, seconds (also once at start)", engine)
+      ->check(CLI::Range(1, 86400));
+  setting(app, "--shutdown-grace", "SHUTDOWN_GRACE_SECONDS", c.shutdown_grace_seconds,
+          "On SIGTERM, how long runs in flight may finish before they are killed, seconds", engine)
+      ->check(CLI::Range(0, 3600));
 
   const std::string sandbox = "Sandbox";
   setting(app, "--sandbox-root", "SANDBOX_ROOT", c.sandbox_root,
@@ -221,6 +238,9 @@ std::vector<std::string> validate(const Config& c) {
   if (!parse_duration_seconds(c.sandbox_ttl)) {
     problems.push_back("SANDBOX_TTL must be seconds or a number with s, m, h or d, e.g. 3d (got '" + c.sandbox_ttl +
                        "'); 0 keeps conversations forever");
+  }
+  if (!c.instance_id.empty() && !valid_instance_id(c.instance_id)) {
+    problems.push_back("INSTANCE_ID must be 1-64 characters of A-Z a-z 0-9 . _ - (got '" + c.instance_id + "')");
   }
   if (c.required_runners.empty()) {
     problems.push_back("REQUIRED_RUNNERS must name at least one language");

@@ -33,6 +33,9 @@ struct Config {
   int engine_timeout_seconds = 30;
   std::string runner_runtime;  ///< OCI runtime for runs; empty = engine default
   std::vector<std::string> required_runners = {"python", "typescript", "javascript", "bash"};
+  std::string instance_id;  ///< labels our containers; empty = kept in <SANDBOX_ROOT>/.instance-id
+  int reaper_interval_seconds = 60;
+  int shutdown_grace_seconds = 30;
 
   // Sandbox
   std::string sandbox_root = "/var/lib/mcp-sandbox/sandboxes";
@@ -97,6 +100,9 @@ std::int64_t sandbox_ttl_seconds(const Config& config);
 
 /// Minimum length of MCP_API_TOKEN entries and FILE_SECRET.
 inline constexpr std::size_t kMinSecretLength = 32;
+
+/// True when `id` can be an INSTANCE_ID: 1-64 of [A-Za-z0-9._-] (it becomes a label value and a file's content).
+bool valid_instance_id(std::string_view id);
 
 /// Adds every setting to `app` as a flag with its environment variable
 /// (a flag given on the command line wins over the environment).

@@ -51,11 +51,15 @@ std::string label_query(std::string_view label) {
 
 class CurlEngine final : public Engine {
  public:
-  CurlEngine(std::unique_ptr<HttpClient> client, std::string api_version, milliseconds call_timeout)
-      : m_client(std::move(client)), m_api_version(std::move(api_version)), m_call_timeout(call_timeout) {}
+  CurlEngine(std::unique_ptr<HttpClient> client, std::string api_version, milliseconds call_timeout,
+             milliseconds ping_timeout)
+      : m_client(std::move(client)),
+        m_api_version(std::move(api_version)),
+        m_call_timeout(call_timeout),
+        m_ping_timeout(std::min(ping_timeout, call_timeout)) {}
 
   core::Result<void> ping() override {
-    return call("GET", "/_ping", nullptr, m_call_timeout).map([](const std::string&) {});
+    return call("GET", "/_ping", nullptr, m_ping_timeout).map([](const std::string&) {});
   }
 
   core::Result<EngineVersion> version() override {
@@ -177,6 +181,7 @@ class CurlEngine final : public Engine {
   std::unique_ptr<HttpClient> m_client;
   std::string m_api_version;
   milliseconds m_call_timeout;
+  milliseconds m_ping_timeout;
 };
 
 core::Result<std::string> engine_api_version(HttpClient& client, milliseconds timeout) {
@@ -213,7 +218,8 @@ core::Result<std::string> engine_api_version(HttpClient& client, milliseconds ti
 }  // namespace
 
 core::Result<std::unique_ptr<Engine>> connect_engine(const EngineOptions& options) {
-  if (options.connect_timeout <= milliseconds::zero() || options.call_timeout <= milliseconds::zero()) {
+  if (options.connect_timeout <= milliseconds::zero() || options.call_timeout <= milliseconds::zero() ||
+      options.ping_timeout <= milliseconds::zero()) {
     return core::fail(ErrorKind::invalid_argument, "Docker engine timeouts must be positive");
   }
   auto host = parse_docker_host(options.host);
@@ -230,7 +236,8 @@ core::Result<std::unique_ptr<Engine>> connect_engine(const EngineOptions& option
     return core::fail(api.error().with_context("Docker engine at " + client->host().display));
   }
   spdlog::debug("docker engine at {} speaks API {}, using {}", client->host().display, *engine_api, *api);
-  return std::make_unique<CurlEngine>(std::move(client), std::move(*api), options.call_timeout);
+  return std::make_unique<CurlEngine>(std::move(client), std::move(*api), options.call_timeout,
+                                      options.ping_timeout);
 }
 
 }  // namespace docker

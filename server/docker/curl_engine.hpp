@@ -17,6 +17,8 @@ struct EngineOptions {
   std::chrono::milliseconds connect_timeout{2000};
   /// Deadline of every call except wait_container, which gets its own.
   std::chrono::milliseconds call_timeout{30000};
+  /// Deadline of ping() (readiness checks): short, so /readyz says "engine down" within seconds.
+  std::chrono::milliseconds ping_timeout{2000};
 };
 
 /// Connects to the engine at `options.host`, pings it and settles the API version (the engine's newest,

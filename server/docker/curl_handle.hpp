@@ -59,6 +59,9 @@ class EasyPool {
 
     /// The handle, reset to default options; null when libcurl is out of memory.
     [[nodiscard]] CURL* get() const { return m_handle.get(); }
+    /// Closes the handle and its connection instead of keeping it idle: after a
+    /// transport failure the connection may be dead (engine or proxy restarted).
+    void discard() { m_handle = Easy(); }
 
    private:
     EasyPool* m_pool;

@@ -313,6 +313,8 @@ core::Result<ContainerState> parse_container_state(std::string_view body) {
     state.oom_killed = field<bool>(state_json, "OOMKilled");
     state.exit_code = field<int>(state_json, "ExitCode");
     state.error = field<std::string>(state_json, "Error");
+    const json& host_config = child(doc, "HostConfig");
+    if (host_config.is_object()) state.runtime = field<std::string>(host_config, "Runtime");
     return state;
   });
 }

@@ -117,7 +117,7 @@ HttpClient::~HttpClient() = default;
 core::Result<HttpResponse> HttpClient::request(std::string_view method, const std::string& path,
                                                const std::string* body, std::chrono::milliseconds timeout) {
   const std::string what = std::string(method) + " " + path;
-  const auto lease = m_pool->acquire();
+  auto lease = m_pool->acquire();
   CURL* handle = lease.get();
   curl::List headers;
   if (handle == nullptr || !curl::append(headers, "Content-Type: application/json") ||
@@ -150,6 +150,7 @@ core::Result<HttpResponse> HttpClient::request(std::string_view method, const st
                       "Docker engine answer to " + what + " is larger than " + std::to_string(kMaxBody) + " bytes");
   }
   if (code != CURLE_OK) {
+    lease.discard();
     spdlog::debug("docker {} -> {} after {} ms", what, curl_easy_strerror(code), elapsed_ms);
     return core::fail(curl::transfer_error(code, error_buffer, m_host, what));
   }

@@ -49,13 +49,14 @@ struct ContainerSummary {
   std::int64_t created = 0;  ///< unix seconds
 };
 
-/// State part of GET /containers/{id}/json.
+/// State part of GET /containers/{id}/json (and HostConfig.Runtime).
 struct ContainerState {
   std::string status;  ///< created, running, exited, dead, ...
   bool running = false;
   bool oom_killed = false;
   int exit_code = 0;
   std::string error;
+  std::string runtime;  ///< HostConfig.Runtime: the OCI runtime the engine actually uses for it
 };
 
 struct Ulimit {

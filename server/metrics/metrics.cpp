@@ -44,6 +44,11 @@ struct Metrics::Families {
                                             .Help("Bytes served by /files")
                                             .Register(*registry)
                                             .Add({});
+  prometheus::Counter& reaped = prometheus::BuildCounter()
+                                   .Name("mcp_sandbox_containers_reaped_total")
+                                   .Help("Orphaned run containers of this instance removed by the reaper")
+                                   .Register(*registry)
+                                   .Add({});
   prometheus::Gauge& sessions = prometheus::BuildGauge()
                                     .Name("mcp_sandbox_sessions_open")
                                     .Help("Open MCP sessions (2025 Streamable HTTP and legacy SSE)")
@@ -116,6 +121,8 @@ void Metrics::run_finished(std::string_view language, std::string_view outcome, 
   m_families->runs.Add({{"language", std::string(language)}, {"outcome", std::string(outcome)}}).Increment();
   m_families->run_seconds.Add({{"language", std::string(language)}}, kRunBuckets).Observe(seconds);
 }
+
+void Metrics::containers_reaped(std::size_t count) { m_families->reaped.Increment(static_cast<double>(count)); }
 
 void Metrics::engine_call(std::string_view call, std::string_view error_kind, double seconds) {
   const std::string kind = error_kind.empty() ? "none" : std::string(error_kind);

@@ -29,6 +29,8 @@ class Metrics {
   void storage_full();
   /// The sweep deleted, unmounted or failed on conversations (`action`: removed, unmounted, failed).
   void conversations_swept(std::string_view action, int count);
+  /// The reaper removed `count` orphaned run containers of this instance.
+  void containers_reaped(std::size_t count);
   /// Current number of open MCP sessions.
   void set_sessions(std::size_t open);
   /// Runs holding an admission slot and runs waiting for one, after each change.

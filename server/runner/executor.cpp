@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <future>
+#include <optional>
 #include <regex>
 
 #include "core/random.hpp"
@@ -29,11 +30,28 @@ bool valid_env_name(const std::string& name) {
   return std::regex_match(name, pattern);
 }
 
+// An engine failure at `step`, phrased for the caller: engine trouble is
+// "engine unavailable"; once the program started, any failure means the run
+// was interrupted, and a container that is gone (removed from outside, engine
+// restarted) is said so.
+core::Error engine_failure(const core::Error& error, const std::string& step, bool started) {
+  if (started && error.kind == ErrorKind::not_found) {
+    return {ErrorKind::unavailable, "run interrupted: its container disappeared while " + step +
+                                        " (removed from outside the server, or the engine restarted)"};
+  }
+  const bool engine_away = error.kind == ErrorKind::unavailable || error.kind == ErrorKind::timeout;
+  core::Error phrased = engine_away ? core::Error{ErrorKind::unavailable, "engine unavailable while " + step + ": " +
+                                                                             error.message}
+                                    : error.with_context(step);
+  return started ? phrased.with_context("run interrupted") : phrased;
+}
+
 // Pumps in slices so that progress can be reported and a cancellation seen
-// while the program runs; returns at EOF, at the deadline or when cancelled.
+// while the program runs; returns at EOF, at the deadline or when cancelled
+// (by the client or by a shutdown).
 core::Result<docker::PumpEnd> pump_until(docker::Attachment& attachment, const std::string& input,
                                          Clock::time_point deadline, docker::StreamDemux& output,
-                                         const RunRequest& request) {
+                                         const RunRequest& request, const std::stop_token& shutdown) {
   const auto started = Clock::now();
   std::string_view pending = input;
   while (true) {
@@ -41,7 +59,9 @@ core::Result<docker::PumpEnd> pump_until(docker::Attachment& attachment, const s
     auto pumped = attachment.pump(pending, slice_end, output);
     pending = {};
     if (!pumped || *pumped == docker::PumpEnd::eof) return pumped;
-    if (Clock::now() >= deadline || request.cancel.stop_requested()) return docker::PumpEnd::deadline;
+    if (Clock::now() >= deadline || request.cancel.stop_requested() || shutdown.stop_requested()) {
+      return docker::PumpEnd::deadline;
+    }
     if (request.on_progress) request.on_progress(std::chrono::duration_cast<milliseconds>(Clock::now() - started));
   }
 }
@@ -141,6 +161,13 @@ core::Result<Runner> Executor::resolve(const std::string& language) {
 
 core::Result<RunOutcome> Executor::run(const RunRequest& request) {
   if (auto checked = check(request); !checked) return core::fail(checked.error());
+  // The pass outlives the container's removal below, so a drained server has
+  // removed every run container (warm ones go with Executor::shutdown).
+  const std::optional<RunDrain::Pass> pass =
+      m_options.drain != nullptr ? m_options.drain->enter() : std::optional<RunDrain::Pass>();
+  if (m_options.drain != nullptr && !pass) {
+    return core::fail(ErrorKind::unavailable, "the server is shutting down; retry in a moment");
+  }
   auto runner = resolve(request.language);
   if (!runner) return core::fail(runner.error());
 
@@ -157,7 +184,12 @@ core::Result<RunOutcome> Executor::run(const RunRequest& request) {
     container = std::move(*warm);
   } else {
     auto started = start_run_container(m_engine, spec, identity, m_options.tracked);
-    if (!started) return core::fail(started.error());
+    if (!started) {
+      const auto& error = started.error();
+      const bool engine_away = error.kind == ErrorKind::unavailable || error.kind == ErrorKind::timeout;
+      return core::fail(engine_away ? core::Error{ErrorKind::unavailable, "engine unavailable while " + error.message}
+                                    : error);
+    }
     container = std::move(*started);
   }
   auto outcome = execute(container, request, *runner, timeout_seconds);
@@ -216,11 +248,18 @@ core::Result<RunOutcome> Executor::execute(StartedContainer& container, const Ru
   outcome.run_id = container.identity.run_id;
   outcome.language = runner.manifest.language;
 
-  auto pumped = pump_until(attachment, frame_input(request.code, request.stdin_data), deadline, output, request);
-  if (!pumped) return core::fail(pumped.error().with_context("run interrupted: reading the program's output"));
+  const std::stop_token server_stopping = m_options.drain != nullptr ? m_options.drain->stop_token() : std::stop_token();
+  auto pumped =
+      pump_until(attachment, frame_input(request.code, request.stdin_data), deadline, output, request, server_stopping);
+  if (!pumped) return core::fail(engine_failure(pumped.error(), "reading the program's output", true));
   if (request.cancel.stop_requested()) {
     (void)kill_while_draining(m_engine, id, attachment, output, m_options.drain_after_kill);
     return core::fail(ErrorKind::timeout, "run cancelled by the client");
+  }
+  if (server_stopping.stop_requested()) {
+    (void)kill_while_draining(m_engine, id, attachment, output, m_options.drain_after_kill);
+    return core::fail(ErrorKind::unavailable,
+                      "run interrupted: the server is shutting down and its grace period for runs ended");
   }
 
   // The output can close before the process ends (a program may close its
@@ -234,15 +273,21 @@ core::Result<RunOutcome> Executor::execute(StartedContainer& container, const Ru
   }
   if (outcome.timed_out) {
     if (auto killed = kill_while_draining(m_engine, id, attachment, output, m_options.drain_after_kill); !killed) {
-      return core::fail(killed.error().with_context("killing the run container at its deadline"));
+      return core::fail(engine_failure(killed.error(), "killing the run container at its deadline", true));
     }
     waited = m_engine.wait_container(id, kWaitAfterExit);
   }
   outcome.duration = std::chrono::duration_cast<milliseconds>(Clock::now() - started_at);
-  if (!waited) return core::fail(waited.error().with_context("waiting for the run container"));
+  if (!waited) return core::fail(engine_failure(waited.error(), "waiting for the run container", true));
 
   auto state = m_engine.inspect_container(id);
-  if (!state) return core::fail(state.error().with_context("reading the run container's state"));
+  if (!state) return core::fail(engine_failure(state.error(), "reading the run container's state", true));
+  // `docker rm -f` marks the container "removing" before it kills it: the
+  // program did not die of its own accord, so its exit code means nothing.
+  if (state->status == "removing" || state->status == "dead") {
+    return core::fail(ErrorKind::unavailable, "run interrupted: its container was removed from outside the server (state " +
+                                                  state->status + ")");
+  }
   outcome.exit_code = waited->status_code;
   outcome.oom_killed = state->oom_killed;
   outcome.truncated = output.truncated();

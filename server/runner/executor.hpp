@@ -12,6 +12,7 @@
 #include "runner/registry.hpp"
 #include "runner/run.hpp"
 #include "runner/run_container.hpp"
+#include "runner/run_drain.hpp"
 #include "runner/tracked_containers.hpp"
 #include "runner/warm_pool.hpp"
 
@@ -24,6 +25,8 @@ struct ExecutorOptions {
   std::string instance_id;     ///< labels every container so a reaper can tell ours apart
   /// Where live run ids are registered for the reaper; null when nothing reaps (the CLI).
   TrackedContainers* tracked = nullptr;
+  /// Counts runs in flight for a graceful shutdown; null when nothing drains (the CLI).
+  RunDrain* drain = nullptr;
   /// After a kill at the deadline, how long to wait for the rest of the output.
   std::chrono::milliseconds drain_after_kill{2000};
   /// Warm containers (WarmPool): most kept idle at once; 0 = every run starts cold.
@@ -40,6 +43,11 @@ struct ExecutorOptions {
 /// conversation's next run happen in the background after its previous run
 /// (WarmPool); the container is still fresh and used once. A program that fails is an outcome, not an error;
 /// errors mean the run could not happen (bad request, engine trouble).
+/// Engine trouble is `unavailable` ("engine unavailable ..."); a run whose
+/// container vanished or whose engine went away once it started is
+/// reported as "run interrupted: ...". When a runtime is configured, each
+/// container's actual runtime is checked (start_run_container): never a
+/// silent fallback.
 class Executor {
  public:
   Executor(docker::Engine& engine, RunnerCatalog& catalog, ExecutorOptions options);

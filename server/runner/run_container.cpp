@@ -6,6 +6,25 @@
 #include "runner/labels.hpp"
 
 namespace runner {
+namespace {
+
+// No silent downgrade: with a runtime configured (RUNNER_RUNTIME), the
+// container must really use it, or it never starts.
+core::Result<void> verify_runtime(docker::Engine& engine, const std::string& id, const std::string& runtime) {
+  if (runtime.empty()) return {};
+  auto state = engine.inspect_container(id);
+  if (!state) return core::fail(state.error().with_context("checking the run container's runtime"));
+  if (state->runtime != runtime) {
+    spdlog::error("run container {} uses runtime '{}', not RUNNER_RUNTIME '{}': refusing to run", id.substr(0, 12),
+                  state->runtime, runtime);
+    return core::fail(core::ErrorKind::internal, "the engine created the run container with runtime '" +
+                                                     state->runtime + "' instead of the configured '" + runtime +
+                                                     "'; the run was refused rather than run with weaker isolation");
+  }
+  return {};
+}
+
+}  // namespace
 
 core::Result<StartedContainer> start_run_container(docker::Engine& engine, const docker::ContainerSpec& spec,
                                                    const RunIdentity& identity, TrackedContainers* tracked) {
@@ -22,6 +41,10 @@ core::Result<StartedContainer> start_run_container(docker::Engine& engine, const
         "creating the " + (language != spec.labels.end() ? language->second : std::string("run")) + " container"));
   }
   container.id = std::move(*id);
+  if (auto verified = verify_runtime(engine, container.id, spec.runtime); !verified) {
+    remove_run_container(engine, container);
+    return core::fail(verified.error());
+  }
   auto attachment = engine.attach(container.id);
   if (!attachment) {
     remove_run_container(engine, container);

@@ -118,6 +118,9 @@ export MCP_E2E_LIMITS_URL="http://127.0.0.1:$LIMITS_PORT"
 export MCP_E2E_LIMITS_TOKEN="$LIMITS_TOKEN"
 export MCP_E2E_TOKEN="$TOKEN"
 export MCP_E2E_DOCKER="$DOCKER_CLI"
+# For the tests that start their own servers (faults.test.mjs) and put a proxy in front of the engine.
+export MCP_E2E_BIN="$BIN"
+export MCP_E2E_ENGINE_HOST="${DOCKER_HOST:-unix:///var/run/docker.sock}"
 rc=0
 (cd "$HERE" && node --test --test-reporter=tap "$@" ./*.test.mjs) | tee "$WORK/tap.txt" || rc=$?
 if ((rc != 0)); then

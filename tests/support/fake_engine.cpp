@@ -76,8 +76,13 @@ Result<docker::ImageSummary> FakeEngine::inspect_image(std::string_view name) {
 Result<std::string> FakeEngine::create_container(const docker::ContainerSpec& spec) {
   if (auto error = step("create")) return core::fail(*error);
   created_specs.push_back(spec);
+  return add_container(spec.labels);
+}
+
+std::string FakeEngine::add_container(docker::Labels labels) {
   auto id = "fake" + std::to_string(m_next_id++);
   live_containers.insert(id);
+  container_labels[id] = std::move(labels);
   return id;
 }
 
@@ -103,6 +108,8 @@ Result<docker::ContainerState> FakeEngine::inspect_container(std::string_view id
   docker::ContainerState state;
   state.running = live_containers.contains(std::string(id)) && !exited_containers.contains(std::string(id));
   state.status = state.running ? "running" : "exited";
+  const auto* spec_runtime = created_specs.empty() ? nullptr : &created_specs.back().runtime;
+  state.runtime = runtime_ignored || spec_runtime == nullptr || spec_runtime->empty() ? actual_runtime : *spec_runtime;
   state.exit_code = killed ? 137 : exit_code;
   state.oom_killed = oom_killed;
   return state;
@@ -120,9 +127,26 @@ Result<void> FakeEngine::remove_container(std::string_view id) {
   return {};
 }
 
-Result<std::vector<docker::ContainerSummary>> FakeEngine::list_containers(std::string_view) {
+Result<std::vector<docker::ContainerSummary>> FakeEngine::list_containers(std::string_view label) {
   if (auto error = step("list_containers")) return core::fail(*error);
-  return std::vector<docker::ContainerSummary>{};
+  // The engine's label filter: "key" matches any value, "key=value" only that value.
+  const auto equals = label.find('=');
+  const std::string key(label.substr(0, equals));
+  std::vector<docker::ContainerSummary> listed;
+  for (const auto& id : live_containers) {
+    const auto& labels = container_labels[id];
+    const auto found = labels.find(key);
+    if (!label.empty() && (found == labels.end() ||
+                           (equals != std::string_view::npos && found->second != label.substr(equals + 1)))) {
+      continue;
+    }
+    docker::ContainerSummary summary;
+    summary.id = id;
+    summary.state = "running";
+    summary.labels = labels;
+    listed.push_back(std::move(summary));
+  }
+  return listed;
 }
 
 void FakeEngine::add_runner(const std::string& language, const std::string& aliases_json) {

@@ -23,6 +23,8 @@ class FakeEngine : public docker::Engine {
   bool program_hangs = false;  ///< pump reaches the deadline; only a kill ends it
   int exit_code = 0;
   bool oom_killed = false;
+  std::string actual_runtime = "runc";  ///< HostConfig.Runtime inspect reports when the spec names none
+  bool runtime_ignored = false;         ///< inspect reports actual_runtime whatever the spec asked for
   std::vector<docker::ImageSummary> images;
 
   // Record.
@@ -30,6 +32,7 @@ class FakeEngine : public docker::Engine {
   std::vector<docker::ContainerSpec> created_specs;
   std::set<std::string> live_containers;
   std::set<std::string> exited_containers;  ///< waited for: inspect no longer says running
+  std::map<std::string, docker::Labels> container_labels;  ///< id -> labels, for list_containers
   std::string received_input;
 
   Result<void> ping() override;
@@ -49,6 +52,9 @@ class FakeEngine : public docker::Engine {
 
   /// A runner image whose labels carry a manifest for `language`.
   void add_runner(const std::string& language, const std::string& aliases_json = "[]");
+
+  /// A container made behind the server's back (another server, a crashed predecessor); returns its id.
+  std::string add_container(docker::Labels labels);
 
   /// The error scripted for `step`, if any; records the call either way.
   std::optional<core::Error> step(const std::string& name);

@@ -186,3 +186,71 @@ TEST_CASE("executor: network is given only when the policy allows and the call a
   CHECK(f.engine.created_specs[0].network_mode == "bridge");
   CHECK_FALSE(f.engine.created_specs[0].network_disabled);
 }
+
+TEST_CASE("executor: a container that vanished mid-run is reported as interrupted and cleaned up") {
+  Fixture f;
+  f.engine.failures["wait"] = core::Error{ErrorKind::not_found, "No such container: fake1"};
+  auto outcome = f.run(Fixture::request());
+  REQUIRE_FALSE(outcome);
+  CHECK(outcome.error().kind == ErrorKind::unavailable);
+  CHECK(outcome.error().message.rfind("run interrupted: its container disappeared", 0) == 0);
+  CHECK(f.engine.calls.back() == "remove");
+}
+
+TEST_CASE("executor: an engine that cannot be reached is 'engine unavailable'") {
+  Fixture f;
+  f.engine.failures["create"] = core::Error{ErrorKind::unavailable, "Docker engine unreachable at /x: refused"};
+  auto outcome = f.run(Fixture::request());
+  REQUIRE_FALSE(outcome);
+  CHECK(outcome.error().kind == ErrorKind::unavailable);
+  CHECK(outcome.error().message.rfind("engine unavailable while creating", 0) == 0);
+}
+
+TEST_CASE("executor: a configured runtime is checked on the container, never silently replaced") {
+  Fixture f;
+  f.options.runtime = "runsc";
+  SECTION("the engine honours it") {
+    auto outcome = f.run(Fixture::request());
+    REQUIRE(outcome);
+    CHECK(f.engine.created_specs.at(0).runtime == "runsc");
+  }
+  SECTION("the engine used another one: the run fails before it starts") {
+    f.engine.runtime_ignored = true;
+    auto outcome = f.run(Fixture::request());
+    REQUIRE_FALSE(outcome);
+    CHECK(outcome.error().message.find("runtime 'runc' instead of the configured 'runsc'") != std::string::npos);
+    CHECK(std::count(f.engine.calls.begin(), f.engine.calls.end(), "start") == 0);
+    CHECK(f.engine.live_containers.empty());
+  }
+}
+
+TEST_CASE("executor: without a configured runtime no extra inspect is made before start") {
+  Fixture f;
+  REQUIRE(f.run(Fixture::request()));
+  const auto& calls = f.engine.calls;
+  CHECK(std::find(calls.begin(), std::find(calls.begin(), calls.end(), "start"), "inspect") ==
+        std::find(calls.begin(), calls.end(), "start"));
+}
+
+TEST_CASE("executor: a draining server refuses new runs and kills the ones cancelled by shutdown") {
+  Fixture f;
+  runner::RunDrain drain;
+  f.options.drain = &drain;
+  SECTION("cancelled in flight: killed, removed, reported as interrupted") {
+    f.engine.program_hangs = true;
+    drain.cancel_all();
+    auto outcome = f.run(Fixture::request("while True: pass"));
+    REQUIRE_FALSE(outcome);
+    CHECK(outcome.error().message.find("server is shutting down") != std::string::npos);
+    CHECK(std::count(f.engine.calls.begin(), f.engine.calls.end(), "kill") == 1);
+    CHECK(f.engine.live_containers.empty());
+    CHECK(drain.in_flight() == 0);
+  }
+  SECTION("closed: refused before any container exists") {
+    drain.close();
+    auto outcome = f.run(Fixture::request());
+    REQUIRE_FALSE(outcome);
+    CHECK(outcome.error().kind == ErrorKind::unavailable);
+    CHECK(f.engine.created_specs.empty());
+  }
+}
