@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 
 import { callTool, connectStreamableV1, conversationId, textOf, waitFor } from './lib/harness.mjs';
 import {
-  EngineProxy, instanceContainers, readyz, removeInstanceContainers, startServer, storedInstanceId, tempDir,
+  EngineProxy, exitWithin, instanceContainers, readyz, removeInstanceContainers, startServer, storedInstanceId, tempDir,
 } from './lib/servers.mjs';
 
 const DOCKER = process.env.MCP_E2E_DOCKER || 'docker';
@@ -34,7 +34,20 @@ function settle(promise) {
   return promise.then((result) => ({ result }), (error) => ({ error }));
 }
 
-const running = (instance) => waitFor(async () => (await instanceContainers(instance)).length > 0, { timeoutMs: 20_000 });
+/**
+ * Starts a run_code call of `code` and resolves once the program is running:
+ * at its first progress notification, which the server sends only after the
+ * container started. Returns { call } (settled: { result } or { error }).
+ */
+async function startRun(client, label, code) {
+  let progressed;
+  const firstProgress = new Promise((resolve) => { progressed = resolve; });
+  const call = settle(callTool(client, 'run_code', { conversationId: conversationId(label), language: 'python', code, timeoutSeconds: 120 },
+    { onprogress: () => progressed(true), resetTimeoutOnProgress: true }));
+  const first = await Promise.race([firstProgress, call.then(() => false)]);
+  assert.ok(first, `the run ended before it reported progress: ${JSON.stringify(await call)}`);
+  return { call };
+}
 const noneLeft = (instance, timeoutMs) => waitFor(async () => (await instanceContainers(instance)).length === 0, { timeoutMs });
 
 test('engine gone: /readyz is 503 within seconds, calls fail fast, and the server recovers when it is back', async () => {
@@ -67,7 +80,8 @@ test('engine gone: /readyz is 503 within seconds, calls fail fast, and the serve
   } finally {
     await client.close();
     server.process.kill('SIGTERM');
-    assert.deepEqual(await server.exited, { code: 0, signal: null });
+    const { code, signal } = await exitWithin(server, 20_000);
+    assert.deepEqual({ code, signal }, { code: 0, signal: null });
     if (proxy.server) await proxy.stop();
     dir.remove();
   }
@@ -84,8 +98,7 @@ test('engine gone mid-run: the call says the run was interrupted; the reaper rem
   });
   const client = await connectStreamableV1(server.url);
   try {
-    const call = settle(callTool(client, 'run_code', { conversationId: conversationId('mid'), language: 'python', code: SLEEPER(60), timeoutSeconds: 60 }));
-    assert.ok(await running(instance), 'the run container started');
+    const { call } = await startRun(client, 'mid', SLEEPER(60));
     const cut = Date.now();
     await proxy.stop();
     const { result, error } = await call;
@@ -100,7 +113,7 @@ test('engine gone mid-run: the call says the run was interrupted; the reaper rem
   } finally {
     await client.close();
     server.process.kill('SIGTERM');
-    await server.exited;
+    await exitWithin(server, 20_000);
     if (proxy.server) await proxy.stop();
     dir.remove();
   }
@@ -112,8 +125,7 @@ test('a run container removed from outside mid-run is reported as interrupted', 
   const server = await startServer({ sandboxRoot: join(dir.path, 'sandboxes'), env: { INSTANCE_ID: instance } });
   const client = await connectStreamableV1(server.url);
   try {
-    const call = settle(callTool(client, 'run_code', { conversationId: conversationId('vanish'), language: 'python', code: SLEEPER(60), timeoutSeconds: 60 }));
-    assert.ok(await running(instance));
+    const { call } = await startRun(client, 'vanish', SLEEPER(60));
     await promisify(execFile)(DOCKER, ['rm', '-f', ...(await instanceContainers(instance))]);
     const { result, error } = await call;
     assert.equal(error, undefined, `${error}`);
@@ -123,7 +135,7 @@ test('a run container removed from outside mid-run is reported as interrupted', 
   } finally {
     await client.close();
     server.process.kill('SIGTERM');
-    await server.exited;
+    await exitWithin(server, 20_000);
     dir.remove();
   }
 });
@@ -133,14 +145,14 @@ test('SIGTERM: a run that ends within the grace period is answered; the server e
   const instance = newInstance('term-finish');
   const server = await startServer({ sandboxRoot: join(dir.path, 'sandboxes'), env: { INSTANCE_ID: instance, SHUTDOWN_GRACE_SECONDS: '30' } });
   const client = await connectStreamableV1(server.url);
-  const call = settle(callTool(client, 'run_code', { conversationId: conversationId('finish'), language: 'python', code: SLEEPER(3), timeoutSeconds: 30 }));
-  assert.ok(await running(instance));
+  const { call } = await startRun(client, 'finish', SLEEPER(3));
   server.process.kill('SIGTERM');
   const { result, error } = await call;
   assert.equal(error, undefined, `${error}`);
   assert.notEqual(result.isError, true, textOf(result));
   assert.equal(result.structuredContent.stdout, 'started\ndone\n');
-  assert.deepEqual(await server.exited, { code: 0, signal: null }, server.log());
+  const { code, signal } = await exitWithin(server, 20_000);
+  assert.deepEqual({ code, signal }, { code: 0, signal: null }, server.log());
   assert.deepEqual(await instanceContainers(instance), []);
   await client.close().catch(() => {});
   dir.remove();
@@ -152,12 +164,10 @@ test('SIGTERM: a run still going when the grace period ends is killed and remove
   const grace = 2;
   const server = await startServer({ sandboxRoot: join(dir.path, 'sandboxes'), env: { INSTANCE_ID: instance, SHUTDOWN_GRACE_SECONDS: String(grace) } });
   const client = await connectStreamableV1(server.url);
-  const call = settle(callTool(client, 'run_code', { conversationId: conversationId('kill'), language: 'python', code: SLEEPER(120), timeoutSeconds: 120 }));
-  assert.ok(await running(instance));
-  const signalled = Date.now();
+  const { call } = await startRun(client, 'kill', SLEEPER(120));
   server.process.kill('SIGTERM');
-  assert.deepEqual(await server.exited, { code: 0, signal: null }, server.log());
-  const took = Date.now() - signalled;
+  const { code, signal, took } = await exitWithin(server, (grace + 20) * 1000);
+  assert.deepEqual({ code, signal }, { code: 0, signal: null }, server.log());
   assert.ok(took < (grace + 8) * 1000, `exited ${took} ms after SIGTERM (grace ${grace} s)`);
   assert.deepEqual(await instanceContainers(instance), []);
   const { result, error } = await call;
@@ -180,8 +190,7 @@ test('SIGKILL mid-run leaves the container; the next start on the same sandbox r
   const instance = storedInstanceId(sandboxRoot);
   instances.push(instance);
   const client = await connectStreamableV1(first.url);
-  const call = settle(callTool(client, 'run_code', { conversationId: conversationId('sigkill'), language: 'python', code: SLEEPER(120), timeoutSeconds: 120 }));
-  assert.ok(await running(instance));
+  const { call } = await startRun(client, 'sigkill', SLEEPER(120));
   first.process.kill('SIGKILL');
   await first.exited;
   await call;
@@ -194,7 +203,8 @@ test('SIGKILL mid-run leaves the container; the next start on the same sandbox r
     assert.match(second.log(), /reaper: removed 1 orphaned run container/);
   } finally {
     second.process.kill('SIGTERM');
-    assert.deepEqual(await second.exited, { code: 0, signal: null });
+    const { code, signal } = await exitWithin(second, 20_000);
+    assert.deepEqual({ code, signal }, { code: 0, signal: null });
     await client.close().catch(() => {});
     dir.remove();
   }

@@ -92,6 +92,23 @@ export async function startServer({ sandboxRoot, env = {}, args = [] }) {
   return { url, process: child, exited, log: () => output };
 }
 
+/**
+ * Waits up to `ms` for the server to exit; resolves to { code, signal, took }.
+ * A server still running then is SIGKILLed and the assertion shows its log.
+ */
+export async function exitWithin(server, ms) {
+  const started = Date.now();
+  let timer;
+  const outcome = await Promise.race([server.exited, new Promise((resolve) => { timer = setTimeout(resolve, ms, null); })]);
+  clearTimeout(timer);
+  if (outcome === null) {
+    server.process.kill('SIGKILL');
+    await server.exited;
+    assert.fail(`the server did not exit within ${ms} ms:\n${server.log()}`);
+  }
+  return { ...outcome, took: Date.now() - started };
+}
+
 /** The HTTP status of /readyz (rejects when nothing answers). */
 export async function readyz(url, timeoutMs = 10_000) {
   const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(timeoutMs) });
