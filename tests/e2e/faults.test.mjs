@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -16,7 +17,9 @@ import {
 } from './lib/servers.mjs';
 
 const DOCKER = process.env.MCP_E2E_DOCKER || 'docker';
-const SLEEPER = (seconds) => `import time\nprint("started", flush=True)\ntime.sleep(${seconds})\nprint("done")`;
+// Marks /data/started once the program runs: the code arrives on stdin after the server's start call
+// returned, so the marker proves the server is reading the program's output.
+const SLEEPER = (seconds) => `import time\nopen("/data/started", "w").close()\nprint("started", flush=True)\ntime.sleep(${seconds})\nprint("done")`;
 const instances = [];
 
 function newInstance(label) {
@@ -34,21 +37,27 @@ function settle(promise) {
   return promise.then((result) => ({ result }), (error) => ({ error }));
 }
 
+const noneLeft = (instance, timeoutMs) => waitFor(async () => (await instanceContainers(instance)).length === 0, { timeoutMs });
+
+/** True once a program under `sandboxRoot` wrote its /data/started marker. */
+function markerWritten(sandboxRoot) {
+  if (!existsSync(sandboxRoot)) return false;
+  return readdirSync(sandboxRoot, { withFileTypes: true })
+    .some((entry) => entry.isDirectory() && existsSync(join(sandboxRoot, entry.name, 'started')));
+}
+
 /**
- * Starts a run_code call of `code` and resolves once the program is running:
- * at its first progress notification, which the server sends only after the
- * container started. Returns { call } (settled: { result } or { error }).
+ * Starts a run_code call of `code` and resolves once the program is running
+ * (its /data/started marker exists). Returns { call } (settled: { result } or { error }).
  */
-async function startRun(client, label, code) {
-  let progressed;
-  const firstProgress = new Promise((resolve) => { progressed = resolve; });
-  const call = settle(callTool(client, 'run_code', { conversationId: conversationId(label), language: 'python', code, timeoutSeconds: 120 },
-    { onprogress: () => progressed(true), resetTimeoutOnProgress: true }));
-  const first = await Promise.race([firstProgress, call.then(() => false)]);
-  assert.ok(first, `the run ended before it reported progress: ${JSON.stringify(await call)}`);
+async function startRun(client, label, code, sandboxRoot) {
+  const call = settle(callTool(client, 'run_code', { conversationId: conversationId(label), language: 'python', code, timeoutSeconds: 120 }));
+  let ended = false;
+  call.then(() => { ended = true; });
+  const started = await waitFor(async () => ended || markerWritten(sandboxRoot), { timeoutMs: 30_000, intervalMs: 50 });
+  assert.ok(started && !ended, `the run did not start, or ended first: ${JSON.stringify(ended ? await call : null)}`);
   return { call };
 }
-const noneLeft = (instance, timeoutMs) => waitFor(async () => (await instanceContainers(instance)).length === 0, { timeoutMs });
 
 test('engine gone: /readyz is 503 within seconds, calls fail fast, and the server recovers when it is back', async () => {
   const dir = tempDir('engine-down');
@@ -98,7 +107,7 @@ test('engine gone mid-run: the call says the run was interrupted; the reaper rem
   });
   const client = await connectStreamableV1(server.url);
   try {
-    const { call } = await startRun(client, 'mid', SLEEPER(60));
+    const { call } = await startRun(client, 'mid', SLEEPER(60), join(dir.path, 'sandboxes'));
     const cut = Date.now();
     await proxy.stop();
     const { result, error } = await call;
@@ -125,7 +134,7 @@ test('a run container removed from outside mid-run is reported as interrupted', 
   const server = await startServer({ sandboxRoot: join(dir.path, 'sandboxes'), env: { INSTANCE_ID: instance } });
   const client = await connectStreamableV1(server.url);
   try {
-    const { call } = await startRun(client, 'vanish', SLEEPER(60));
+    const { call } = await startRun(client, 'vanish', SLEEPER(60), join(dir.path, 'sandboxes'));
     await promisify(execFile)(DOCKER, ['rm', '-f', ...(await instanceContainers(instance))]);
     const { result, error } = await call;
     assert.equal(error, undefined, `${error}`);
@@ -145,7 +154,7 @@ test('SIGTERM: a run that ends within the grace period is answered; the server e
   const instance = newInstance('term-finish');
   const server = await startServer({ sandboxRoot: join(dir.path, 'sandboxes'), env: { INSTANCE_ID: instance, SHUTDOWN_GRACE_SECONDS: '30' } });
   const client = await connectStreamableV1(server.url);
-  const { call } = await startRun(client, 'finish', SLEEPER(3));
+  const { call } = await startRun(client, 'finish', SLEEPER(3), join(dir.path, 'sandboxes'));
   server.process.kill('SIGTERM');
   const { result, error } = await call;
   assert.equal(error, undefined, `${error}`);
@@ -164,7 +173,7 @@ test('SIGTERM: a run still going when the grace period ends is killed and remove
   const grace = 2;
   const server = await startServer({ sandboxRoot: join(dir.path, 'sandboxes'), env: { INSTANCE_ID: instance, SHUTDOWN_GRACE_SECONDS: String(grace) } });
   const client = await connectStreamableV1(server.url);
-  const { call } = await startRun(client, 'kill', SLEEPER(120));
+  const { call } = await startRun(client, 'kill', SLEEPER(120), join(dir.path, 'sandboxes'));
   server.process.kill('SIGTERM');
   const { code, signal, took } = await exitWithin(server, (grace + 20) * 1000);
   assert.deepEqual({ code, signal }, { code: 0, signal: null }, server.log());
@@ -190,7 +199,7 @@ test('SIGKILL mid-run leaves the container; the next start on the same sandbox r
   const instance = storedInstanceId(sandboxRoot);
   instances.push(instance);
   const client = await connectStreamableV1(first.url);
-  const { call } = await startRun(client, 'sigkill', SLEEPER(120));
+  const { call } = await startRun(client, 'sigkill', SLEEPER(120), sandboxRoot);
   first.process.kill('SIGKILL');
   await first.exited;
   await call;

@@ -102,6 +102,10 @@ export async function exitWithin(server, ms) {
   const outcome = await Promise.race([server.exited, new Promise((resolve) => { timer = setTimeout(resolve, ms, null); })]);
   clearTimeout(timer);
   if (outcome === null) {
+    if (process.env.MCP_E2E_STACKS) {
+      const { execFileSync } = await import('node:child_process');
+      try { process.stderr.write(execFileSync('gdb', ['-p', String(server.process.pid), '-batch', '-ex', 'thread apply all bt 8'], { encoding: 'utf8' })); } catch (e) { process.stderr.write(String(e)); }
+    }
     server.process.kill('SIGKILL');
     await server.exited;
     assert.fail(`the server did not exit within ${ms} ms:\n${server.log()}`);
