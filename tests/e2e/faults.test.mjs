@@ -59,16 +59,21 @@ async function startRun(client, label, code, sandboxRoot) {
   return { call };
 }
 
-test('engine gone: /readyz is 503 within seconds, calls fail fast, and the server recovers when it is back', async () => {
-  const dir = tempDir('engine-down');
+/** A server of its own whose engine is reached through a proxy the test can cut, and a client of it. */
+async function startBehindProxy(label, instanceLabel) {
+  const dir = tempDir(label);
   const proxy = new EngineProxy(join(dir.path, 'engine.sock'));
   await proxy.start();
-  const instance = newInstance('down');
+  const instance = newInstance(instanceLabel);
   const server = await startServer({
     sandboxRoot: join(dir.path, 'sandboxes'),
     env: { DOCKER_HOST: proxy.dockerHost, INSTANCE_ID: instance, ENGINE_TIMEOUT_SECONDS: '5', REAPER_INTERVAL_SECONDS: '1' },
   });
-  const client = await connectStreamableV1(server.url);
+  return { dir, proxy, instance, server, client: await connectStreamableV1(server.url) };
+}
+
+test('engine gone: /readyz is 503 within seconds, calls fail fast, and the server recovers when it is back', async () => {
+  const { dir, proxy, server, client } = await startBehindProxy('engine-down', 'down');
   try {
     await proxy.stop();
     let started = Date.now();
@@ -97,15 +102,7 @@ test('engine gone: /readyz is 503 within seconds, calls fail fast, and the serve
 });
 
 test('engine gone mid-run: the call says the run was interrupted; the reaper removes the container once it is back', async () => {
-  const dir = tempDir('engine-mid-run');
-  const proxy = new EngineProxy(join(dir.path, 'engine.sock'));
-  await proxy.start();
-  const instance = newInstance('midrun');
-  const server = await startServer({
-    sandboxRoot: join(dir.path, 'sandboxes'),
-    env: { DOCKER_HOST: proxy.dockerHost, INSTANCE_ID: instance, ENGINE_TIMEOUT_SECONDS: '5', REAPER_INTERVAL_SECONDS: '1' },
-  });
-  const client = await connectStreamableV1(server.url);
+  const { dir, proxy, instance, server, client } = await startBehindProxy('engine-mid-run', 'midrun');
   try {
     const { call } = await startRun(client, 'mid', SLEEPER(60), join(dir.path, 'sandboxes'));
     const cut = Date.now();
