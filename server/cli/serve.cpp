@@ -216,13 +216,15 @@ int serve(const config::Config& config, docker::Engine& raw_engine) {
   pthread_kill(stopper.native_handle(), SIGTERM);
   stopper.join();
   sweeper.stop();
+  // Warm containers hold their conversation's lease: remove them before the
+  // last sweep, or their volumes stay mounted.
+  executor.shutdown();
+  reaper.stop();
   // A clean stop leaves no volume mounted (the next start mounts on first use);
   // after a crash the next start re-uses the mounts it finds.
   auto at_exit = sweep_policy(config);
   at_exit.unmount_idle_seconds = 0;
   for (const auto& problem : workspaces.sweep(at_exit).problems) spdlog::warn("at exit: {}", problem);
-  executor.shutdown();  // removes the warm containers
-  reaper.stop();
   spdlog::info("stopped");
   return 0;
 }

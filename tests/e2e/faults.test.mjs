@@ -137,13 +137,14 @@ test('a run container removed from outside mid-run is reported as interrupted', 
     assert.equal(error, undefined, `${error}`);
     assert.equal(result.isError, true);
     assert.match(textOf(result), /run interrupted/);
-    assert.ok(await noneLeft(instance, 5_000));
   } finally {
     await client.close();
     server.process.kill('SIGTERM');
     await exitWithin(server, 20_000);
     dir.remove();
   }
+  // The conversation's next (warm) container may exist while the server runs; after a clean stop nothing is left.
+  assert.deepEqual(await instanceContainers(instance), []);
 });
 
 test('SIGTERM: a run that ends within the grace period is answered; the server exits 0', async () => {

@@ -38,6 +38,7 @@ class FakeAttachment : public docker::Attachment {
 }  // namespace
 
 std::optional<core::Error> FakeEngine::step(const std::string& name) {
+  const std::lock_guard lock(m_calls_mutex);
   calls.push_back(name);
   if (auto it = failures.find(name); it != failures.end()) return it->second;
   return std::nullopt;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -63,6 +64,7 @@ class FakeEngine : public docker::Engine {
 
  private:
   int m_next_id = 1;
+  std::mutex m_calls_mutex;  ///< the executor kills from another thread while it pumps
 };
 
 }  // namespace testing

@@ -80,7 +80,12 @@ export async function startServer({ sandboxRoot, env = {}, args = [] }) {
   let output = '';
   const child = spawn(BIN, ['serve', '--http-addr', `127.0.0.1:${port}`, '--sandbox-root', sandboxRoot,
     '--public-base-url', url, ...args], {
-    env: { ...process.env, MCP_API_TOKEN: TOKEN, FILE_SECRET: randomBytes(32).toString('hex'), LOG_LEVEL: 'info', ...env },
+    // Quota volumes are not what these servers test: plain directories leave no
+    // mounts behind a SIGKILL and let a test see a run's /data directly.
+    env: {
+      ...process.env, MCP_API_TOKEN: TOKEN, FILE_SECRET: randomBytes(32).toString('hex'), LOG_LEVEL: 'info',
+      SANDBOX_QUOTA_MB: '0', ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.on('data', (chunk) => { output += chunk; });
