@@ -14,7 +14,8 @@ import { startServer } from './lib/server.mjs';
 /** Starts `code` running in a fresh conversation and resolves once its container exists: { pending, instance, sandbox }. */
 async function runningRun(client, code, label) {
   const conversation = await new Conversation(client, label).open();
-  const pending = conversation.run('bash', code);
+  // The raw result: a run the engine interrupted is a tool error (isError, no structuredContent).
+  const pending = conversation.call('run_code', { language: 'bash', code }).then((result) => ({ result }));
   pending.catch(() => {});
   const seen = await waitFor(async () => (await containersWith([`${runLabels.conversation}=${conversation.sandbox}`]))[0],
     { timeoutMs: 30_000, intervalMs: 100 });
@@ -86,8 +87,11 @@ describe('stopping', () => {
 class EngineRelay {
   async open(port = 0) {
     this.sockets = new Set();
-    this.server = net.createServer((client) => {
-      const upstream = net.connect(ENGINE_ADDRESS.socketPath ? { path: ENGINE_ADDRESS.socketPath } : ENGINE_ADDRESS);
+    // Half-open both ways: the server half-closes the attach stream after stdin, and the
+    // program's output must still come back through the relay.
+    this.server = net.createServer({ allowHalfOpen: true }, (client) => {
+      const target = ENGINE_ADDRESS.socketPath ? { path: ENGINE_ADDRESS.socketPath } : { ...ENGINE_ADDRESS };
+      const upstream = net.connect({ ...target, allowHalfOpen: true });
       for (const s of [client, upstream]) {
         this.sockets.add(s);
         s.on('close', () => this.sockets.delete(s));
@@ -113,7 +117,8 @@ describe('engine faults', () => {
   test('the engine stops mid-run: the call fails clearly, /readyz says 503, and all recovers when it is back', { skip: unless('faults') }, async () => {
     const relay = await new EngineRelay().open();
     const server = await startServer('engine-down', {
-      settings: { DOCKER_HOST: `tcp://127.0.0.1:${relay.port}`, ENGINE_TIMEOUT_SECONDS: '5', REAPER_INTERVAL_SECONDS: '5' },
+      // No warm containers: the case asserts that nothing of ours is left while the server still runs.
+      settings: { DOCKER_HOST: `tcp://127.0.0.1:${relay.port}`, ENGINE_TIMEOUT_SECONDS: '5', REAPER_INTERVAL_SECONDS: '5', WARM_MAX: '0' },
     });
     let instance;
     try {
