@@ -145,7 +145,7 @@ describe('engine faults', () => {
       await assertNoContainersLeft(instance, undefined, 20_000);
     } finally {
       await removeLeftovers(instance);
-      await server.stop('SIGKILL');
+      await server.stop('SIGTERM');
       await relay.cut().catch(() => {});
     }
   });
