@@ -104,10 +104,12 @@ MAIN_PORT="$PORT"
 start_server short-ttl --file-url-ttl 1
 SHORT_TTL_PORT="$PORT"
 # Small capacity and tight abuse limits (limits.test.mjs); a second token has its own call budget.
+# No warm containers: the capacity case counts every container of its conversations, and an idle
+# warm container started after a finished run is bounded by WARM_MAX, not by MAX_CONCURRENT_RUNS.
 LIMITS_TOKEN="$(openssl rand -hex 32)"
 SERVER_TOKENS="$TOKEN,$LIMITS_TOKEN" start_server limits --max-concurrent-runs 2 --max-queued-runs 2 \
   --run-queue-timeout 30 --rate-limit-calls-per-minute 40 --auth-failures-per-minute 3 \
-  --http-header-timeout 2 --http-threads 24 --http-max-connections-per-peer 12
+  --http-header-timeout 2 --http-threads 24 --http-max-connections-per-peer 12 --warm-max 0
 LIMITS_PORT="$PORT"
 say "servers: main on 127.0.0.1:$MAIN_PORT, short-ttl on 127.0.0.1:$SHORT_TTL_PORT, limits on 127.0.0.1:$LIMITS_PORT"
 
