@@ -1,5 +1,7 @@
 #include "http/guarded_server.hpp"
 
+#include "http/request_framing.hpp"
+
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -163,6 +165,21 @@ constexpr std::string_view kTooManyConnections =
 
 }  // namespace
 
+GuardedServer::GuardedServer(ConnectionLimits limits)
+    : m_limits(std::move(limits)), m_peers(m_limits.max_connections_per_peer) {
+  // Runs after the head is read and before the body is: serve_connection closes the connection
+  // after a refusal (see there), so no unread body is taken for the next request.
+  set_pre_routing_handler([this](const httplib::Request& request, httplib::Response& response) {
+    const auto refused = refuse_framing(request, payload_max_length_);
+    if (!refused) return HandlerResponse::Unhandled;
+    closed("framing");
+    response.status = refused->status;
+    response.set_header("Connection", "close");
+    response.set_content(refused->message + "\n", "text/plain");
+    return HandlerResponse::Handled;
+  });
+}
+
 bool GuardedServer::process_and_close_socket(socket_t sock) {
   std::string peer;
   int port = 0;
@@ -201,8 +218,15 @@ bool GuardedServer::serve_connection(socket_t sock) {
     first = false;
     stream.set_read_deadline(start + m_limits.header_timeout);
     bool connection_closed = false;
-    ok = process_request(stream, left == 1, connection_closed, [&stream, this](httplib::Request&) {
+    ok = process_request(stream, left == 1, connection_closed, [&](httplib::Request& request) {
       stream.set_read_deadline(Clock::now() + m_limits.body_timeout);
+      // The pre-routing handler answers this request without reading its body: end the connection.
+      if (refuse_framing(request, payload_max_length_)) connection_closed = true;
+      // RFC 9112 6.3: a request with neither header has no body. httplib would read one until the
+      // client closed, holding a kept-alive client's POST until the body deadline.
+      if (!request.has_header("Content-Length") && !request.has_header("Transfer-Encoding")) {
+        request.set_header("Content-Length", "0");
+      }
     });
     if (stream.deadline_passed()) {
       closed("read_deadline");

@@ -45,7 +45,7 @@ struct ConnectionLimits {
   /// Longest wait for the next request on a kept-alive connection.
   std::chrono::milliseconds idle_timeout{120000};
   std::size_t max_connections_per_peer = 0;  ///< 0 = no cap
-  /// Called when the guard closes a connection: "per_peer" or "read_deadline".
+  /// Called when the guard closes a connection: "per_peer", "read_deadline" or "framing".
   std::function<void(std::string_view reason)> on_closed;
 };
 
@@ -54,10 +54,13 @@ struct ConnectionLimits {
 /// serves each connection itself (httplib lets a subclass override process_and_close_socket, the
 /// per-connection entry point of its worker threads) through a stream whose reads stop at the
 /// request's deadline and whose writes stop at their own, and closes connections beyond the
-/// per-address cap at once, so one slow or greedy client cannot pin every worker.
+/// per-address cap at once, so one slow or greedy client cannot pin every worker. Before a body is
+/// read, the request's head is checked (request_framing.hpp): ambiguous framing and bodies over
+/// the payload limit are answered at once and the connection is closed, its body never read.
 class GuardedServer : public httplib::Server {
  public:
-  explicit GuardedServer(ConnectionLimits limits) : m_limits(std::move(limits)), m_peers(m_limits.max_connections_per_peer) {}
+  /// Installs httplib's pre-routing handler (for the framing check): do not replace it.
+  explicit GuardedServer(ConnectionLimits limits);
 
   [[nodiscard]] const PeerConnections& peers() const { return m_peers; }
 

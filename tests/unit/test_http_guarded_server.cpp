@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "http/guarded_server.hpp"
+#include "http/request_framing.hpp"
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -81,10 +82,11 @@ class GuardedFixture {
  public:
   explicit GuardedFixture(http::ConnectionLimits limits, std::size_t threads = 8) {
     limits.on_closed = [this](std::string_view reason) {
-      (reason == "per_peer" ? per_peer : read_deadline)++;
+      (reason == "per_peer" ? per_peer : reason == "framing" ? framing : read_deadline)++;
     };
     m_server = std::make_unique<http::GuardedServer>(std::move(limits));
     m_server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    m_server->set_payload_max_length(1 << 20);
     m_server->Get("/ping", [](const httplib::Request& request, httplib::Response& response) {
       response.set_content("pong from " + request.remote_addr, "text/plain");
     });
@@ -107,6 +109,7 @@ class GuardedFixture {
   int port = 0;
   std::atomic<int> per_peer{0};
   std::atomic<int> read_deadline{0};
+  std::atomic<int> framing{0};
 
  private:
   std::unique_ptr<http::GuardedServer> m_server;
@@ -243,4 +246,114 @@ TEST_CASE("guarded server: many slow connections from one address leave workers 
   CHECK(result->status == 200);
   CHECK(Clock::now() - started < 1s);
   CHECK(server.per_peer >= 1);
+}
+
+namespace {
+
+httplib::Request head(std::initializer_list<std::pair<const char*, const char*>> headers, const char* version = "HTTP/1.1") {
+  httplib::Request request;
+  request.method = "POST";
+  request.version = version;
+  for (const auto& [name, value] : headers) request.headers.emplace(name, value);
+  return request;
+}
+
+int refused_status(const httplib::Request& request, std::uint64_t max_body = 1000) {
+  const auto refused = http::refuse_framing(request, max_body);
+  return refused ? refused->status : 0;
+}
+
+}  // namespace
+
+TEST_CASE("request framing: unambiguous heads pass, ambiguous or oversized ones are refused", "[framing]") {
+  CHECK(refused_status(head({})) == 0);
+  CHECK(refused_status(head({{"Content-Length", "1000"}})) == 0);
+  CHECK(refused_status(head({{"Content-Length", " 12 "}})) == 0);
+  CHECK(refused_status(head({{"Transfer-Encoding", "chunked"}})) == 0);
+  CHECK(refused_status(head({{"Transfer-Encoding", "Chunked"}})) == 0);
+  CHECK(refused_status(head({{"Accept", "a"}, {"Accept", "b"}})) == 0);  // list headers may repeat
+
+  CHECK(refused_status(head({{"Content-Length", "5"}, {"Content-Length", "5"}})) == 400);
+  CHECK(refused_status(head({{"Content-Length", "5"}, {"content-length", "6"}})) == 400);
+  CHECK(refused_status(head({{"Content-Length", "-1"}})) == 400);
+  CHECK(refused_status(head({{"Content-Length", "+5"}})) == 400);
+  CHECK(refused_status(head({{"Content-Length", "5, 5"}})) == 400);
+  CHECK(refused_status(head({{"Content-Length", ""}})) == 400);
+  CHECK(refused_status(head({{"Content-Length", "0x10"}})) == 400);
+  CHECK(refused_status(head({{"Content-Length", "99999999999999999999999"}})) == 400);
+  CHECK(refused_status(head({{"Transfer-Encoding", "chunked"}, {"Content-Length", "5"}})) == 400);
+  CHECK(refused_status(head({{"Transfer-Encoding", "chunked"}}, "HTTP/1.0")) == 400);
+  CHECK(refused_status(head({{"Transfer-Encoding", "gzip, chunked"}})) == 501);
+  CHECK(refused_status(head({{"Transfer-Encoding", "chunked"}, {"Transfer-Encoding", "chunked"}})) == 501);
+  CHECK(refused_status(head({{"Transfer-Encoding", "identity"}})) == 501);
+  CHECK(refused_status(head({{"MCP-Protocol-Version", "2025-06-18"}, {"mcp-protocol-version", "2024-11-05"}})) == 400);
+  CHECK(refused_status(head({{"Authorization", "Bearer a"}, {"Authorization", "Bearer b"}})) == 400);
+  CHECK(refused_status(head({{"Host", "a"}, {"Host", "b"}})) == 400);
+
+  CHECK(refused_status(head({{"Content-Length", "1001"}})) == 413);
+  CHECK(refused_status(head({{"Content-Length", "10737418240"}})) == 413);
+  const auto refused = http::refuse_framing(head({{"Content-Length", "5"}, {"Content-Length", "6"}}), 1000);
+  REQUIRE(refused);
+  CHECK(refused->message.find("Content-Length") != std::string::npos);
+}
+
+TEST_CASE("guarded server: refused framing is answered at once and the connection closed, body unread",
+          "[guarded_server][framing]") {
+  auto limits = fast_limits();
+  limits.body_timeout = 10s;  // a refusal must not wait for a body
+  GuardedFixture server(limits);
+  struct Case {
+    const char* headers;
+    const char* status;
+  };
+  const Case cases[] = {
+      {"Content-Length: 5\r\nContent-Length: 6\r\n", "HTTP/1.1 400 "},
+      {"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", "HTTP/1.1 400 "},
+      {"Content-Length: -1\r\n", "HTTP/1.1 400 "},
+      {"Transfer-Encoding: gzip, chunked\r\n", "HTTP/1.1 501 "},
+      {"Content-Length: 10737418240\r\n", "HTTP/1.1 413 "},
+  };
+  int refusals = 0;
+  for (const auto& [headers, status] : cases) {
+    INFO(headers);
+    RawConnection client("127.0.0.1", server.port);
+    const auto started = Clock::now();
+    // The "body" after the head is a second request: a server that framed this one differently
+    // would answer it (the smuggling these checks stop).
+    REQUIRE(client.send(std::string("POST /echo HTTP/1.1\r\nHost: x\r\n") + headers +
+                        "\r\nGET /ping HTTP/1.1\r\nHost: x\r\n\r\n"));
+    bool closed = false;
+    const auto answer = client.read_until_closed(3s, closed);
+    CHECK(answer.rfind(status, 0) == 0);
+    CHECK(answer.find("Connection: close") != std::string::npos);
+    CHECK(answer.find("pong") == std::string::npos);
+    CHECK(closed);
+    CHECK(Clock::now() - started < 2s);
+    ++refusals;
+  }
+  CHECK(server.framing == refusals);
+}
+
+TEST_CASE("guarded server: a POST with neither Content-Length nor Transfer-Encoding has an empty body",
+          "[guarded_server][framing]") {
+  auto limits = fast_limits();
+  limits.body_timeout = 10s;
+  GuardedFixture server(limits);
+  RawConnection client("127.0.0.1", server.port);
+  const auto started = Clock::now();
+  // Kept alive: httplib alone would read a body until the client closed.
+  REQUIRE(client.send("POST /echo HTTP/1.1\r\nHost: x\r\n\r\nGET /ping HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const auto answers = client.read_until("pong");
+  CHECK(answers.rfind("HTTP/1.1 200 ", 0) == 0);
+  CHECK(answers.find("pong from 127.0.0.1") != std::string::npos);
+  CHECK(Clock::now() - started < 2s);
+}
+
+TEST_CASE("guarded server: chunked bodies still work", "[guarded_server][framing]") {
+  GuardedFixture server(fast_limits());
+  RawConnection client("127.0.0.1", server.port);
+  REQUIRE(client.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"));
+  const auto answer = client.read_until("hello");
+  CHECK(answer.rfind("HTTP/1.1 200 ", 0) == 0);
+  CHECK(answer.find("hello") != std::string::npos);
 }
