@@ -86,7 +86,8 @@ core::Result<std::pair<std::string, Fd>> attach_loop(int image_fd, const fs::pat
   if (control.get() < 0) {
     return core::fail(ErrorKind::unavailable, "cannot open /dev/loop-control: " + errno_text() +
                                                   " (conversation quotas need loop devices and CAP_SYS_ADMIN: run as "
-                                                  "root or in a privileged container, or set SANDBOX_QUOTA_MB=0)");
+                                                  "root, or in a container with CAP_SYS_ADMIN and /dev/loop-control as compose/server.yml "
+                                                  "grants, or set SANDBOX_QUOTA_MB=0)");
   }
   // Another process may take the device we were offered before we configure
   // it (EBUSY): ask again, a bounded number of times.

@@ -29,6 +29,12 @@ async function removeLeftovers(instance) {
   for (const c of await runContainers(instance)) await removeContainer(c.id);
 }
 
+/** SIGTERM ended `server` with exit 0 and it unmounted every conversation volume it had mounted. */
+function assertStoppedCleanly(server, stopped) {
+  assert.deepEqual(stopped, { code: 0, signal: null }, `SIGTERM ends the server cleanly\n${server.logTail()}`);
+  assert.deepEqual(server.mountsUnder(), [], 'no quota volume of the server is left mounted');
+}
+
 describe('stopping', () => {
   test('SIGTERM while clients keep idle keep-alive connections: exit 0 within seconds', async () => {
     const server = await startServer('sigterm-idle');
@@ -158,6 +164,7 @@ describe('capacity', () => {
       settings: { MAX_CONCURRENT_RUNS: String(limit), MAX_QUEUED_RUNS: String(limit), RUN_QUEUE_TIMEOUT_SECONDS: '30' },
     });
     let instance;
+    let stopped;
     try {
       const client = await connect(server);
       const conversations = await Promise.all(Array.from({ length: 4 * limit }, (_, i) => new Conversation(client, `cap-${i}`).open()));
@@ -192,14 +199,16 @@ describe('capacity', () => {
       if (instance) await assertNoContainersLeft(instance);
     } finally {
       await removeLeftovers(instance);
-      await server.stop('SIGKILL');
+      stopped = await server.stop('SIGTERM');
     }
+    assertStoppedCleanly(server, stopped);
   });
 });
 
 describe('disk quota', () => {
   test('filling /data and fallocate past the quota fail with ENOSPC; other conversations keep writing', { skip: unless('quota') }, async () => {
     const server = await startServer('quota', { settings: { SANDBOX_QUOTA_MB: '32', SANDBOX_QUOTA_FILES: '1000' } });
+    let stopped;
     try {
       const client = await connect(server);
       const filler = await new Conversation(client, 'filler').open();
@@ -219,7 +228,8 @@ describe('disk quota', () => {
       assert.match(textOf(refused), /no space left for this conversation/);
       assert.equal((await other.upload('fine.txt', 'still room here')).size, 15, 'another conversation keeps writing');
     } finally {
-      await server.stop('SIGKILL');
+      stopped = await server.stop('SIGTERM');
     }
+    assertStoppedCleanly(server, stopped);
   });
 });

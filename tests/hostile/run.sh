@@ -62,6 +62,15 @@ cleanup() {
       fi
     done <"$WORK/servers.txt"
   fi
+  # Quota volumes a server left mounted (one killed, or a bug): a leftover too, unmounted here
+  # so that neither they nor their loop devices outlive the run.
+  local mounts
+  mounts="$(awk -v work="$WORK/" 'index($5, work) == 1 { print $5 }' /proc/self/mountinfo | sort -r)"
+  if [[ -n "$mounts" ]]; then
+    echo "hostile: $(wc -l <<<"$mounts") quota volume(s) left mounted after the tests; unmounting them" >&2
+    while read -r mount_point; do umount -l "$mount_point" 2>/dev/null || true; done <<<"$mounts"
+    leftovers=1
+  fi
   # Sandbox roots hold files owned by uid 1000 (and trees a run made deep): remove them whole.
   rm -rf "$WORK" 2>/dev/null || true
   if ((status == 0 && leftovers != 0)); then exit 1; fi

@@ -136,6 +136,13 @@ export class ServerHandle {
     return { code: child.exitCode, signal: child.signalCode };
   }
 
+  /** Mount points under this server's sandbox root (conversation quota volumes), from /proc/self/mountinfo. */
+  mountsUnder() {
+    return readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
+      .map((line) => line.split(' ')[4])
+      .filter((point) => point?.startsWith(`${this.root}/`));
+  }
+
   /** The last lines of the server's log, for failure messages. */
   logTail(lines = 40) {
     try {
