@@ -20,6 +20,7 @@
 #include "metrics/metrics.hpp"
 #include "runner/executor.hpp"
 #include "runner/instance_id.hpp"
+#include "sandbox/root_lock.hpp"
 #include "runner/reaper.hpp"
 #include "tools/tools.hpp"
 
@@ -73,6 +74,12 @@ int serve(const config::Config& config, docker::Engine& raw_engine) {
                                  workspace_options(config));
   if (auto ready = workspaces.prepare_root(); !ready) {
     spdlog::critical("{}", ready.error().message);
+    return kCannotServe;
+  }
+  // Before anything touches the root's containers or volumes: one server per root.
+  auto root_lock = sandbox::RootLock::acquire(config.sandbox_root);
+  if (!root_lock) {
+    spdlog::critical("refusing to start: {}", root_lock.error().message);
     return kCannotServe;
   }
   // Quotas configured but not enforceable here: refuse, never fall back to unlimited directories.

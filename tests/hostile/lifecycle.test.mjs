@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { ENGINE_ADDRESS, removeContainer, runContainers, containersWith, runLabels } from './lib/engine.mjs';
 import { unless } from './lib/features.mjs';
 import { Conversation, assertNoContainersLeft, assertOutcome, connect, textOf, waitFor } from './lib/harness.mjs';
-import { startServer } from './lib/server.mjs';
+import { ServerHandle, startServer } from './lib/server.mjs';
 
 /** Starts `code` running in a fresh conversation and resolves once its container exists: { pending, instance, sandbox }. */
 async function runningRun(client, code, label) {
@@ -36,6 +36,22 @@ function assertStoppedCleanly(server, stopped) {
 }
 
 describe('stopping', () => {
+  test('a second server on the same sandbox root refuses to start; the first keeps serving', async () => {
+    const first = await startServer('root-owner');
+    const second = new ServerHandle({ name: 'root-intruder', settings: {}, args: [] });
+    second.root = first.root;  // same root, its own port and secrets
+    try {
+      await assert.rejects(second.start(), /refusing to start: another mcp-sandbox server \(pid \d+\) is serving SANDBOX_ROOT/);
+      assert.equal(second.child.exitCode, 1, 'it exits with the start-up failure code');
+      const client = await connect(first);
+      assert.ok((await client.listTools()).tools.length > 0, 'the first server still answers');
+      await client.close();
+    } finally {
+      await second.stop('SIGKILL');
+      assertStoppedCleanly(first, await first.stop('SIGTERM'));
+    }
+  });
+
   test('SIGTERM while clients keep idle keep-alive connections: exit 0 within seconds', async () => {
     const server = await startServer('sigterm-idle');
     const client = await connect(server);
