@@ -10,6 +10,15 @@ import {
 
 const SLEEP_3S = 'import time\ntime.sleep(3)\nprint("slept")';
 
+/** A 3 s run with progress: when the first notification and the result arrived (ms since epoch). */
+async function timedProgress(call, tag, onprogress = () => {}) {
+  let first;
+  const result = await call('run_code', { conversationId: conversationId(tag), language: 'python', code: SLEEP_3S }, {
+    onprogress: (notification) => { first ??= Date.now(); onprogress(notification); },
+  });
+  return { first, answered: Date.now(), result };
+}
+
 describe('SDK 1.x Streamable HTTP (session): progress and notifications/cancelled', () => {
   let client;
   before(async () => {
@@ -20,13 +29,12 @@ describe('SDK 1.x Streamable HTTP (session): progress and notifications/cancelle
   });
   const call = (name, args, options) => callTool(client, name, args, options);
 
-  test('a 3 s run sends progress notifications', async () => {
+  test('a 3 s run sends progress notifications while it runs, not with the result', async () => {
     const progress = [];
-    const result = await call('run_code', { conversationId: conversationId('progress-v1'), language: 'python', code: SLEEP_3S }, {
-      onprogress: (notification) => progress.push(notification),
-    });
+    const { first, answered, result } = await timedProgress(call, 'progress-v1', (notification) => progress.push(notification));
     assertRun(result, { stdout: 'slept\n' });
-    assert.ok(progress.length >= 1, 'at least one progress notification');
+    assert.ok(first !== undefined, 'at least one progress notification');
+    assert.ok(answered - first >= 1500, `the first progress came ${answered - first} ms before the result`);
     for (const p of progress) assert.equal(typeof p.progress, 'number');
     for (let i = 1; i < progress.length; ++i) assert.ok(progress[i].progress > progress[i - 1].progress, 'progress increases');
   });
@@ -46,13 +54,11 @@ describe(`@modelcontextprotocol/client 2.x pinned to ${MODERN_VERSION}: progress
   });
   const call = (name, args, options) => callToolV2(client, name, args, options);
 
-  test('a 3 s run sends progress notifications', async () => {
-    const progress = [];
-    const result = await call('run_code', { conversationId: conversationId('progress-v2'), language: 'python', code: SLEEP_3S }, {
-      onprogress: (notification) => progress.push(notification),
-    });
+  test('a 3 s run sends progress notifications while it runs, not with the result', async () => {
+    const { first, answered, result } = await timedProgress(call, 'progress-v2');
     assertRun(result, { stdout: 'slept\n' });
-    assert.ok(progress.length >= 1, 'at least one progress notification');
+    assert.ok(first !== undefined, 'at least one progress notification');
+    assert.ok(answered - first >= 1500, `the first progress came ${answered - first} ms before the result`);
   });
 
   test('aborting a run cancels it and kills its container (plain call, no onprogress)', async () => {
@@ -75,13 +81,11 @@ describe('SDK 1.x SSEClientTransport (2024-11-05): progress on the stream, notif
 
   const call = (name, args, options) => callTool(client, name, args, options);
 
-  test('a 3 s run sends progress notifications', async () => {
-    const progress = [];
-    const result = await call('run_code', { conversationId: conversationId('progress-sse'), language: 'python', code: SLEEP_3S }, {
-      onprogress: (notification) => progress.push(notification),
-    });
+  test('a 3 s run sends progress notifications while it runs, not with the result', async () => {
+    const { first, answered, result } = await timedProgress(call, 'progress-sse');
     assertRun(result, { stdout: 'slept\n' });
-    assert.ok(progress.length >= 1, 'at least one progress notification');
+    assert.ok(first !== undefined, 'at least one progress notification');
+    assert.ok(answered - first >= 1500, `the first progress came ${answered - first} ms before the result`);
   });
 
   test('aborting a run cancels it and kills its container', async () => {
