@@ -1,5 +1,6 @@
 #include "support/fake_engine.hpp"
 
+#include <thread>
 
 namespace testing {
 namespace {
@@ -18,10 +19,17 @@ std::string frame(unsigned char stream, const std::string& payload) {
 class FakeAttachment : public docker::Attachment {
  public:
   explicit FakeAttachment(FakeEngine& engine) : m_engine(engine) {}
-  Result<docker::PumpEnd> pump(std::string_view input, docker::Clock::time_point, docker::StreamDemux& sink) override {
+  Result<docker::PumpEnd> pump(std::string_view input, docker::Clock::time_point deadline,
+                               docker::StreamDemux& sink) override {
     if (auto error = m_engine.step("pump")) return core::fail(*error);
     m_engine.received_input += input;
-    if (m_engine.program_hangs && !m_engine.killed) return docker::PumpEnd::deadline;
+    if (m_engine.program_hangs && !m_engine.killed) {
+      // A hanging program's stream stays silent until the deadline. Reaching it at once keeps the
+      // tests fast; a millisecond's wait keeps a caller pumping in a loop (the executor while it
+      // kills) from spinning through millions of recorded calls.
+      std::this_thread::sleep_until(std::min(deadline, docker::Clock::now() + std::chrono::milliseconds(1)));
+      return docker::PumpEnd::deadline;
+    }
     if (!m_delivered) {
       sink.feed(frame(1, m_engine.program_stdout));
       if (!m_engine.program_stderr.empty()) sink.feed(frame(2, m_engine.program_stderr));

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -60,7 +61,7 @@ class FakeEngine : public docker::Engine {
   /// The error scripted for `step`, if any; records the call either way.
   std::optional<core::Error> step(const std::string& name);
 
-  bool killed = false;
+  std::atomic<bool> killed{false};  ///< set by kill_container, which the executor calls from another thread
 
  private:
   int m_next_id = 1;

@@ -97,7 +97,9 @@ TEST_CASE("executor: a failed create leaves nothing to remove and names the engi
 TEST_CASE("executor: a program past its deadline is killed, reported timedOut and removed") {
   Fixture f;
   f.engine.program_hangs = true;
-  auto outcome = f.run(Fixture::request("while True: pass"));
+  auto request = Fixture::request("while True: pass");
+  request.timeout_seconds = 1;  // the fake's silence lasts until the deadline, as a real one's would
+  auto outcome = f.run(request);
   REQUIRE(outcome);
   CHECK(outcome->timed_out);
   CHECK(outcome->exit_code == 137);
@@ -110,7 +112,9 @@ TEST_CASE("executor: a failing kill at the deadline is an error and the containe
   Fixture f;
   f.engine.program_hangs = true;
   f.engine.failures["kill"] = core::Error{ErrorKind::unavailable, "connection reset"};
-  auto outcome = f.run(Fixture::request());
+  auto request = Fixture::request();
+  request.timeout_seconds = 1;
+  auto outcome = f.run(request);
   REQUIRE_FALSE(outcome);
   CHECK(outcome.error().message.find("killing") != std::string::npos);
   CHECK(f.engine.calls.back() == "remove");
