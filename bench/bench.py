@@ -242,7 +242,10 @@ class Server:
         self.token = secrets.token_hex(24)
         self.env = dict(os.environ, FILE_SECRET=secrets.token_hex(24), MCP_API_TOKEN=self.token,
                         SANDBOX_ROOT=root, MCP_HTTP_ADDR=f"127.0.0.1:{self.port}",
-                        PUBLIC_BASE_URL=f"http://127.0.0.1:{self.port}", LOG_LEVEL="warn", **extra_env)
+                        PUBLIC_BASE_URL=f"http://127.0.0.1:{self.port}", LOG_LEVEL="warn",
+                        # One token drives every client here: the per-token call budget (300 a
+                        # minute by default) would measure the limiter, not the server.
+                        RATE_LIMIT_CALLS_PER_MINUTE="0", **extra_env)
         self.process = subprocess.Popen([binary, "serve"], env=self.env, stdout=subprocess.DEVNULL)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -452,22 +455,32 @@ def download_vs_cat(server, root):
 
 
 def run_many(server, total, concurrency=4):
+    """`total` successful runs from `concurrency` clients; raises unless every one succeeded
+    (a figure "after N runs" must be after N runs)."""
     per_client = total // concurrency
+    done = [0] * concurrency
+    errors = []
 
-    def loop():
-        client = McpClient(server.port, server.token)
-        conv = None
-        for _ in range(per_client):
-            arguments = {"language": "python", "code": PROGRAMS["python"]}
-            if conv:
-                arguments["conversationId"] = conv
-            conv = client.call("run_code", arguments)["conversationId"]
+    def loop(index):
+        try:
+            client = McpClient(server.port, server.token)
+            conv = None
+            for _ in range(per_client):
+                arguments = {"language": "python", "code": PROGRAMS["python"]}
+                if conv:
+                    arguments["conversationId"] = conv
+                conv = client.call("run_code", arguments)["conversationId"]
+                done[index] += 1
+        except Exception as error:  # reported below, with the count that did run
+            errors.append(error)
 
-    threads = [threading.Thread(target=loop) for _ in range(concurrency)]
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(concurrency)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    if errors:
+        raise RuntimeError(f"only {sum(done)} of {per_client * concurrency} runs succeeded: {errors[0]}")
 
 
 # --------------------------------------------------------------------------- report
