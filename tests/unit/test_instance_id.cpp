@@ -5,16 +5,13 @@
 
 #include "core/random.hpp"
 #include "runner/instance_id.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("instance-id-" + core::random_hex(6));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-};
+using testing::TempDir;
 
 }  // namespace
 

@@ -10,16 +10,13 @@
 
 #include "core/random.hpp"
 #include "sandbox/root_lock.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("root-lock-" + core::random_hex(6));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-};
+using testing::TempDir;
 
 }  // namespace
 

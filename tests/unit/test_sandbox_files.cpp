@@ -15,24 +15,19 @@
 #include "core/random.hpp"
 #include "sandbox/files.hpp"
 #include "sandbox/paths.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
+// A sandbox directory, and one outside it holding a host secret that links must never reach.
 struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("mcp-sandbox-files-" + core::random_hex(6));
-  fs::path outside = fs::temp_directory_path() / ("mcp-sandbox-outside-" + core::random_hex(6));
-  TempDir() {
-    fs::create_directories(path);
-    fs::create_directories(outside);
-    std::ofstream(outside / "secret.txt") << "host secret";
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-    fs::remove_all(outside, ignored);
-  }
+  testing::TempDir inside{"mcp-sandbox-files-"};
+  testing::TempDir beyond{"mcp-sandbox-outside-"};
+  const fs::path& path = inside.path;
+  const fs::path& outside = beyond.path;
+  TempDir() { std::ofstream(outside / "secret.txt") << "host secret"; }
 };
 
 }  // namespace

@@ -13,19 +13,13 @@
 #include "sandbox/hmac.hpp"
 #include "sandbox/workspace.hpp"
 #include "support/mounts.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("mcp-sandbox-test-" + core::random_hex(6));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
+using testing::TempDir;
 
 const std::string kSecret(40, 's');
 
