@@ -173,10 +173,10 @@ int serve(const config::Config& config, docker::Engine& raw_engine) {
   mcp_options.metrics = &metrics;
   http::McpEndpoint endpoint(tool_registry, mcp_options);
 
-  http::ServerOptions server_options{config.http_addr, config.max_body_bytes, config.http_threads};
-  server_options.header_timeout = std::chrono::seconds(config.http_header_timeout_seconds);
-  server_options.body_timeout = std::chrono::seconds(config.http_body_timeout_seconds);
-  server_options.max_connections_per_peer = static_cast<std::size_t>(config.http_max_connections_per_peer);
+  http::ServerOptions server_options{config.http_addr, config.max_body_bytes, config.http_threads, {}};
+  server_options.connections.header_timeout = std::chrono::seconds(config.http_header_timeout_seconds);
+  server_options.connections.body_timeout = std::chrono::seconds(config.http_body_timeout_seconds);
+  server_options.connections.max_connections_per_peer = static_cast<std::size_t>(config.http_max_connections_per_peer);
   http::Server server(server_options, metrics);
   endpoint.mount(server.raw());
   http::mount_file_routes(server.raw(), workspaces, signer, metrics);

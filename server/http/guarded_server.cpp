@@ -158,6 +158,29 @@ class DeadlineStream final : public httplib::Stream {
   std::size_t m_end = 0;
 };
 
+// After a refusal whose body was never read the client may still be sending it, and closing a
+// socket with unread data makes the kernel answer with a reset, which can destroy the refusal
+// before the client reads it (a 413 turns into "connection reset"). So stop writing and drop what
+// still comes, until the client closes, for at most a moment and a bounded amount (a lingering
+// close, as nginx does).
+constexpr milliseconds kLingerTime{2000};
+constexpr std::size_t kLingerBytes = 64 * 1024 * 1024;
+
+void drain_before_close(socket_t sock) {
+  ::shutdown(sock, SHUT_WR);
+  const auto deadline = Clock::now() + kLingerTime;
+  std::array<char, 16 * 1024> sink{};
+  std::size_t dropped = 0;
+  while (dropped < kLingerBytes) {
+    const auto left = until(deadline);
+    if (left.count() <= 0 || !wait_for(sock, POLLIN, left)) break;
+    const auto received = ::recv(sock, sink.data(), sink.size(), 0);
+    if (received < 0 && errno == EINTR) continue;
+    if (received <= 0) break;
+    dropped += static_cast<std::size_t>(received);
+  }
+}
+
 // Said to a connection beyond the per-address cap, without reading its request (that could block).
 constexpr std::string_view kTooManyConnections =
     "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nConnection: close\r\nContent-Type: text/plain\r\n"
@@ -186,7 +209,9 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
   socket_address(sock, true, peer, port);
   bool served = false;
   if (m_peers.open(peer)) {
-    served = serve_connection(sock);
+    bool refused = false;
+    served = serve_connection(sock, refused);
+    if (refused) drain_before_close(sock);
     m_peers.close(peer);
   } else {
     closed("per_peer");
@@ -199,7 +224,7 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
 }
 
 // httplib's keep-alive loop, with the deadlines in place of its per-read timeout.
-bool GuardedServer::serve_connection(socket_t sock) {
+bool GuardedServer::serve_connection(socket_t sock, bool& refused) {
   DeadlineStream stream(sock, m_limits, svr_sock_);
   bool ok = false;
   bool first = true;
@@ -221,7 +246,7 @@ bool GuardedServer::serve_connection(socket_t sock) {
     ok = process_request(stream, left == 1, connection_closed, [&](httplib::Request& request) {
       stream.set_read_deadline(Clock::now() + m_limits.body_timeout);
       // The pre-routing handler answers this request without reading its body: end the connection.
-      if (refuse_framing(request, payload_max_length_)) connection_closed = true;
+      if (refuse_framing(request, payload_max_length_)) refused = connection_closed = true;
       // RFC 9112 6.3: a request with neither header has no body. httplib would read one until the
       // client closed, holding a kept-alive client's POST until the body deadline.
       if (!request.has_header("Content-Length") && !request.has_header("Transfer-Encoding")) {

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "http/connection_limits.hpp"
+
 namespace http {
 
 /// Open connections per peer address, capped. Thread-safe.
@@ -29,24 +31,6 @@ class PeerConnections {
   std::size_t m_max;
   mutable std::mutex m_mutex;
   std::map<std::string, std::size_t> m_open;
-};
-
-struct ConnectionLimits {
-  /// From the first byte of a request (for a new connection: from when a worker takes it) until its
-  /// headers are in, however slowly they trickle.
-  std::chrono::milliseconds header_timeout{10000};
-  /// From the end of the headers until the whole body is in.
-  std::chrono::milliseconds body_timeout{60000};
-  /// Longest wait for any single read to make progress (within the deadlines above).
-  std::chrono::milliseconds read_timeout{30000};
-  /// Longest a single write (a response head, a body, one SSE event) may take in total, so a client
-  /// that reads a byte a second cannot hold a worker for long.
-  std::chrono::milliseconds write_timeout{60000};
-  /// Longest wait for the next request on a kept-alive connection.
-  std::chrono::milliseconds idle_timeout{120000};
-  std::size_t max_connections_per_peer = 0;  ///< 0 = no cap
-  /// Called when the guard closes a connection: "per_peer", "read_deadline" or "framing".
-  std::function<void(std::string_view reason)> on_closed;
 };
 
 /// httplib's server with total deadlines: httplib 0.11's own read timeout restarts on every byte,
@@ -71,7 +55,8 @@ class GuardedServer : public httplib::Server {
 
  private:
   bool process_and_close_socket(socket_t sock) override;
-  bool serve_connection(socket_t sock);
+  /// `refused` is set when a request was refused before its body was read (drain_before_close).
+  bool serve_connection(socket_t sock, bool& refused);
   void closed(std::string_view reason) const;
 
   ConnectionLimits m_limits;

@@ -43,13 +43,7 @@ std::string route_label(const std::string& path) {
 namespace {
 
 ConnectionLimits connection_limits(const ServerOptions& options, metrics::Metrics& metrics) {
-  ConnectionLimits limits;
-  limits.header_timeout = options.header_timeout;
-  limits.body_timeout = options.body_timeout;
-  limits.read_timeout = options.read_timeout;
-  limits.write_timeout = options.write_timeout;
-  limits.idle_timeout = options.idle_timeout;
-  limits.max_connections_per_peer = options.max_connections_per_peer;
+  ConnectionLimits limits = options.connections;
   limits.on_closed = [&metrics](std::string_view reason) { metrics.connection_refused(reason); };
   return limits;
 }
@@ -72,9 +66,10 @@ Server::Server(ServerOptions options, metrics::Metrics& metrics)
   // waits for the client's delayed ACK (~40 ms per request on loopback).
   m_server->set_tcp_nodelay(true);
   m_server->set_payload_max_length(static_cast<std::size_t>(m_options.max_body_bytes));
-  m_server->set_read_timeout(m_options.read_timeout);
-  m_server->set_write_timeout(m_options.write_timeout);
-  m_server->set_keep_alive_timeout(m_options.idle_timeout.count());
+  const auto& connections = m_options.connections;
+  m_server->set_read_timeout(connections.read_timeout);
+  m_server->set_write_timeout(connections.write_timeout);
+  m_server->set_keep_alive_timeout(std::chrono::ceil<std::chrono::seconds>(connections.idle_timeout).count());
   m_server->set_logger([&metrics](const httplib::Request& request, const httplib::Response& response) {
     const auto route = route_label(request.path);
     metrics.http_request(route, response.status);

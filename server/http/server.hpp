@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "http/connection_limits.hpp"
 #include "metrics/metrics.hpp"
 
 namespace httplib {
@@ -20,15 +21,8 @@ struct ServerOptions {
   std::string address = "127.0.0.1:8080";  ///< host:port or :port (all interfaces)
   std::int64_t max_body_bytes = 8 * 1024 * 1024;
   int threads = 64;
-  std::chrono::seconds read_timeout{30};
-  std::chrono::seconds write_timeout{60};
-  /// How long an idle keep-alive connection is kept. It holds a worker thread all that time, and
-  /// stop() waits for it (httplib checks for a stop only between requests): keep it short.
-  std::chrono::seconds idle_timeout{5};
-  /// Total deadlines for a request's head and body, however slowly they arrive (slowloris).
-  std::chrono::seconds header_timeout{10};
-  std::chrono::seconds body_timeout{60};
-  std::size_t max_connections_per_peer = 32;  ///< 0 = no cap
+  /// Deadlines and the per-address cap; the server sets `on_closed` (a metric).
+  ConnectionLimits connections;
 };
 
 /// The HTTP listener: limits, deadlines (GuardedServer), and one log line plus one

@@ -357,3 +357,18 @@ TEST_CASE("guarded server: chunked bodies still work", "[guarded_server][framing
   CHECK(answer.rfind("HTTP/1.1 200 ", 0) == 0);
   CHECK(answer.find("hello") != std::string::npos);
 }
+
+TEST_CASE("guarded server: a client still sending a refused body reads the 413, not a reset",
+          "[guarded_server][framing]") {
+  GuardedFixture server(fast_limits());  // payload limit 1 MiB
+  RawConnection client("127.0.0.1", server.port);
+  const std::string body(4 << 20, 'b');
+  // The whole body goes out before the client reads: the server answered after the head, and
+  // must keep taking bytes until the client is done (or it would reset the connection).
+  REQUIRE(client.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n"));
+  REQUIRE(client.send(body));
+  bool closed = false;
+  const auto answer = client.read_until_closed(3s, closed);
+  CHECK(answer.rfind("HTTP/1.1 413 ", 0) == 0);
+  CHECK(closed);
+}

@@ -15,14 +15,14 @@
 using namespace std::chrono_literals;
 
 TEST_CASE("http server: an idle keep-alive connection holds a worker for seconds, not minutes") {
-  CHECK(http::ServerOptions{}.idle_timeout <= 5s);
+  CHECK(http::ServerOptions{}.connections.idle_timeout <= 5s);
 }
 
 TEST_CASE("http server: stop() returns while a client keeps an idle keep-alive connection open") {
   metrics::Metrics metrics;
   http::ServerOptions options;
   options.address = "127.0.0.1:0";
-  options.idle_timeout = 1s;
+  options.connections.idle_timeout = 1s;
   http::Server server(options, metrics);
   server.raw().Get("/ping", [](const httplib::Request&, httplib::Response& response) {
     response.set_content("pong", "text/plain");
