@@ -258,12 +258,20 @@ class Server:
                 time.sleep(0.1)
         raise RuntimeError("server did not come up")
 
-    def rss_mib(self):
+    def rss_mib(self, field="VmRSS"):
+        """VmRSS (now) or VmHWM (the peak so far) in MiB."""
         with open(f"/proc/{self.process.pid}/status") as status:
             for line in status:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024.0
         return float("nan")
+
+    def settle(self):
+        """Waits until the server is quiet: kept-alive connections end after 5 s idle, and a worker
+        thread idle for 5 s more ends and (the last one) returns free heap pages (WorkerPool)."""
+        for client in McpClient.opened:
+            client.conn.close()
+        time.sleep(12)
 
     def metric(self, name):
         conn = http.client.HTTPConnection("127.0.0.1", self.port)
@@ -419,39 +427,90 @@ def wrk_tools_list(server, seconds):
     return {"rps": rps, "p50": p50, "p99": p99, "errors": int(non2xx.group(1)) if non2xx else 0}
 
 
+def loopback_tcp_ceiling(path, reads=4 * MIB):
+    """MiB/s of the file's bytes over one loopback TCP connection with no HTTP and no process start:
+    pread 1 MiB + send on one thread, recv into a 4 MiB buffer on another (best of 5). What any
+    download on this machine could reach at most; curl's own reads are smaller."""
+    size = os.path.getsize(path)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+
+        def send():
+            conn, _ = listener.accept()
+            with conn, open(path, "rb") as file:
+                chunk = bytearray(MIB)
+                offset = 0
+                while offset < size:
+                    n = os.preadv(file.fileno(), [chunk], offset)
+                    conn.sendall(memoryview(chunk)[:n])
+                    offset += n
+
+        best = 0.0
+        for _ in range(5):
+            sender = threading.Thread(target=send)
+            sender.start()
+            with socket.create_connection(listener.getsockname()) as conn:
+                buffer = bytearray(reads)
+                got = 0
+                started = time.perf_counter()
+                while n := conn.recv_into(buffer):
+                    got += n
+                elapsed = time.perf_counter() - started
+            sender.join()
+            best = max(best, got / MIB / elapsed)
+    return best
+
+
 def download_vs_cat(server, root):
     """MiB/s of a 100 MiB /files download with curl, and of three references on the same file:
     cat to /dev/null (the issue's baseline: a page-cache read, nothing crosses a process), cat
-    piped into cat (the least any transfer to another process costs), and curl from a sendfile
-    HTTP server (python3 http.server: what the kernel's zero-copy path gives over loopback TCP)."""
+    piped into cat (a copy into another process), and curl from a sendfile HTTP server (python3
+    http.server: the kernel's zero-copy path over loopback TCP).
+
+    Each command also runs on an empty file, and its throughput is 100 MiB over the difference of
+    the two times (best of 9 each, interleaved): a whole command's time includes its process
+    start — curl's is 10-20 ms, a third of the 100 MiB transfer itself, cat's about 1 ms — which
+    is not transfer throughput. The whole-command figures are reported too."""
     client = McpClient(server.port, server.token)
     made = client.call("run_code", {"language": "python", "code":
                                     "import os\nwith open('big.bin','wb') as f:\n"
-                                    "    for _ in range(100): f.write(os.urandom(1048576))\n"})
-    url = next(f["url"] for f in made["files"] if f["name"].endswith("big.bin"))
+                                    "    for _ in range(100): f.write(os.urandom(1048576))\n"
+                                    "open('empty.bin','wb').close()\n"})
+    urls = {os.path.basename(f["name"]): f["url"] for f in made["files"]}
     path = subprocess.run(["find", root, "-name", "big.bin"], capture_output=True, text=True).stdout.split()[0]
+    empty = os.path.join(os.path.dirname(path), "empty.bin")
     size = os.path.getsize(path)
     port = free_port()
     sendfile_server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
                                         "--directory", os.path.dirname(path)],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def commands(name):
+        file = path if name == "big.bin" else empty
+        return {
+            "download": ["curl", "-sf", "-o", "/dev/null", urls[name]],
+            "cat": f"cat '{file}' > /dev/null",
+            "pipe": f"cat '{file}' | cat > /dev/null",
+            "sendfile": ["curl", "-sf", "-o", "/dev/null", f"http://127.0.0.1:{port}/{name}"],
+        }
     try:
         wait_for_port(port)
-        commands = {
-            "download": ["curl", "-sf", "-o", "/dev/null", url],
-            "cat": f"cat '{path}' > /dev/null",
-            "pipe": f"cat '{path}' | cat > /dev/null",
-            "sendfile": ["curl", "-sf", "-o", "/dev/null", f"http://127.0.0.1:{port}/{os.path.basename(path)}"],
-        }
-        best = {name: float("inf") for name in commands}
-        for _ in range(7):  # interleaved, best of 7, page cache warm for all
-            for name, command in commands.items():
-                best[name] = min(best[name], timed(lambda: subprocess.run(
-                    command, shell=isinstance(command, str), check=True)))
+        best = {}
+        for _ in range(9):  # interleaved, best of 9, page cache warm for all
+            for name in ("big.bin", "empty.bin"):
+                for what, command in commands(name).items():
+                    ms = timed(lambda: subprocess.run(command, shell=isinstance(command, str), check=True))
+                    best[(what, name)] = min(best.get((what, name), float("inf")), ms)
     finally:
         sendfile_server.terminate()
         sendfile_server.wait()
-    return {name: size / MIB / (ms / 1000) for name, ms in best.items()}
+    mib = size / MIB
+    tcp = loopback_tcp_ceiling(path)
+    return {"tcp": {"rate": tcp, "whole": tcp, "start_ms": 0.0}} | {what: {"rate": mib / (max(best[(what, "big.bin")] - best[(what, "empty.bin")], 1e-3) / 1000),
+                   "whole": mib / (best[(what, "big.bin")] / 1000),
+                   "start_ms": best[(what, "empty.bin")]}
+            for what in ("download", "cat", "pipe", "sendfile")}
 
 
 def run_many(server, total, concurrency=4):
@@ -580,32 +639,43 @@ def main():
                               f"{'' if variant == 'raw' else f'{rps / raw_rps:.0%}'} |")
 
         log("server figures")
+        server.settle()
         rss_idle = server.rss_mib()
         wrk = wrk_tools_list(server, args.wrk_seconds)
         log(f"{args.rss_runs} runs for the RSS figure")
         run_many(server, args.rss_runs)
-        time.sleep(2)
+        server.settle()
         rss_after = server.rss_mib()
+        rss_peak = server.rss_mib("VmHWM")
         transfer = download_vs_cat(server, root)
         report.append("")
         report.append("| server figure | value |")
         report.append("|---|---:|")
         report.append(f"| RSS right after start | {rss_start:.1f} MiB |")
         report.append(f"| RSS idle after the table and the sweep | {rss_idle:.1f} MiB |")
-        report.append(f"| RSS after {args.rss_runs} more runs | {rss_after:.1f} MiB |")
+        report.append(f"| RSS idle after {args.rss_runs} more runs (4 clients) | {rss_after:.1f} MiB |")
+        report.append(f"| RSS peak (VmHWM, under load) | {rss_peak:.1f} MiB |")
         if wrk:
             report.append(f"| tools/list under wrk (2 threads, 4 connections, {args.wrk_seconds} s) | "
                           f"{wrk['rps']:.0f} req/s, p50 {wrk['p50']:.2f} ms, p99 {wrk['p99']:.2f} ms, "
                           f"{wrk['errors']} non-2xx |")
         else:
             report.append("| tools/list under wrk | wrk not installed (./build.sh bench installs it) |")
-        report.append(f"| /files download, 100 MiB (curl, best of 7) | {transfer['download']:.0f} MiB/s |")
-        report.append(f"| cat of the same file to /dev/null | {transfer['cat']:.0f} MiB/s |")
-        report.append(f"| download / cat | {transfer['download'] / transfer['cat']:.0%} |")
-        report.append(f"| cat piped into cat (a copy into another process) | {transfer['pipe']:.0f} MiB/s "
-                      f"(download / pipe {transfer['download'] / transfer['pipe']:.0%}) |")
-        report.append(f"| curl from python3 http.server (sendfile) | {transfer['sendfile']:.0f} MiB/s "
-                      f"(download / sendfile {transfer['download'] / transfer['sendfile']:.0%}) |")
+        rate = {what: figures["rate"] for what, figures in transfer.items()}
+        report.append(f"| /files download, 100 MiB (curl) | {rate['download']:.0f} MiB/s |")
+        report.append(f"| cat of the same file to /dev/null | {rate['cat']:.0f} MiB/s |")
+        report.append(f"| download / cat | {rate['download'] / rate['cat']:.0%} |")
+        report.append(f"| cat piped into cat (a copy into another process) | {rate['pipe']:.0f} MiB/s "
+                      f"(download / pipe {rate['download'] / rate['pipe']:.0%}) |")
+        report.append(f"| curl from python3 http.server (sendfile) | {rate['sendfile']:.0f} MiB/s "
+                      f"(download / sendfile {rate['download'] / rate['sendfile']:.0%}) |")
+        report.append(f"| loopback TCP, no HTTP (one connection, 4 MiB reads) | {rate['tcp']:.0f} MiB/s "
+                      f"({rate['tcp'] / rate['cat']:.0%} of cat; download / it {rate['download'] / rate['tcp']:.0%}) |")
+        report.append("| whole commands, start-up included (download, cat, pipe, sendfile) | " +
+                      ", ".join(f"{transfer[w]['whole']:.0f}" for w in ("download", "cat", "pipe", "sendfile")) +
+                      " MiB/s; start-up " +
+                      ", ".join(f"{transfer[w]['start_ms']:.1f}" for w in ("download", "cat", "pipe", "sendfile")) +
+                      " ms |")
     finally:
         stopped_in = server.stop()
         shutil.rmtree(root, ignore_errors=True)

@@ -38,7 +38,7 @@ struct McpEndpointOptions {
 ///
 /// Each open SSE stream, and each call while it runs, holds one httplib worker thread, so the server
 /// needs a pool larger than the default and larger than max_legacy_streams plus the calls expected at
-/// once: `server.new_task_queue = [] { return new httplib::ThreadPool(64); };`.
+/// once (http::Server uses a WorkerPool capped at HTTP_THREADS).
 class McpEndpoint {
  public:
   /// An endpoint serving `tools` (which must outlive it) with `options`.

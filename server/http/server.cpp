@@ -1,6 +1,7 @@
 #include "http/server.hpp"
 
 #include "http/guarded_server.hpp"
+#include "http/worker_pool.hpp"
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
@@ -42,6 +43,11 @@ std::string route_label(const std::string& path) {
 
 namespace {
 
+// A worker idle this long ends (its stack goes back to the kernel). Kept-alive connections idle
+// 5 s, so a burst of clients is released about 10 s after it ends; a new connection then pays one
+// thread start (~50 us).
+constexpr std::chrono::seconds kWorkerIdleExit{5};
+
 ConnectionLimits connection_limits(const ServerOptions& options, metrics::Metrics& metrics) {
   ConnectionLimits limits = options.connections;
   limits.on_closed = [&metrics](std::string_view reason) { metrics.connection_refused(reason); };
@@ -54,8 +60,9 @@ Server::Server(ServerOptions options, metrics::Metrics& metrics)
     : m_options(std::move(options)),
       m_server(std::make_unique<GuardedServer>(connection_limits(m_options, metrics))) {
   const auto threads = static_cast<std::size_t>(m_options.threads);
-  // Every open SSE stream holds a worker thread, so the pool is sized for streams, not CPUs.
-  m_server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // Every open SSE stream holds a worker thread, so the cap is sized for streams, not CPUs;
+  // workers start on demand and end when idle (WorkerPool).
+  m_server->new_task_queue = [threads] { return new WorkerPool(threads, kWorkerIdleExit); };
   // httplib's default sets SO_REUSEPORT, which lets a second server bind the
   // same port and silently take half the requests (and half the sessions).
   m_server->set_socket_options([](int socket) {
