@@ -148,7 +148,7 @@ void register_settings(CLI::App& app, Config& c) {
   setting(app, "--max-sessions", "MAX_SESSIONS", c.max_sessions, "Most MCP sessions open at once (503 beyond)", server)
       ->check(CLI::Range(1, 1000000));
   setting(app, "--http-threads", "HTTP_THREADS", c.http_threads,
-          "HTTP worker threads; each open SSE stream holds one", server)
+          "Most HTTP worker threads at once (started on demand, ended after 5 s idle); each open SSE stream holds one", server)
       ->check(CLI::Range(4, 4096));
   setting(app, "--inline-image-bytes", "INLINE_IMAGE_BYTES", c.inline_image_bytes,
           "Largest image returned inline in a tool result; larger ones only get a URL", server)
