@@ -92,6 +92,8 @@ cmd_engine() {
 
 # A compiler cache outside the repository (Debian's ccache) makes rebuilds of an
 # unchanged tree, and of the same sources in another checkout, nearly free.
+# Paths relative to the checkout, so that another clone of the same sources hits the same entries.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$ROOT}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 compiler_launcher() { if have ccache; then echo "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"; fi; }
 
 cmd_build() {
