@@ -180,8 +180,8 @@ cmd_fuzz() {
   have clang++ || die "the fuzz targets need clang++ (apt-get install clang libclang-rt-dev)"
   local dir="$BUILD_DIR/fuzz" seconds="${FUZZ_SECONDS:-20}" target
   CXX=clang++ build_variant "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMCP_SANDBOX_FUZZ=ON -DMCP_SANDBOX_TESTS=OFF
-  cmake --build "$dir" -j"$(nproc)" --target fuzz_jsonrpc fuzz_paths fuzz_signature fuzz_demux
-  for target in jsonrpc paths signature demux; do
+  cmake --build "$dir" -j"$(nproc)" --target fuzz_jsonrpc fuzz_paths fuzz_signature fuzz_demux fuzz_request_head
+  for target in jsonrpc paths signature demux request_head; do
     mkdir -p "$dir/corpus/$target"
     say "fuzz: $target for ${seconds}s"
     # Seeds from the repository, new inputs into the build directory; a crash

@@ -134,7 +134,12 @@ void register_settings(CLI::App& app, Config& c) {
           "Browser Origins allowed to call the server (comma-separated scheme://host[:port]; * for any); "
           "requests without an Origin header are always allowed", server)
       ->delimiter(',');
-  setting(app, "--max-body-bytes", "MAX_BODY_BYTES", c.max_body_bytes, "Largest request body accepted (413 beyond)",
+  setting(app, "--trusted-proxies", "TRUSTED_PROXIES", c.trusted_proxies,
+          "Proxies (addresses or CIDR ranges, comma-separated) whose CF-Connecting-IP or X-Forwarded-For header "
+          "names the client, for per-address limits behind a Cloudflare Tunnel or nginx; nobody else is believed",
+          server)
+      ->delimiter(',');
+  setting(app, "--max-body-bytes", "MAX_BODY_BYTES", c.max_body_bytes, "Largest request body accepted, whatever its framing (413 as soon as it is crossed)",
           server)
       ->check(CLI::Range(std::int64_t{1024}, std::int64_t{1} << 30));
   setting(app, "--file-url-ttl", "FILE_URL_TTL", c.file_url_ttl_seconds, "Lifetime of signed download URLs, seconds",
@@ -180,7 +185,7 @@ void register_settings(CLI::App& app, Config& c) {
           "Deadline for a request's whole body, seconds", capacity)
       ->check(CLI::Range(1, 3600));
   setting(app, "--http-max-connections-per-peer", "HTTP_MAX_CONNECTIONS_PER_PEER", c.http_max_connections_per_peer,
-          "Open connections from one address (more are closed at once); 0 = no cap (e.g. behind a proxy)", capacity)
+          "Open connections from one address (more are closed at once; trusted proxies are not capped); 0 = no cap", capacity)
       ->check(CLI::Range(0, 65536));
 
   const std::string logging = "Logging";

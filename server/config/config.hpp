@@ -60,6 +60,7 @@ struct Config {
   std::string api_token_file;
   std::string file_secret_file;
   std::vector<std::string> allowed_origins;
+  std::vector<std::string> trusted_proxies;  ///< addresses/ranges whose CF-Connecting-IP / X-Forwarded-For count
   std::int64_t max_body_bytes = 8 * 1024 * 1024;
   int file_url_ttl_seconds = 86400;
   bool metrics_public = false;
@@ -75,7 +76,7 @@ struct Config {
   int auth_failures_per_minute = 30;      ///< wrong tokens per peer address before 429; 0 = off
   int http_header_timeout_seconds = 10;   ///< whole request line + headers, however slowly sent
   int http_body_timeout_seconds = 60;     ///< whole body
-  int http_max_connections_per_peer = 32; ///< 0 = no cap
+  int http_max_connections_per_peer = 16; ///< 0 = no cap
 
   // Tool output
   std::int64_t inline_image_bytes = 2 * 1024 * 1024;

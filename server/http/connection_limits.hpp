@@ -22,7 +22,7 @@ struct ConnectionLimits {
   /// Longest wait for the next request on a kept-alive connection. It holds a worker thread all
   /// that time, and stopping waits for it: keep it short.
   std::chrono::milliseconds idle_timeout{5000};
-  std::size_t max_connections_per_peer = 32;  ///< 0 = no cap
+  std::size_t max_connections_per_peer = 16;  ///< 0 = no cap
   /// Called when the guard closes a connection: "per_peer", "read_deadline" or "framing".
   std::function<void(std::string_view reason)> on_closed;
 };

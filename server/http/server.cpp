@@ -1,6 +1,7 @@
 #include "http/server.hpp"
 
-#include "http/guarded_server.hpp"
+#include "http/listener.hpp"
+#include "http/router.hpp"
 #include "http/worker_pool.hpp"
 
 #include <httplib.h>
@@ -41,93 +42,103 @@ std::string route_label(const std::string& path) {
   return "other";
 }
 
+std::string printable(std::string_view text, std::size_t max_length) {
+  std::string out;
+  for (const char ch : text.substr(0, max_length)) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out.push_back(ch);
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out.append("\\x").push_back(kHex[c >> 4U]);
+      out.push_back(kHex[c & 0xfU]);
+    }
+  }
+  if (text.size() > max_length) out.append("…");
+  return out;
+}
+
 namespace {
 
 // A worker idle this long ends (its stack goes back to the kernel). Kept-alive connections idle
 // 5 s, so a burst of clients is released about 10 s after it ends; a new connection then pays one
 // thread start (~50 us).
 constexpr std::chrono::seconds kWorkerIdleExit{5};
+// A kept-alive connection serves this many requests, then closes: each reconnect costs a handshake
+// and a worker hand-off (tools/list under wrk: 8-9k req/s at 5, 10-11k at 100). The cap does not
+// change what a connection may hold: an idle one holds its worker until idle_timeout either way.
 constexpr std::size_t kKeepAliveRequests = 100;
-
-ConnectionLimits connection_limits(const ServerOptions& options, metrics::Metrics& metrics) {
-  ConnectionLimits limits = options.connections;
-  limits.on_closed = [&metrics](std::string_view reason) { metrics.connection_refused(reason); };
-  return limits;
-}
 
 }  // namespace
 
+struct Server::Parts {
+  Parts(const ServerOptions& options, metrics::Metrics& metrics)
+      : limits(options.connections),
+        settings{router, limits, options.head, options.trusted_proxies, kKeepAliveRequests, {}},
+        listener(settings, options.connections.max_connections_per_peer) {
+    limits.on_closed = [&metrics, also = options.connections.on_closed](std::string_view reason) {
+      metrics.connection_refused(reason);
+      if (also) also(reason);
+    };
+    settings.head_limits.max_body_bytes = static_cast<std::uint64_t>(options.max_body_bytes);
+    settings.on_request = [&metrics](const RequestRecord& record) {
+      const auto route = route_label(record.path);
+      metrics.http_request(route, record.status);
+      // The path only: query strings carry download signatures, and file names are the user's.
+      spdlog::info("http {} {} {} from {}", printable(record.method, 16), route == "/files" ? "/files/…" : printable(record.path),
+                   record.status, record.client);
+    };
+  }
+  Router router;
+  ConnectionLimits limits;
+  ConnectionSettings settings;
+  Listener listener;
+};
+
 Server::Server(ServerOptions options, metrics::Metrics& metrics)
-    : m_options(std::move(options)),
-      m_server(std::make_unique<GuardedServer>(connection_limits(m_options, metrics))) {
+    : m_options(std::move(options)), m_parts(std::make_unique<Parts>(m_options, metrics)) {
+  auto& listener = m_parts->listener;
   const auto threads = static_cast<std::size_t>(m_options.threads);
   // Every open SSE stream holds a worker thread, so the cap is sized for streams, not CPUs;
   // workers start on demand and end when idle (WorkerPool).
-  m_server->new_task_queue = [threads] { return new WorkerPool(threads, kWorkerIdleExit); };
+  listener.new_task_queue = [threads] { return new WorkerPool(threads, kWorkerIdleExit); };
   // httplib's default sets SO_REUSEPORT, which lets a second server bind the
   // same port and silently take half the requests (and half the sessions).
-  m_server->set_socket_options([](int socket) {
+  listener.set_socket_options([](int socket) {
     const int yes = 1;
     ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
-  // httplib writes headers and body separately: with Nagle on, a small answer
+  // Headers and body go out in separate writes: with Nagle on, a small answer
   // waits for the client's delayed ACK (~40 ms per request on loopback).
-  m_server->set_tcp_nodelay(true);
-  m_server->set_payload_max_length(static_cast<std::size_t>(m_options.max_body_bytes));
-  const auto& connections = m_options.connections;
-  m_server->set_read_timeout(connections.read_timeout);
-  m_server->set_write_timeout(connections.write_timeout);
-  m_server->set_keep_alive_timeout(std::chrono::ceil<std::chrono::seconds>(connections.idle_timeout).count());
-  // httplib closes a kept-alive connection after 5 requests; each reconnect costs a handshake and a
-  // worker hand-off (tools/list under wrk: 8-9k req/s at 5, 10-11k at 100). The cap does not change
-  // what a connection may hold: an idle one holds its worker until idle_timeout either way.
-  m_server->set_keep_alive_max_count(kKeepAliveRequests);
-  m_server->set_logger([&metrics](const httplib::Request& request, const httplib::Response& response) {
-    const auto route = route_label(request.path);
-    metrics.http_request(route, response.status);
-    // The path only: query strings carry download signatures.
-    spdlog::info("http {} {} {} from {}", request.method, route == "/files" ? "/files/…" : request.path,
-                 response.status, request.remote_addr);
-  });
-  m_server->set_exception_handler([](const httplib::Request& request, httplib::Response& response,
-                                     std::exception_ptr error) {
-    try {
-      if (error) std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-      spdlog::error("http {} {}: unhandled exception: {}", request.method, request.path, e.what());
-    } catch (...) {
-      spdlog::error("http {} {}: unhandled exception", request.method, request.path);
-    }
-    response.status = 500;
-    response.set_content("internal error\n", "text/plain");
-  });
+  listener.set_tcp_nodelay(true);
 }
 
 Server::~Server() = default;
 
-httplib::Server& Server::raw() { return *m_server; }
+Router& Server::routes() { return m_parts->router; }
 
 core::Result<void> Server::bind() {
+  auto& listener = m_parts->listener;
   auto address = parse_listen_address(m_options.address);
   if (!address) return core::fail(address.error());
-  m_host = address->first;
+  const std::string host = address->first;
   if (address->second == 0) {
-    m_port = m_server->bind_to_any_port(m_host);
-    if (m_port < 0) return core::fail(core::ErrorKind::unavailable, "cannot listen on " + m_host);
-  } else if (m_server->bind_to_port(m_host, address->second)) {
+    m_port = listener.bind_to_any_port(host);
+    if (m_port < 0) return core::fail(core::ErrorKind::unavailable, "cannot listen on " + host);
+  } else if (listener.bind_to_port(host, address->second)) {
     m_port = address->second;
   } else {
     return core::fail(core::ErrorKind::unavailable,
                       "cannot listen on " + m_options.address + " (in use, or not allowed); set MCP_HTTP_ADDR");
   }
-  if (!m_server->widen_backlog()) {
+  if (!listener.widen_backlog()) {
     spdlog::warn("cannot widen the listen backlog; bursts of connections may wait a second");
   }
   return {};
 }
 
-void Server::run() { m_server->listen_after_bind(); }
+void Server::run() { m_parts->listener.listen_after_bind(); }
 
-void Server::stop() { m_server->stop(); }
+void Server::stop() { m_parts->listener.stop(); }
 
 }  // namespace http

@@ -7,15 +7,13 @@
 
 #include "core/error.hpp"
 #include "http/connection_limits.hpp"
+#include "http/message.hpp"
+#include "http/request_head.hpp"
+#include "http/router.hpp"
+#include "http/trusted_proxies.hpp"
 #include "metrics/metrics.hpp"
 
-namespace httplib {
-class Server;
-}
-
 namespace http {
-
-class GuardedServer;
 
 struct ServerOptions {
   std::string address = "127.0.0.1:8080";  ///< host:port or :port (all interfaces)
@@ -23,16 +21,29 @@ struct ServerOptions {
   int threads = 64;
   /// Deadlines and the per-address cap; the server sets `on_closed` (a metric).
   ConnectionLimits connections;
+  /// Budgets of a request head; max_body_bytes above replaces its body budget.
+  HeadLimits head;
+  /// Proxies whose CF-Connecting-IP / X-Forwarded-For are believed.
+  TrustedProxies trusted_proxies;
 };
 
-/// The HTTP listener: limits, deadlines (GuardedServer), and one log line plus one
-/// metric per request. Routes are mounted on raw() by their owners before listen().
+/// The HTTP/1.1 server: the listener, worker threads started on demand, deadlines, the
+/// per-address cap, our own strict request parsing (nothing of a body is read until a handler asks),
+/// and one log line plus one metric per request. Routes are added before listen(); handlers see
+/// only the types of http/message.hpp.
 class Server {
  public:
   Server(ServerOptions options, metrics::Metrics& metrics);
   ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
 
-  httplib::Server& raw();
+  /// The routes; add to them before run() (GET routes answer HEAD too).
+  Router& routes();
+  /// Serves `method` on exactly `path`.
+  void route(std::string method, std::string path, Handler handler) {
+    routes().add(std::move(method), std::move(path), std::move(handler));
+  }
 
   /// Binds the address; fails with a sentence when it cannot.
   core::Result<void> bind();
@@ -44,9 +55,9 @@ class Server {
   void stop();
 
  private:
+  struct Parts;
   ServerOptions m_options;
-  std::unique_ptr<GuardedServer> m_server;
-  std::string m_host;
+  std::unique_ptr<Parts> m_parts;
   int m_port = 0;
 };
 
@@ -55,5 +66,8 @@ core::Result<std::pair<std::string, int>> parse_listen_address(const std::string
 
 /// The metric label for a path: its first segment (/mcp, /files, ...), or "other".
 std::string route_label(const std::string& path);
+
+/// `text` safe for a log line: control characters and non-ASCII bytes as \xNN, cut at `max_length`.
+std::string printable(std::string_view text, std::size_t max_length = 200);
 
 }  // namespace http

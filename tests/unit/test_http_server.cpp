@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-#include <httplib.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -24,7 +23,7 @@ TEST_CASE("http server: stop() returns while a client keeps an idle keep-alive c
   options.address = "127.0.0.1:0";
   options.connections.idle_timeout = 1s;
   http::Server server(options, metrics);
-  server.raw().Get("/ping", [](const httplib::Request&, httplib::Response& response) {
+  server.route("GET", "/ping", [](http::Request&, http::Response& response) {
     response.set_content("pong", "text/plain");
   });
   REQUIRE(server.bind());
@@ -47,4 +46,13 @@ TEST_CASE("http server: stop() returns while a client keeps an idle keep-alive c
   serving.join();
   CHECK(std::chrono::steady_clock::now() - stopping < 3s);
   ::close(client);
+}
+
+TEST_CASE("http server: what a caller sent is escaped before it reaches a log line") {
+  CHECK(http::printable("/mcp") == "/mcp");
+  CHECK(http::printable("a\r\nFAKE 200") == "a\\x0d\\x0aFAKE 200");
+  CHECK(http::printable("\x1b[31mred") == "\\x1b[31mred");
+  CHECK(http::printable("back\\slash") == "back\\x5cslash");
+  CHECK(http::printable("caf\xc3\xa9") == "caf\\xc3\\xa9");
+  CHECK(http::printable(std::string(500, 'a'), 10) == "aaaaaaaaaa…");
 }

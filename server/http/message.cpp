@@ -1,0 +1,65 @@
+#include "http/message.hpp"
+
+#include "http/url.hpp"
+
+namespace http {
+
+bool same_name(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+std::optional<std::string_view> RequestHead::header(std::string_view name) const {
+  for (const auto& header : headers) {
+    if (same_name(header.name, name)) return std::string_view(header.value);
+  }
+  return std::nullopt;
+}
+
+std::string Request::header(std::string_view name) const {
+  const auto value = m_head.header(name);
+  return value ? std::string(*value) : std::string();
+}
+
+std::string Request::query_param(std::string_view name) const {
+  return query_value(m_head.query, name).value_or(std::string());
+}
+
+const tl::expected<std::string, HttpError>& Request::body() {
+  if (!m_body) {
+    if (!m_head.has_body()) {
+      m_body.emplace(std::string());
+    } else {
+      m_body.emplace(m_source->read_all(m_max_body));
+    }
+  }
+  return *m_body;
+}
+
+void Response::set_header(std::string_view name, std::string value) {
+  for (auto& header : headers) {
+    if (same_name(header.name, name)) {
+      header.value = std::move(value);
+      return;
+    }
+  }
+  headers.push_back(Header{std::string(name), std::move(value)});
+}
+
+std::string Response::header(std::string_view name) const {
+  for (const auto& header : headers) {
+    if (same_name(header.name, name)) return header.value;
+  }
+  return {};
+}
+
+void Response::set_content(std::string content, std::string content_type) {
+  body = std::move(content);
+  set_header("Content-Type", std::move(content_type));
+}
+
+}  // namespace http

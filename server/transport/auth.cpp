@@ -1,0 +1,87 @@
+#include "transport/auth.hpp"
+
+#include "http/message.hpp"
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include <cctype>
+
+namespace transport {
+
+namespace {
+
+// RFC 6750 b64token: what a Bearer credential may contain.
+bool is_token_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' ||
+         c == '/';
+}
+
+// The credential of `Bearer <token>`, or "" when the header is anything else.
+std::string_view bearer_credential(std::string_view header) {
+  constexpr std::string_view kScheme = "bearer";
+  if (header.size() <= kScheme.size()) return {};
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return {};
+  }
+  std::size_t start = kScheme.size();
+  if (header[start] != ' ') return {};
+  while (start < header.size() && header[start] == ' ') ++start;
+  std::size_t end = header.size();
+  while (end > start && header[end - 1] == ' ') --end;
+  const std::string_view token = header.substr(start, end - start);
+  std::size_t i = 0;
+  while (i < token.size() && is_token_char(token[i])) ++i;
+  while (i < token.size() && token[i] == '=') ++i;
+  return !token.empty() && i == token.size() ? token : std::string_view{};
+}
+
+std::array<unsigned char, 32> digest_of(std::string_view text) {
+  std::array<unsigned char, 32> digest{};
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest.data());  // NOLINT: C API
+  return digest;
+}
+
+}  // namespace
+
+BearerAuth::BearerAuth(const std::vector<std::string>& tokens) {
+  for (const auto& token : tokens) {
+    if (!token.empty()) m_digests.push_back(digest_of(token));
+  }
+}
+
+bool BearerAuth::authorized(const http::Request& request) const {
+  // A repeated Authorization header never gets here: the request parser refuses it (ambiguous).
+  return authorized_header(request.header("Authorization"));
+}
+
+bool BearerAuth::authorized_header(std::string_view header) const {
+  const std::string_view token = bearer_credential(header);
+  if (token.empty()) return false;
+  const auto presented = digest_of(token);
+  // Every accepted digest is compared, without stopping at a match, so timing tells nothing either.
+  int matched = 0;
+  for (const auto& accepted : m_digests) {
+    matched |= static_cast<int>(CRYPTO_memcmp(presented.data(), accepted.data(), presented.size()) == 0);
+  }
+  return matched != 0;
+}
+
+std::string BearerAuth::token_id(const http::Request& request) const {
+  if (!authorized(request)) return {};
+  const auto digest = digest_of(bearer_credential(request.header("Authorization")));
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (std::size_t i = 0; i < 8; ++i) {
+    id += kHex[digest[i] >> 4];
+    id += kHex[digest[i] & 0xf];
+  }
+  return id;
+}
+
+void BearerAuth::reject(http::Response& response) const {
+  response.status = 401;
+  response.set_header("WWW-Authenticate", "Bearer realm=\"mcp-sandbox\"");
+  response.set_content("Unauthorized: send Authorization: Bearer <token>\n", "text/plain");
+}
+
+}  // namespace transport

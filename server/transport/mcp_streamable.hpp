@@ -1,0 +1,38 @@
+#pragma once
+
+#include "http/message.hpp"
+#include <nlohmann/json.hpp>
+
+#include "transport/mcp_headers.hpp"
+#include "transport/mcp_runtime.hpp"
+#include "mcp/json_rpc.hpp"
+
+namespace transport {
+
+/// The /mcp endpoint: Streamable HTTP for the 2025 revisions (sessions with Mcp-Session-Id) and the
+/// stateless 2026-07-28 revision side by side, told apart per POST by the body's _meta. Knows framing
+/// and HTTP status codes, not methods: those are the dispatcher's.
+class StreamableHttp {
+ public:
+  /// Serves with `runtime`, which must outlive this object.
+  explicit StreamableHttp(McpRuntime& runtime) : m_runtime(runtime) {}
+
+  /// POST /mcp: one JSON-RPC message (or a batch, where the session's revision allows one).
+  void post(http::Request& request, http::Response& response);
+  /// GET /mcp: 405, as this server sends nothing outside a request's own response (404 for an ended session).
+  void get(http::Request& request, http::Response& response);
+  /// DELETE /mcp: ends the session named by Mcp-Session-Id and stops its running requests.
+  void remove(http::Request& request, http::Response& response);
+
+ private:
+  void post_stateless(http::Request& request, http::Response& response, const McpHeaders& headers,
+                      const nlohmann::json& body, const Acceptable& accept);
+  void post_session(http::Request& request, http::Response& response, const McpHeaders& headers,
+                    const nlohmann::json& body, const Acceptable& accept);
+  void initialize(http::Request& request, http::Response& response, const mcp::Request& message,
+                  const Acceptable& accept);
+
+  McpRuntime& m_runtime;
+};
+
+}  // namespace transport
