@@ -1,13 +1,11 @@
 // The server's own life under abuse: stopped with clients attached, killed
 // mid-run, its engine vanishing, 4x its capacity at once, its disk filled.
-// Each case starts its own server; cases needing a feature another branch adds
-// are skipped (not passed) until the build has it (lib/features.mjs).
+// Each case starts its own server.
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, test } from 'node:test';
 
 import { ENGINE_ADDRESS, removeContainer, runContainers, containersWith, runLabels } from './lib/engine.mjs';
-import { unless } from './lib/features.mjs';
 import { Conversation, assertNoContainersLeft, assertOutcome, connect, textOf, waitFor } from './lib/harness.mjs';
 import { ServerHandle, startServer } from './lib/server.mjs';
 
@@ -63,7 +61,7 @@ describe('stopping', () => {
     await client.close().catch(() => {});
   });
 
-  test('SIGTERM mid-run: the run is given its grace period, then killed and removed; exit 0', { skip: unless('faults') }, async () => {
+  test('SIGTERM mid-run: the run is given its grace period, then killed and removed; exit 0', async () => {
     const server = await startServer('sigterm-run', { settings: { SHUTDOWN_GRACE_SECONDS: '2' } });
     const client = await connect(server);
     let instance;
@@ -81,7 +79,7 @@ describe('stopping', () => {
     }
   });
 
-  test('SIGKILL mid-run: the next start removes the orphan', { skip: unless('faults') }, async () => {
+  test('SIGKILL mid-run: the next start removes the orphan', async () => {
     const server = await startServer('sigkill', { settings: { REAPER_INTERVAL_SECONDS: '5' } });
     let instance;
     try {
@@ -136,7 +134,7 @@ class EngineRelay {
 }
 
 describe('engine faults', () => {
-  test('the engine stops mid-run: the call fails clearly, /readyz says 503, and all recovers when it is back', { skip: unless('faults') }, async () => {
+  test('the engine stops mid-run: the call fails clearly, /readyz says 503, and all recovers when it is back', async () => {
     const relay = await new EngineRelay().open();
     const server = await startServer('engine-down', {
       // No warm containers: the case asserts that nothing of ours is left while the server still runs.
@@ -174,7 +172,7 @@ describe('engine faults', () => {
 });
 
 describe('capacity', () => {
-  test('4x the capacity at once: never more containers than the limit, the excess refused at once as busy', { skip: unless('capacity') }, async () => {
+  test('4x the capacity at once: never more containers than the limit, the excess refused at once as busy', async () => {
     const limit = 2;
     const server = await startServer('capacity', {
       settings: { MAX_CONCURRENT_RUNS: String(limit), MAX_QUEUED_RUNS: String(limit), RUN_QUEUE_TIMEOUT_SECONDS: '30' },
@@ -222,7 +220,7 @@ describe('capacity', () => {
 });
 
 describe('disk quota', () => {
-  test('filling /data and fallocate past the quota fail with ENOSPC; other conversations keep writing', { skip: unless('quota') }, async () => {
+  test('filling /data and fallocate past the quota fail with ENOSPC; other conversations keep writing', async () => {
     const server = await startServer('quota', { settings: { SANDBOX_QUOTA_MB: '32', SANDBOX_QUOTA_FILES: '1000' } });
     let stopped;
     try {

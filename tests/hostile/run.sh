@@ -83,7 +83,7 @@ export MCP_HOSTILE_BIN="$BIN"
 export MCP_HOSTILE_WORK="$WORK"
 rc=0
 (cd "$HERE" && node --test --test-reporter=tap --test-concurrency=2 "$@" ./*.test.mjs) | tee "$WORK/tap.txt" || rc=$?
-# Cases that wait for a feature report themselves as skipped with the reason; list them once more.
+# A skipped case did not run: list them once more, so that none passes for one that ran.
 if grep -q '# SKIP' "$WORK/tap.txt"; then
   echo "---- skipped cases (not passed): ----"
   grep -E '# SKIP' "$WORK/tap.txt" | sed -E 's/^ *(not )?ok [0-9]+ - /  /' | sort -u

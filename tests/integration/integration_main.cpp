@@ -1,7 +1,7 @@
 // The integration suite needs the real engine and the runner images. With no
 // engine it reports "skipped" (exit 77, ctest SKIP_RETURN_CODE) — unless
 // MCP_SANDBOX_REQUIRE_ENGINE=1 (./build.sh test, CI), where that is a failure.
-#define CATCH_CONFIG_RUNNER
+// Cases tagged [root] are skipped the same way when not root (support/test_session.hpp).
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -11,6 +11,7 @@
 #include "docker/curl_engine.hpp"
 #include "integration/integration_env.hpp"
 #include "runner/labels.hpp"
+#include "support/test_session.hpp"
 
 namespace integration {
 
@@ -55,8 +56,6 @@ runner::RunOutcome run(const std::string& language, const std::string& code, int
 
 namespace {
 
-constexpr int kSkipped = 77;
-
 int leftover_containers() {
   auto& e = integration::env();
   auto left = e.engine->list_containers(std::string(runner::labels::kInstance) + "=" + e.instance_id);
@@ -71,6 +70,8 @@ int leftover_containers() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  testing::TestSession tests(argc, argv);
+  if (const auto early = tests.finished_early()) return *early;
   const char* host = std::getenv("DOCKER_HOST");
   const bool required = std::getenv("MCP_SANDBOX_REQUIRE_ENGINE") != nullptr &&
                         std::string(std::getenv("MCP_SANDBOX_REQUIRE_ENGINE")) == "1";
@@ -79,7 +80,7 @@ int main(int argc, char** argv) {
   auto engine = docker::connect_engine(options);
   if (!engine) {
     std::cerr << (required ? "FAILED" : "SKIPPED") << ": no Docker engine: " << engine.error().message << "\n";
-    return required ? 1 : kSkipped;
+    return required ? 1 : testing::kSkipped;
   }
   auto& e = integration::env();
   e.engine = std::move(*engine);
@@ -93,10 +94,10 @@ int main(int argc, char** argv) {
   e.sandbox_root = std::filesystem::temp_directory_path() / ("mcp-sandbox-it-" + core::random_hex(6));
   std::filesystem::create_directories(e.sandbox_root);
 
-  const int failures = Catch::Session().run(argc, argv);
+  const int result = tests.run();
   const int leftovers = leftover_containers();
   std::error_code ignored;
   std::filesystem::remove_all(e.sandbox_root, ignored);
   if (leftovers > 0) std::cerr << "FAILED: " << leftovers << " container(s) of this suite were left behind\n";
-  return (failures > 0 || leftovers > 0) ? 1 : 0;
+  return leftovers > 0 ? 1 : result;
 }

@@ -1,5 +1,6 @@
 // Conversation quotas against the real engine: a run's /data is the
-// conversation's own loop-mounted volume, so the kernel stops it at the quota.
+// conversation's own loop-mounted volume, so the kernel stops it at the quota. Loop mounts need
+// root: the cases are tagged [root] and run as the ctest entry "integration: root".
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
@@ -47,8 +48,7 @@ struct Quotas {
 
 }  // namespace
 
-TEST_CASE("real quota: a run writing twice the quota into /data gets ENOSPC; another conversation keeps writing") {
-  if (!testing::can_mount()) return;
+TEST_CASE("real quota: a run writing twice the quota into /data gets ENOSPC; another conversation keeps writing", "[root]") {
   Quotas q;
   auto full = q.spaces.open("writer");
   auto other = q.spaces.open("neighbour");
@@ -73,8 +73,7 @@ TEST_CASE("real quota: a run writing twice the quota into /data gets ENOSPC; ano
   CHECK(sandbox::SandboxFiles(other->server_path).write("upload.txt", "still fine"));
 }
 
-TEST_CASE("real quota: the file count is capped, and fallocate cannot reserve past the quota") {
-  if (!testing::can_mount()) return;
+TEST_CASE("real quota: the file count is capped, and fallocate cannot reserve past the quota", "[root]") {
   Quotas q;
   auto workspace = q.spaces.open("counter");
   REQUIRE(workspace);
@@ -94,8 +93,7 @@ fallocate -l 16M /data/small && echo small-ok
   CHECK(usage->used_bytes < kQuota);
 }
 
-TEST_CASE("real quota: the sweep removes an idle conversation and never one whose run is going on") {
-  if (!testing::can_mount()) return;
+TEST_CASE("real quota: the sweep removes an idle conversation and never one whose run is going on", "[root]") {
   Quotas q;
   std::string idle_name;
   {
@@ -125,8 +123,7 @@ TEST_CASE("real quota: the sweep removes an idle conversation and never one whos
   CHECK(fs::exists(active->server_path / "after"));
 }
 
-TEST_CASE("real quota: the engine sees the mounted volume at /data") {
-  if (!testing::can_mount()) return;
+TEST_CASE("real quota: the engine sees the mounted volume at /data", "[root]") {
   Quotas q;
   auto workspace = q.spaces.open("seen");
   REQUIRE(workspace);

@@ -1,18 +1,9 @@
 #include "support/mounts.hpp"
 
-#include <unistd.h>
-
 #include <fstream>
-#include <iostream>
 #include <sstream>
 
 namespace testing {
-
-bool can_mount() {
-  if (::geteuid() == 0) return true;
-  std::cerr << "SKIPPED (not root): loop-mount tests need CAP_SYS_ADMIN\n";
-  return false;
-}
 
 int mount_count(const std::filesystem::path& mount_point) {
   std::ifstream info("/proc/self/mountinfo");

@@ -5,10 +5,6 @@
 
 namespace testing {
 
-/// True when this process may loop-mount (root). Otherwise prints why the
-/// calling test is skipped, so a non-root run never passes silently.
-bool can_mount();
-
 /// How many mounts /proc/self/mountinfo lists at `mount_point`.
 int mount_count(const std::filesystem::path& mount_point);
 

@@ -305,11 +305,13 @@ TEST_CASE("curl engine: an answer slower than the call timeout is a timeout") {
 TEST_CASE("curl engine: wait has its own timeout, longer than the call timeout") {
   std::promise<void> release;
   const std::shared_future<void> released = release.get_future().share();
-  FakeHttpEngine fake([released](httplib::Server& server) {
-    server.Post("/v1.41/containers/abc/wait", [](const httplib::Request& request, httplib::Response& response) {
+  // Recorded on the server's thread, checked on the test's (Catch2's assertions are not thread-safe).
+  std::promise<std::string> condition;
+  FakeHttpEngine fake([released, &condition](httplib::Server& server) {
+    server.Post("/v1.41/containers/abc/wait", [&condition](const httplib::Request& request, httplib::Response& response) {
+      condition.set_value(request.get_param_value("condition"));
       // Longer than the call timeout below, well inside the wait's own.
       std::this_thread::sleep_for(milliseconds(400));
-      CHECK(request.get_param_value("condition") == "not-running");
       response.set_content(R"({"Error":null,"StatusCode":7})", "application/json");
     });
     server.Post("/v1.41/containers/slow/wait", [released](const httplib::Request&, httplib::Response& response) {
@@ -321,6 +323,7 @@ TEST_CASE("curl engine: wait has its own timeout, longer than the call timeout")
   const auto waited = engine->wait_container("abc", milliseconds(1500));
   REQUIRE(waited);
   CHECK(waited->status_code == 7);
+  CHECK(condition.get_future().get() == "not-running");
 
   const auto slow = engine->wait_container("slow", milliseconds(200));
   REQUIRE_FALSE(slow);

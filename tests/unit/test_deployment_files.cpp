@@ -72,7 +72,7 @@ TEST_CASE("deployment: docs/configuration.md lists every setting as --help defin
     SUCCEED("rewrote " << path.string());
     return;
   }
-  INFO("docs/configuration.md is stale; regenerate it: MCP_SANDBOX_UPDATE_DOCS=1 unit_tests \"deployment:*\"");
+  INFO("docs/configuration.md is stale; regenerate it: MCP_SANDBOX_UPDATE_DOCS=1 config_tests \"deployment:*\"");
   CHECK(current == expected);
 }
 

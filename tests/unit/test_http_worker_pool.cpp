@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -102,19 +103,37 @@ TEST_CASE("worker pool: workers idle for idle_exit end, the last one trims the h
 }
 
 TEST_CASE("worker pool: shutdown finishes queued tasks, waits for every worker, then refuses work") {
-  std::atomic<int> ran{0};
   http::WorkerPool pool(1, 10s);
-  for (int i = 0; i < 4; ++i) {
-    pool.enqueue([&] {
-      std::this_thread::sleep_for(20ms);
-      ++ran;
-    });
+  Gate gate;
+  std::atomic<int> ran{0};
+  pool.enqueue(gate.task());  // holds the only worker until the gate opens
+  for (int i = 0; i < 3; ++i) pool.enqueue([&] { ++ran; });
+  REQUIRE(gate.wait_until([&] { return gate.inside == 1; }));
+  REQUIRE(pool.counts().queued == 3);
+
+  // A refused task is dropped at once: when enqueue returns, nothing but this test holds its
+  // captures, so no worker can ever run it. An accepted one stays held until it has run.
+  const auto refused = [&pool, &ran] {
+    auto token = std::make_shared<int>(0);
+    std::weak_ptr<int> held = token;
+    pool.enqueue([token = std::move(token), &ran] { ++ran; });
+    return held.expired();
+  };
+  std::thread stopper([&pool] { pool.shutdown(); });
+  // The probes accepted before shutdown() began are queued behind the gate and run as part of
+  // the queue; the first refused one shows that shutdown() has begun.
+  int accepted = 0;
+  for (auto deadline = std::chrono::steady_clock::now() + 10s; !refused(); ++accepted) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::yield();
   }
-  pool.shutdown();
-  CHECK(ran == 4);
+  gate.open();
+  stopper.join();
+  CHECK(gate.done == 1);
+  CHECK(ran == 3 + accepted);  // every queued task ran; the refused probe did not
   CHECK(pool.counts().threads == 0);
-  pool.enqueue([&] { ++ran; });
-  std::this_thread::sleep_for(50ms);
-  CHECK(ran == 4);
   CHECK(pool.counts().queued == 0);
+
+  CHECK(refused());  // and after shutdown() returned
+  CHECK(ran == 3 + accepted);
 }

@@ -1,5 +1,6 @@
 // Real loop mounts: these need root (CAP_SYS_ADMIN), as the server does when
-// SANDBOX_QUOTA_MB is set. CI runs as root; elsewhere each case says it skipped.
+// SANDBOX_QUOTA_MB is set. They are tagged [root]: CI runs as root; elsewhere ctest reports them
+// skipped (support/test_session.hpp).
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
@@ -53,8 +54,7 @@ std::int64_t fill(const fs::path& path, std::int64_t bytes, int& error) {
 
 }  // namespace
 
-TEST_CASE("quota volume: bytes and files are capped by the kernel, and unmounting frees the loop device") {
-  if (!testing::can_mount()) return;
+TEST_CASE("quota volume: bytes and files are capped by the kernel, and unmounting frees the loop device", "[root]") {
   Volume volume;
   REQUIRE(sandbox::create_volume_image(volume.image, {32 * kMiB, 100}, 1000, 1000));
   struct stat image {};
@@ -106,8 +106,7 @@ TEST_CASE("quota volume: bytes and files are capped by the kernel, and unmountin
   CHECK(fs::exists(volume.mount_point / "f0"));
 }
 
-TEST_CASE("quota volume: a failed mount leaves no loop device behind") {
-  if (!testing::can_mount()) return;
+TEST_CASE("quota volume: a failed mount leaves no loop device behind", "[root]") {
   Volume volume;
   std::ofstream(volume.image) << "not a filesystem";
   fs::resize_file(volume.image, 16 * kMiB);

@@ -10,6 +10,11 @@
 #include "tools/tools.hpp"
 
 namespace fs = std::filesystem;
+
+// Cases tagged [root] run only as root and are reported skipped otherwise (support/test_session.hpp):
+// opening a conversation gives its directory to the runner user (uid 1000), and quota volumes are
+// loop-mounted.
+
 using nlohmann::json;
 
 namespace {
@@ -74,7 +79,7 @@ TEST_CASE("tools: every tool is listed with schemas and annotations") {
                                           "list_runners"});
 }
 
-TEST_CASE("tools: run_code returns the outcome as structured content and text") {
+TEST_CASE("tools: run_code returns the outcome as structured content and text", "[root]") {
   ToolsFixture f;
   f.engine.program_stdout = "42\n";
   auto result = f.call("run_code", {{"conversationId", "c1"}, {"language", "py"}, {"code", "print(42)"}});
@@ -92,7 +97,7 @@ TEST_CASE("tools: run_code returns the outcome as structured content and text") 
   CHECK(std::any_of(env.begin(), env.end(), [](const std::string& e) { return e.rfind("FILE_BASE_URL=http://files.test/files/", 0) == 0; }));
 }
 
-TEST_CASE("tools: a failing program is a tool error the model can read") {
+TEST_CASE("tools: a failing program is a tool error the model can read", "[root]") {
   ToolsFixture f;
   f.engine.exit_code = 2;
   f.engine.program_stderr = "Traceback: boom\n";
@@ -103,7 +108,7 @@ TEST_CASE("tools: a failing program is a tool error the model can read") {
   CHECK(ToolsFixture::text(*result).find("Traceback: boom") != std::string::npos);
 }
 
-TEST_CASE("tools: bad arguments and fixable mistakes are tool errors the model can read") {
+TEST_CASE("tools: bad arguments and fixable mistakes are tool errors the model can read", "[root]") {
   ToolsFixture f;
   auto missing = f.call("run_code", {{"language", "python"}});
   REQUIRE(missing);
@@ -126,7 +131,7 @@ TEST_CASE("tools: bad arguments and fixable mistakes are tool errors the model c
   CHECK(ToolsFixture::text(*network).find("network access is disabled") != std::string::npos);
 }
 
-TEST_CASE("tools: the conversation comes from the argument, the session, or is minted") {
+TEST_CASE("tools: the conversation comes from the argument, the session, or is minted", "[root]") {
   ToolsFixture f;
   auto minted = f.call("list_files", json::object());
   REQUIRE(minted);
@@ -139,7 +144,7 @@ TEST_CASE("tools: the conversation comes from the argument, the session, or is m
   CHECK((*given)["structuredContent"]["conversationId"] == "mine");
 }
 
-TEST_CASE("tools: upload, list, read and delete files of a conversation") {
+TEST_CASE("tools: upload, list, read and delete files of a conversation", "[root]") {
   ToolsFixture f;
   auto uploaded = f.call("upload_file", {{"conversationId", "c"}, {"filename", "data/in.csv"},
                                          {"content", core::base64_encode("a,b\n1,2\n")}});
@@ -176,7 +181,7 @@ TEST_CASE("tools: upload, list, read and delete files of a conversation") {
   CHECK((*gone)["isError"] == true);
 }
 
-TEST_CASE("tools: bad file names are refused with a clear message") {
+TEST_CASE("tools: bad file names are refused with a clear message", "[root]") {
   ToolsFixture f;
   for (const std::string& name : std::vector<std::string>{"../escape", "/etc/passwd", "", "a/../../b",
                                                           std::string(2000, 'x')}) {
@@ -203,8 +208,7 @@ TEST_CASE("tools: list_runners reports languages and limits") {
   CHECK(s["limits"]["networkAllowed"] == false);
 }
 
-TEST_CASE("tools: with a quota, a full conversation is reported by run_code, upload_file and list_files") {
-  if (!testing::can_mount()) return;
+TEST_CASE("tools: with a quota, a full conversation is reported by run_code, upload_file and list_files", "[root]") {
   ToolsFixture f(sandbox::VolumeLimits{16 * 1024 * 1024, 100});
   auto listed = f.call("list_files", {{"conversationId", "q"}});
   REQUIRE(listed);

@@ -17,6 +17,10 @@
 
 namespace fs = std::filesystem;
 
+// Cases tagged [root] run only as root and are reported skipped otherwise (support/test_session.hpp):
+// opening a conversation gives its directory to the runner user (uid 1000), and quota volumes are
+// loop-mounted.
+
 namespace {
 
 using testing::TempDir;
@@ -34,7 +38,7 @@ TEST_CASE("hmac: known answer (RFC 4231 test case 2)") {
   CHECK(sandbox::derive_key(kSecret, "a") != sandbox::derive_key(kSecret, "b"));
 }
 
-TEST_CASE("workspace: a conversation maps to a stable directory named by an HMAC, never the id") {
+TEST_CASE("workspace: a conversation maps to a stable directory named by an HMAC, never the id", "[root]") {
   TempDir root;
   sandbox::Workspaces workspaces(root.path, "/host/sandboxes", kSecret);
   REQUIRE(workspaces.prepare_root());
@@ -55,8 +59,7 @@ TEST_CASE("workspace: a conversation maps to a stable directory named by an HMAC
   CHECK(other_secret.open("conversation-1")->name != first->name);
 }
 
-TEST_CASE("workspace: directories belong to the runner user when we can give them away") {
-  if (::geteuid() != 0) return;  // only root can chown; the suite runs as root in CI
+TEST_CASE("workspace: directories belong to the runner user", "[root]") {
   TempDir root;
   sandbox::Workspaces workspaces(root.path, root.path.string(), kSecret);
   auto workspace = workspaces.open("c");
@@ -67,7 +70,7 @@ TEST_CASE("workspace: directories belong to the runner user when we can give the
   CHECK(info.st_gid == sandbox::kRunnerGid);
 }
 
-TEST_CASE("workspace: conversation ids are checked") {
+TEST_CASE("workspace: conversation ids are checked", "[root]") {
   TempDir root;
   sandbox::Workspaces workspaces(root.path, root.path.string(), kSecret);
   for (const std::string& bad : std::vector<std::string>{"", "../x", "a/b", "with space", std::string(129, 'a'), std::string("nul\0", 4)}) {
@@ -79,7 +82,7 @@ TEST_CASE("workspace: conversation ids are checked") {
   CHECK(workspaces.open("user@example.com:chat-1_2.3"));
 }
 
-TEST_CASE("workspace: a planted link is never used as a conversation directory") {
+TEST_CASE("workspace: a planted link is never used as a conversation directory", "[root]") {
   TempDir root;
   sandbox::Workspaces workspaces(root.path, root.path.string(), kSecret);
   auto workspace = workspaces.open("victim");
@@ -91,7 +94,7 @@ TEST_CASE("workspace: a planted link is never used as a conversation directory")
   CHECK(reopened.error().message.find("not a directory") != std::string::npos);
 }
 
-TEST_CASE("workspace: ephemeral directories are removed by discard; conversations are not") {
+TEST_CASE("workspace: ephemeral directories are removed by discard; conversations are not", "[root]") {
   TempDir root;
   sandbox::Workspaces workspaces(root.path, root.path.string(), kSecret);
   auto temp = workspaces.open_ephemeral();
@@ -149,8 +152,7 @@ struct QuotaRoot {
 
 }  // namespace
 
-TEST_CASE("workspace: with a quota each conversation is its own mounted volume, re-used after a restart") {
-  if (!testing::can_mount()) return;
+TEST_CASE("workspace: with a quota each conversation is its own mounted volume, re-used after a restart", "[root]") {
   QuotaRoot q;
   REQUIRE(q.workspaces.check_quota_support());
   auto workspace = q.workspaces.open("c1");
@@ -171,8 +173,7 @@ TEST_CASE("workspace: with a quota each conversation is its own mounted volume, 
   CHECK(testing::mount_count(workspace->server_path) == 1);
 }
 
-TEST_CASE("workspace: concurrent first opens of one conversation mount it once") {
-  if (!testing::can_mount()) return;
+TEST_CASE("workspace: concurrent first opens of one conversation mount it once", "[root]") {
   QuotaRoot q;
   std::vector<std::thread> threads;
   std::atomic<int> opened{0};
@@ -186,8 +187,7 @@ TEST_CASE("workspace: concurrent first opens of one conversation mount it once")
   CHECK(testing::mount_count(q.workspaces.open("shared")->server_path) == 1);
 }
 
-TEST_CASE("workspace: an upload past the quota fails and leaves no partial file; others keep writing") {
-  if (!testing::can_mount()) return;
+TEST_CASE("workspace: an upload past the quota fails and leaves no partial file; others keep writing", "[root]") {
   QuotaRoot q;
   auto full = q.workspaces.open("full");
   auto other = q.workspaces.open("other");
@@ -206,8 +206,7 @@ TEST_CASE("workspace: an upload past the quota fails and leaves no partial file;
   CHECK(sandbox::SandboxFiles(other->server_path).write("fine.txt", std::string(1024 * 1024, 'y')));
 }
 
-TEST_CASE("workspace: the sweep deletes conversations idle past the TTL, never one in use") {
-  if (!testing::can_mount()) return;
+TEST_CASE("workspace: the sweep deletes conversations idle past the TTL, never one in use", "[root]") {
   QuotaRoot q;
   auto idle = q.workspaces.open("idle");
   auto busy = q.workspaces.open("busy");
@@ -248,8 +247,7 @@ TEST_CASE("workspace: the sweep deletes conversations idle past the TTL, never o
   CHECK(fs::is_empty(again->server_path));
 }
 
-TEST_CASE("workspace: idle volumes are unmounted and mounted again on the next use, files intact") {
-  if (!testing::can_mount()) return;
+TEST_CASE("workspace: idle volumes are unmounted and mounted again on the next use, files intact", "[root]") {
   QuotaRoot q;
   std::string name;
   {
@@ -270,7 +268,7 @@ TEST_CASE("workspace: idle volumes are unmounted and mounted again on the next u
   CHECK(q.workspaces.open_existing("../etc").error().kind == core::ErrorKind::not_found);
 }
 
-TEST_CASE("workspace: the sweep never follows links and removes deep trees and leftover throwaways") {
+TEST_CASE("workspace: the sweep never follows links and removes deep trees and leftover throwaways", "[root]") {
   TempDir root;
   TempDir outside;
   FakeClock clock;

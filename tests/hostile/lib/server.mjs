@@ -29,8 +29,7 @@ export const HOSTILE_SETTINGS = {
   // Warm containers are ours and legitimately outlive a run; "nothing of ours left after the case"
   // can only be asserted without them (the warm pool has its own tests).
   WARM_MAX: '0',
-  // Settings of features other branches add (ignored by a build without them): the suite's own
-  // traffic must not trip the limits it does not test; the capacity cases set their own.
+  // The suite's own traffic must not trip the limits it does not test; the capacity cases set their own.
   RATE_LIMIT_CALLS_PER_MINUTE: '0',
   HTTP_MAX_CONNECTIONS_PER_PEER: '0',
   SANDBOX_QUOTA_FILES: '150000',
