@@ -4,9 +4,10 @@
 The rules live only in that document, in two tables:
   - "folder | owns | may use": one row per module; "may use" lists the modules
     its code may include and its CMake target may link;
-  - "third party | headers, CMake targets and calls | only in": which modules
-    may include a library's headers, link its target or call a function
-    (getenv), or "any module".
+  - "third party | headers, CMake targets and calls | only in | reached through
+    headers by": which modules may include a library's headers, link its target
+    or call a function (getenv), or "any module"; and which others may still see
+    it through one of our headers that includes it.
 and its diagram is generated from the first table (--diagram prints it).
 
 What is checked, for every module (a folder of server/, or main.cpp):
@@ -17,7 +18,8 @@ What is checked, for every module (a folder of server/, or main.cpp):
     other modules include needs it (the include root server/ is shared, so
     link visibility alone would never stop an include: this check does);
   - third-party headers, targets and calls appear only where the second table
-    allows them; every linked library is listed there;
+    allows them, and no other module includes a header of ours that brings
+    them in; every linked library is listed there;
   - every folder has a row and every row a folder; the table has no cycle.
 
 Usage: check_deps.py [--diagram | --write-diagram] [ROOT]
@@ -56,6 +58,7 @@ class Library:
     targets: set[str]
     calls: set[str]
     only_in: set[str] | None  # None: any module
+    reached_by: set[str]  # modules that may still see it through another module's headers
 
     def owns_header(self, header: str) -> bool:
         return any(header == p or (p.endswith("/") and header.startswith(p)) for p in self.header_prefixes)
@@ -123,11 +126,12 @@ def read_rules(root: Path) -> Rules:
             if used not in may_use:
                 raise RulesError(f"{DOC}:{row_of[module]}: {module} may use '{used}', which has no row in the table")
 
-    _, library_rows = table_rows(lines, ["third party", "headers, cmake targets and calls", "only in"])
+    _, library_rows = table_rows(lines, ["third party", "headers, cmake targets and calls", "only in",
+                                         "reached through headers by"])
     libraries = []
     for number, cells in library_rows:
-        if len(cells) != 3:
-            raise RulesError(f"{DOC}:{number}: a third-party row needs 3 cells, not {len(cells)}")
+        if len(cells) != 4:
+            raise RulesError(f"{DOC}:{number}: a third-party row needs 4 cells, not {len(cells)}")
         headers, targets, calls = [], set(), set()
         for token in re.findall(r"`([^`]+)`", cells[1]):
             if token.startswith("<"):
@@ -145,7 +149,10 @@ def read_rules(root: Path) -> Rules:
             only_in = set(names_in(cells[2]))
             for module in only_in - may_use.keys():
                 raise RulesError(f"{DOC}:{number}: '{module}' in the \"only in\" cell has no row in the module table")
-        libraries.append(Library(cells[0], headers, targets, calls, only_in))
+        reached_by = set() if cells[3].strip().lower() in NOTHING else set(names_in(cells[3]))
+        for module in reached_by - may_use.keys():
+            raise RulesError(f"{DOC}:{number}: '{module}' in the \"reached through headers by\" cell has no row in the module table")
+        libraries.append(Library(cells[0], headers, targets, calls, only_in, reached_by))
 
     diagram_line, diagram = None, None
     for index, line in enumerate(lines):
@@ -254,6 +261,8 @@ def scan_sources(root: Path, rules: Rules, modules: dict[str, Module], problems:
     files = sorted(p for p in server.rglob("*") if p.suffix in SOURCE_SUFFIXES and p.is_file())
     included_by: dict[str, set[str]] = {}  # header (relative to server/) -> modules including it
     header_includes: dict[str, list[str]] = {}  # header -> headers of its own module it includes
+    quoted: dict[str, list[tuple[str, int]]] = {}  # file (relative to server/) -> (header, line) it includes
+    brought: dict[str, list[tuple[Library, str, int]]] = {}  # file -> (library, header, line) it includes
     for file in files:
         relative = file.relative_to(root)
         name = module_of(relative)
@@ -275,6 +284,7 @@ def scan_sources(root: Path, rules: Rules, modules: dict[str, Module], problems:
                                     f"write it from server/ (\"{name}/…\")")
                     continue
                 included_by.setdefault(header, set()).add(name)
+                quoted.setdefault(str(relative.relative_to("server")), []).append((header, number))
                 if first == name:
                     header_includes.setdefault(str(relative.relative_to("server")), []).append(header)
                 else:
@@ -283,6 +293,7 @@ def scan_sources(root: Path, rules: Rules, modules: dict[str, Module], problems:
                 for library in rules.libraries:
                     if library.owns_header(header):
                         module.library_includes.setdefault(library.name, []).append(use)
+                        brought.setdefault(str(relative.relative_to("server")), []).append((library, header, number))
         code = without_comments_and_literals(text)
         for library in rules.libraries:
             for call in library.calls:
@@ -302,6 +313,41 @@ def scan_sources(root: Path, rules: Rules, modules: dict[str, Module], problems:
                     continue
                 modules[owner].interface_headers.add(current)
                 pending.extend(header_includes.get(current, []))
+    check_leaks(modules, quoted, brought, problems)
+
+
+def check_leaks(modules: dict[str, Module], quoted: dict[str, list[tuple[str, int]]],
+                brought: dict[str, list[tuple[Library, str, int]]], problems: list[str]) -> None:
+    """A library kept to some modules must not reach others through their headers."""
+    memo: dict[str, dict[str, tuple[Library, str, str, int]]] = {}
+
+    def libraries_through(header: str, visiting: set[str]) -> dict[str, tuple[Library, str, str, int]]:
+        """Library name -> (library, its header, our header including it, line), for all `header` includes."""
+        if header in memo:
+            return memo[header]
+        found: dict[str, tuple[Library, str, str, int]] = {}
+        for library, library_header, line in brought.get(header, []):
+            found.setdefault(library.name, (library, library_header, header, line))
+        for included, _ in quoted.get(header, []):
+            if included not in visiting:
+                for name, where in libraries_through(included, visiting | {included}).items():
+                    found.setdefault(name, where)
+        memo[header] = found
+        return found
+
+    for module in modules.values():
+        for path, includes in quoted.items():
+            if module_of(Path("server") / path) != module.name:
+                continue
+            for header, line in includes:
+                if header.split("/")[0] == module.name:
+                    continue
+                for library, library_header, carrier, carrier_line in libraries_through(header, {header}).values():
+                    if library.only_in is None or module.name in library.only_in or module.name in library.reached_by:
+                        continue
+                    problems.append(f"server/{path}:{line}: {module.name} includes {header}, which brings "
+                                    f"<{library_header}> (server/{carrier}:{carrier_line}), but {library.name} is only "
+                                    f"for {', '.join(sorted(library.only_in))} ({DOC})")
 
 
 def cmake_commands(text: str):
