@@ -4,7 +4,6 @@
 #include <string>
 
 #include "config/config.hpp"
-#include "docker/engine.hpp"
 #include "metrics/metrics.hpp"
 #include "runner/admission.hpp"
 #include "runner/executor.hpp"

@@ -1,0 +1,4 @@
+#include "tools/tools.hpp"
+
+#include "config/config.hpp"
+#include "core/error.hpp"

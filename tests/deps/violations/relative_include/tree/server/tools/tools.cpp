@@ -1,0 +1,3 @@
+#include "tools.hpp"
+
+#include "core/error.hpp"

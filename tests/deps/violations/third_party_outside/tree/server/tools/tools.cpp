@@ -1,0 +1,5 @@
+#include "tools/tools.hpp"
+
+#include <curl/curl.h>
+
+#include "core/error.hpp"

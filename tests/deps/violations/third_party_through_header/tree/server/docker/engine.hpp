@@ -1,0 +1,5 @@
+#pragma once
+
+#include <curl/curl.h>
+
+#include "core/error.hpp"
