@@ -7,6 +7,7 @@
 #include "support/fake_engine.hpp"
 #include "sandbox/files.hpp"
 #include "support/mounts.hpp"
+#include "runner/runtime_share.hpp"
 #include "tools/tools.hpp"
 
 namespace fs = std::filesystem;
@@ -201,6 +202,27 @@ TEST_CASE("tools: list_runners reports languages and limits") {
   CHECK(s["limits"]["memoryMb"] == 256);
   CHECK(s["limits"]["timeoutSeconds"] == 30);
   CHECK(s["limits"]["networkAllowed"] == false);
+  CHECK(s["limits"]["runtime"] == "default");
+  CHECK_FALSE(s["limits"].contains("runtimeShare"));
+}
+
+TEST_CASE("tools: under runsc list_runners states gVisor's share of the limits") {
+  ToolsFixture f;
+  runner::ExecutorOptions options;
+  options.runtime = "runsc";
+  runner::Executor executor{f.engine, f.catalog, options};
+  tools::Services services{executor, f.admission, f.catalog, f.workspaces, f.signer, f.metrics, config::RunLimits{},
+                           false, "http://files.test", tools::ResultLimits{}};
+  mcp::ToolRegistry registry;
+  tools::register_tools(registry, services);
+  auto result = (*registry.find("list_runners"))(json::object(), f.context);
+  REQUIRE(result);
+  const auto& limits = (*result)["structuredContent"]["limits"];
+  CHECK(limits["runtime"] == "runsc");
+  CHECK(limits["memoryMb"] == 256);
+  CHECK(limits["runtimeShare"]["memoryMb"] == runner::runtime_share("runsc")->memory_mb);
+  CHECK(limits["runtimeShare"]["pids"] == runner::runtime_share("runsc")->pids);
+  CHECK(ToolsFixture::text(*result).find("a program gets about") != std::string::npos);
 }
 
 TEST_CASE("tools: with a quota, a full conversation is reported by run_code, upload_file and list_files") {
