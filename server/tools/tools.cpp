@@ -50,13 +50,17 @@ mcp::ToolHandler list_runners_handler(Services& services) {
                        {"runtime", services.executor.runtime().empty() ? "default" : services.executor.runtime()}};
     // Under gVisor its own kernel is charged to the run: say what the program gets.
     const auto share = runner::runtime_share(services.executor.runtime());
-    if (share) limit_json["runtimeShare"] = {{"memoryMb", share->memory_mb}, {"pids", share->pids}};
+    if (share) {
+      limit_json["runtimeShare"] = {
+          {"memoryMb", share->memory_mb}, {"pids", share->pids}, {"pidsPerThread", share->pids_per_thread}};
+      limit_json["programGets"] = {{"memoryMb", limits.memory_mb - share->memory_mb},
+                                   {"threads", runner::program_threads(*share, limits.pids)}};
+    }
     text += "\nLimits per run: " + limit_json.dump();
     if (share) {
-      text += "\nThe runtime " + services.executor.runtime() + " itself takes about " +
-              std::to_string(share->memory_mb) + " MiB and " + std::to_string(share->pids) +
-              " threads of these limits: a program gets about " + std::to_string(limits.memory_mb - share->memory_mb) +
-              " MiB and " + std::to_string(limits.pids - share->pids) + " processes and threads.";
+      text += "\nThe runtime " + services.executor.runtime() + " is charged to these limits: a program gets about " +
+              std::to_string(limits.memory_mb - share->memory_mb) + " MiB and at most about " +
+              std::to_string(runner::program_threads(*share, limits.pids)) + " threads and processes in all.";
     }
     return success(text, {{"runners", runners}, {"limits", limit_json}});
   };

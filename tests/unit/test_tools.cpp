@@ -220,9 +220,14 @@ TEST_CASE("tools: under runsc list_runners states gVisor's share of the limits")
   const auto& limits = (*result)["structuredContent"]["limits"];
   CHECK(limits["runtime"] == "runsc");
   CHECK(limits["memoryMb"] == 256);
-  CHECK(limits["runtimeShare"]["memoryMb"] == runner::runtime_share("runsc")->memory_mb);
-  CHECK(limits["runtimeShare"]["pids"] == runner::runtime_share("runsc")->pids);
-  CHECK(ToolsFixture::text(*result).find("a program gets about") != std::string::npos);
+  const auto share = *runner::runtime_share("runsc");
+  CHECK(limits["runtimeShare"]["memoryMb"] == share.memory_mb);
+  CHECK(limits["runtimeShare"]["pids"] == share.pids);
+  CHECK(limits["runtimeShare"]["pidsPerThread"] == share.pids_per_thread);
+  CHECK(limits["programGets"]["memoryMb"] == 256 - share.memory_mb);
+  // 128 pids: gVisor's own ~48 threads, then ~8 host threads per program thread.
+  CHECK(limits["programGets"]["threads"] == (128 - share.pids) / share.pids_per_thread);
+  CHECK(ToolsFixture::text(*result).find("a program gets about 240 MiB") != std::string::npos);
 }
 
 TEST_CASE("tools: with a quota, a full conversation is reported by run_code, upload_file and list_files") {
