@@ -57,7 +57,7 @@ cleanup() {
   # Servers first (they remove their containers), then dockerd, then containerd.
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[i]}"; done
   [[ -z "${BRIDGE:-}" ]] || ip link delete "$BRIDGE" 2>/dev/null || true
-  grep -o " $WORK[^ ]*" /proc/mounts | sort -r | while read -r mnt; do umount -l "$mnt" 2>/dev/null || true; done
+  { grep -o " $WORK[^ ]*" /proc/mounts || true; } | sort -r | while read -r mnt; do umount -l "$mnt" 2>/dev/null || true; done
   rm -rf "$WORK" 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -167,8 +167,14 @@ for id in $("$DOCKER_CLI" ps -q --filter label=io.mcp-sandbox.kind=run); do
   runtime=$("$DOCKER_CLI" inspect -f '{{.HostConfig.Runtime}}' "$id")
   pid=$("$DOCKER_CLI" inspect -f '{{.State.Pid}}' "$id")
   shim=$(awk '{print $4}' "/proc/$pid/stat")
-  charged=$("$DOCKER_CLI" stats --no-stream --format '{{.MemUsage}}' "$id" | cut -d/ -f1)
-  printf '    idle warm container under %-5s: memory cgroup charged %s, host PSS with its shim %s MiB\n' \
-    "$runtime" "$charged" "$(( $(pss_kib "$shim") / 1024 ))"
+  charged=$(curl -s --unix-socket "$WORK/docker.sock" "http://engine/containers/$id/stats?stream=0&one-shot=1" |
+    node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s).memory_stats.usage >> 10))')
+  echo "$runtime $charged $(pss_kib "$shim")"
+done >"$WORK/idle.txt"
+median_mib() { sort -n | awk '{ v[NR] = $1 } END { if (NR) printf "%.1f", v[int((NR + 1) / 2)] / 1024 }'; }
+for runtime in runc runsc; do
+  printf '    idle warm container under %-5s: memory cgroup charged %s MiB, host PSS with its shim %s MiB (medians of %s)\n' \
+    "$runtime" "$(awk -v r="$runtime" '$1 == r {print $2}' "$WORK/idle.txt" | median_mib)" \
+    "$(awk -v r="$runtime" '$1 == r {print $3}' "$WORK/idle.txt" | median_mib)" "$(grep -c "^$runtime " "$WORK/idle.txt")"
 done
 say "measured in $((SECONDS - started)) s"
