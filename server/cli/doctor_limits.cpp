@@ -63,6 +63,13 @@ std::string mib(std::int64_t bytes) {
   return bytes % (1024 * 1024) == 0 ? std::to_string(bytes / (1024 * 1024)) + " MiB" : std::to_string(bytes) + " bytes";
 }
 
+std::string mib_rounded(std::int64_t bytes) {
+  std::ostringstream out;
+  out.precision(1);
+  out << std::fixed << static_cast<double>(bytes) / (1024.0 * 1024.0) << " MiB";
+  return out.str();
+}
+
 std::string optional_text(const std::optional<std::int64_t>& value, const std::string& unit_none) {
   return value ? std::to_string(*value) : unit_none;
 }
@@ -170,7 +177,8 @@ Verdict assess_limits(const config::RunLimits& expected, const GuestView& guest,
     readers += (readers.empty() ? "" : " and ") + std::string("the engine's stats (") +
                std::to_string(engine.stats->cpu_throttled_periods) + " of " +
                std::to_string(engine.stats->cpu_periods) + " CPU periods throttled, " +
-               std::to_string(engine.stats->pids_current) + " pids, " + mib(engine.stats->memory_usage) + " in use)";
+               std::to_string(engine.stats->pids_current) + " pids and " + mib_rounded(engine.stats->memory_usage) +
+               " in use)";
   }
   if (guest.cgroup_version.empty()) readers += "; the runtime hides cgroups from the program";
   if (!engine.stats && !engine.stats_error.empty()) readers += "; the engine's stats: " + engine.stats_error;
