@@ -13,7 +13,7 @@ ENV_FILE="${ENV_FILE:-$ROOT/.env}"
 BUILD_PACKAGES=(cmake g++ make ninja-build pkg-config clang libclang-rt-14-dev ccache
   libcpp-httplib-dev nlohmann-json3-dev libcurl4-openssl-dev libspdlog-dev libcli11-dev
   prometheus-cpp-dev catch2 libssl-dev libexpected-dev python3)
-RUNTIME_PACKAGES=(mmdebstrap openssl curl ca-certificates libatomic1)
+RUNTIME_PACKAGES=(mmdebstrap openssl curl ca-certificates libatomic1 runsc)
 # Only ./build.sh bench needs these (HTTP load generator; the harness is Python).
 BENCH_PACKAGES=(wrk python3)
 
@@ -208,6 +208,14 @@ cmd_fuzz() {
   done
 }
 
+# The gVisor suite (tests/gvisor/run.sh): doctor and the MCP flow with
+# RUNNER_RUNTIME=runsc, in a disposable engine of its own (the shared engine's
+# runtimes are never touched). About 3-5 minutes.
+cmd_gvisor() {
+  say "gvisor: doctor and the MCP flow under runsc, in an engine of its own"
+  MCP_SANDBOX_REQUIRE_ENGINE=1 "$ROOT/tests/gvisor/run.sh" "$BIN" | tee "$BUILD_DIR/gvisor.log"
+}
+
 cmd_test() {
   cmd_deps
   cmd_engine
@@ -217,6 +225,7 @@ cmd_test() {
   # The integration and e2e suites must run here, never skip: an engine is up.
   MCP_SANDBOX_REQUIRE_ENGINE=1 ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 --timeout 900 \
     | tee "$BUILD_DIR/ctest.log"
+  cmd_gvisor
   cmd_sanitize
   cmd_fuzz
   # Reaching here means every step passed (set -e, pipefail). One closing line for CI, counting

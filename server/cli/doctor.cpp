@@ -1,34 +1,19 @@
 #include "cli/doctor.hpp"
 
 #include <algorithm>
-#include <cmath>
-#include <map>
+#include <fstream>
 #include <optional>
 #include <ostream>
 #include <sstream>
 
+#include "cli/doctor_limits.hpp"
 #include "cli/sandbox_probe.hpp"
 
 namespace cli {
 namespace {
 
-// Reads the limits as the kernel applies them inside a run container, for
-// cgroup v1 and v2 alike, plus the facts the hardening promises.
-constexpr const char* kProbeScript = R"SH(
-if [ -f /sys/fs/cgroup/memory.max ]; then
-  echo "memory=$(cat /sys/fs/cgroup/memory.max)"
-  echo "cpu=$(cat /sys/fs/cgroup/cpu.max)"
-  echo "pids=$(cat /sys/fs/cgroup/pids.max)"
-else
-  echo "memory=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"
-  echo "cpu=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)"
-  echo "pids=$(cat /sys/fs/cgroup/pids/pids.max)"
-fi
-echo "uid=$(id -u)"
-if touch /.doctor 2>/dev/null; then echo rootfs=writable; else echo rootfs=read-only; fi
-echo "interfaces=$(ls /sys/class/net | tr '\n' ' ')"
-echo "datafs=$(stat -f -c '%b %S' /data)"
-)SH";
+// The run's cue that doctor has read the engine's view and it may end.
+constexpr const char* kObservedFile = ".doctor-observed";
 
 class Report {
  public:
@@ -50,28 +35,6 @@ class Report {
   bool m_failed = false;
 };
 
-std::map<std::string, std::string> parse_probe(const std::string& text) {
-  std::map<std::string, std::string> facts;
-  std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);) {
-    if (auto eq = line.find('='); eq != std::string::npos) facts[line.substr(0, eq)] = line.substr(eq + 1);
-  }
-  return facts;
-}
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\n')) s.pop_back();
-  return s;
-}
-
-// "50000 100000" (v1 quota+period) or "50000 100000" (v2 cpu.max) -> 0.5
-double cpus_from(const std::string& text) {
-  std::istringstream in(text);
-  double quota = 0, period = 0;
-  if (!(in >> quota >> period) || period <= 0) return -1;
-  return quota / period;
-}
-
 // With a quota the run's /data must be the conversation's own volume, not the
 // directory under it: the engine must see our mount (mount propagation).
 void check_mounted_volume(const std::string& data_fs, const std::optional<sandbox::VolumeUsage>& usage,
@@ -92,41 +55,60 @@ void check_mounted_volume(const std::string& data_fs, const std::optional<sandbo
   }
 }
 
-void check_limits(const config::Config& config, const runner::RunOutcome& outcome, Report& report) {
-  auto facts = parse_probe(outcome.stdout_data);
-  const auto& limits = config.limits;
-  std::vector<std::string> wrong;
-  const auto expected_memory = std::to_string(limits.memory_mb * 1024 * 1024);
-  if (facts["memory"] != expected_memory) wrong.push_back("memory " + facts["memory"] + " != " + expected_memory);
-  if (std::fabs(cpus_from(facts["cpu"]) - limits.cpus) > 0.01) wrong.push_back("cpu quota '" + facts["cpu"] + "'");
-  if (facts["pids"] != std::to_string(limits.pids)) wrong.push_back("pids " + facts["pids"]);
-  if (facts["uid"] != "1000") wrong.push_back("uid " + facts["uid"]);
-  if (facts["rootfs"] != "read-only") wrong.push_back("root filesystem " + facts["rootfs"]);
-  if (trim(facts["interfaces"]) != "lo") wrong.push_back("network interfaces '" + trim(facts["interfaces"]) + "'");
-  if (wrong.empty()) {
-    std::ostringstream detail;
-    detail << "probe run enforced " << limits.memory_mb << " MiB, " << limits.cpus << " CPU, " << limits.pids
-           << " pids, uid 1000, read-only root, loopback only (" << outcome.duration.count() << " ms)";
-    report.ok("limits", detail.str());
-  } else {
-    std::string detail = "probe run saw:";
-    for (const auto& w : wrong) detail += " " + w + ";";
-    report.fail("limits", detail, "the engine does not apply the limits; check `docker info` for cgroup warnings");
+void report_verdict(const std::string& check, const doctor_limits::Verdict& verdict, const std::string& fix,
+                    Report& report) {
+  if (verdict.wrong.empty()) {
+    report.ok(check, verdict.confirmed);
+    return;
   }
+  std::string detail;
+  for (const auto& wrong : verdict.wrong) detail += (detail.empty() ? "" : "; ") + wrong;
+  report.fail(check, detail, fix);
 }
 
+// Reads the engine's view of the running probe container, then lets the run end.
+doctor_limits::EngineView look_from_outside(docker::Engine& engine, const std::string& id,
+                                            const std::filesystem::path& data_dir) {
+  doctor_limits::EngineView view;
+  if (auto state = engine.inspect_container(id)) {
+    view.inspected = std::move(*state);
+  } else {
+    view.inspect_error = state.error().message;
+  }
+  if (auto stats = engine.container_stats(id)) {
+    view.stats = *stats;
+  } else {
+    view.stats_error = stats.error().message;
+  }
+  std::ofstream(data_dir / kObservedFile) << "1\n";
+  return view;
+}
+
+// Limits are confirmed from outside (what the engine applied and reads from
+// the cgroups) and, where the runtime shows them, from inside: a runtime with
+// its own kernel (gVisor) hides the host's cgroups from the program.
 void check_probe_run(const config::Config& config, docker::Engine& engine, const runner::Registry& registry,
                      Report& report) {
-  auto probe = probe_sandbox(config, engine, registry, kProbeScript);
+  doctor_limits::EngineView outside;
+  auto probe = probe_sandbox(config, engine, registry, doctor_limits::guest_probe_script(kObservedFile),
+                             [&](const std::string& id, const std::filesystem::path& data_dir) {
+                               outside = look_from_outside(engine, id, data_dir);
+                             });
   if (!probe) {
     report.fail("sandbox", probe.error().message, "");
     return;
   }
+  const auto guest = doctor_limits::parse_guest_view(probe->outcome.stdout_data);
   if (!probe->outcome.succeeded()) {
-    report.fail("limits", "probe run exited " + std::to_string(probe->outcome.exit_code) + ": " +
-                              probe->outcome.stderr_data, "");
+    report.fail("limits", "probe run exited " + std::to_string(probe->outcome.exit_code) +
+                              (probe->outcome.oom_killed ? " (out of memory)" : "") + ": " + probe->outcome.stderr_data,
+                "raise RUN_MEMORY_MB or RUN_PIDS_LIMIT if the runtime needs more of them (docs/limits.md)");
+  } else if (!probe->observed) {
+    report.fail("limits", "the probe run ended before the engine could be asked about it", "");
   } else {
-    check_limits(config, probe->outcome, report);
+    report_verdict("limits", doctor_limits::assess_limits(config.limits, guest, outside),
+                   "the engine does not enforce the limits; check `docker info` for cgroup warnings", report);
+    report_verdict("isolation", doctor_limits::assess_isolation(guest, outside), "", report);
   }
   if (probe->problem.empty()) {
     report.ok("sandbox", config.sandbox_root + " is writable and the engine sees it as " + config.engine_sandbox_path());
@@ -134,7 +116,7 @@ void check_probe_run(const config::Config& config, docker::Engine& engine, const
     report.fail("sandbox", probe->problem, "");
     return;
   }
-  check_mounted_volume(parse_probe(probe->outcome.stdout_data)["datafs"], probe->volume, report);
+  check_mounted_volume(guest.data_fs, probe->volume, report);
 }
 
 void check_runners(const config::Config& config, const runner::Registry& registry, Report& report) {

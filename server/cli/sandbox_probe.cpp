@@ -5,6 +5,7 @@
 #include "cli/sweeper.hpp"
 #include "core/random.hpp"
 #include "runner/executor.hpp"
+#include "runner/labels.hpp"
 #include "sandbox/workspace.hpp"
 
 namespace cli {
@@ -31,7 +32,8 @@ std::string read_first_line(const std::filesystem::path& file) {
 }  // namespace
 
 core::Result<SandboxProbe> probe_sandbox(const config::Config& config, docker::Engine& engine,
-                                         const runner::Registry& registry, std::string_view script) {
+                                         const runner::Registry& registry, std::string_view script,
+                                         const ProbeObserver& observe) {
   if (registry.find("bash") == nullptr) {
     return core::fail(core::ErrorKind::not_found,
                       "no bash runner image to probe the sandbox root with (build the runner images: ./build.sh images)");
@@ -44,22 +46,33 @@ core::Result<SandboxProbe> probe_sandbox(const config::Config& config, docker::E
   if (!workspace) return core::fail(workspace.error());
 
   runner::RunnerCatalog catalog(registry);
-  runner::Executor executor(engine, catalog,
-                            runner::ExecutorOptions{config.limits, config.runner_runtime, false,
-                                                    "probe-" + core::random_hex(6)});
+  const std::string instance = "probe-" + core::random_hex(6);
+  runner::Executor executor(engine, catalog, runner::ExecutorOptions{config.limits, config.runner_runtime, false, instance});
   const std::string marker = core::random_hex(16);
   runner::RunRequest request;
   request.language = "bash";
   request.code = with_marker(script, marker);
   request.timeout_seconds = 20;
   request.workspace = *workspace;
+  bool observed = false;
+  if (observe) {
+    // The executor labels every container with its instance id, and this
+    // instance runs exactly one: the label finds it without a hook in the runner.
+    request.on_progress = [&](std::chrono::milliseconds) {
+      if (observed) return;
+      observed = true;
+      auto found = engine.list_containers(std::string(runner::labels::kInstance) + "=" + instance);
+      const std::string id = found && found->size() == 1 ? found->front().id : std::string();
+      observe(id, workspace->server_path);
+    };
+  }
   auto outcome = executor.run(request);
   const std::string seen = read_first_line(workspace->server_path / kMarkerFile);
   auto volume = workspaces.usage(*workspace);
   workspaces.discard(*workspace);
   if (!outcome) return core::fail(outcome.error().with_context("probe run failed"));
 
-  SandboxProbe probe{std::move(*outcome), {}, volume};
+  SandboxProbe probe{std::move(*outcome), {}, volume, observed};
   if (seen == marker) return probe;
   // Our directory is owned by uid 1000, so a run that cannot write its /data
   // was almost surely given another directory (the engine creates a missing

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,7 +20,13 @@ struct SandboxProbe {
   runner::RunOutcome outcome;  ///< the probe run; its stdout is the caller's script's output
   std::string problem;         ///< why the sandbox root is unusable; empty when the marker came through
   std::optional<sandbox::VolumeUsage> volume;  ///< the probe workspace's quota volume, when quotas are on
+  bool observed = false;  ///< the observer was called (the run lasted past its first progress tick)
 };
+
+/// Looks at the probe container from outside while it runs: called once, on
+/// the run's first progress tick (about a second in), with the container's id
+/// and this process's path of the run's /data.
+using ProbeObserver = std::function<void(const std::string& container_id, const std::filesystem::path& data_dir)>;
 
 /// The one test that the sandbox root works end to end: runs `script` with the
 /// bash runner in a throwaway workspace, then the run writes a random marker
@@ -29,9 +37,12 @@ struct SandboxProbe {
 /// With quotas on, the probe workspace is a quota volume, so the marker also
 /// proves the engine sees our mounts; a failed probe mount is an error (no
 /// silent fallback to unenforced directories).
+/// `observe`, when set, is called while the run runs (see ProbeObserver);
+/// the script must last long enough for it.
 /// Errors: the root, the quota volume or the workspace cannot be made, there
 /// is no bash runner, or the run could not happen.
 core::Result<SandboxProbe> probe_sandbox(const config::Config& config, docker::Engine& engine,
-                                         const runner::Registry& registry, std::string_view script);
+                                         const runner::Registry& registry, std::string_view script,
+                                         const ProbeObserver& observe = {});
 
 }  // namespace cli

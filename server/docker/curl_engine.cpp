@@ -121,6 +121,14 @@ class CurlEngine final : public Engine {
         .and_then(engine_json::parse_container_state);
   }
 
+  core::Result<ContainerStats> container_stats(std::string_view id) override {
+    return container_segment(id)
+        .and_then([&](const std::string& segment) {
+          return call("GET", "/containers/" + segment + "/stats?stream=0&one-shot=1");
+        })
+        .and_then(engine_json::parse_container_stats);
+  }
+
   core::Result<void> kill_container(std::string_view id) override {
     // A container that already stopped is what a kill wants; the engine calls that a conflict.
     return call_on(id, "POST", "/kill", m_call_timeout, [](const HttpResponse& response) {

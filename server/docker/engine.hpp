@@ -67,8 +67,11 @@ class Engine {
   virtual Result<void> start_container(std::string_view id) = 0;
   /// POST /containers/{id}/wait?condition=not-running, bounded by `timeout`.
   virtual Result<WaitResult> wait_container(std::string_view id, std::chrono::milliseconds timeout) = 0;
-  /// GET /containers/{id}/json, the state part.
+  /// GET /containers/{id}/json, the state part and the applied limits.
   virtual Result<ContainerState> inspect_container(std::string_view id) = 0;
+  /// GET /containers/{id}/stats?stream=0&one-shot=1 (API 1.41; older engines
+  /// ignore one-shot and take a second sample, about a second later).
+  virtual Result<ContainerStats> container_stats(std::string_view id) = 0;
   /// POST /containers/{id}/kill (SIGKILL). A container that is not running is not an error.
   virtual Result<void> kill_container(std::string_view id) = 0;
   /// DELETE /containers/{id}?force=1&v=1. A container already gone is not an error.

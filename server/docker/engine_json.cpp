@@ -314,8 +314,50 @@ core::Result<ContainerState> parse_container_state(std::string_view body) {
     state.exit_code = field<int>(state_json, "ExitCode");
     state.error = field<std::string>(state_json, "Error");
     const json& host_config = child(doc, "HostConfig");
-    if (host_config.is_object()) state.runtime = field<std::string>(host_config, "Runtime");
+    if (host_config.is_object()) {
+      state.runtime = field<std::string>(host_config, "Runtime");
+      state.limits.memory_bytes = field<std::int64_t>(host_config, "Memory");
+      state.limits.memory_swap_bytes = field<std::int64_t>(host_config, "MemorySwap");
+      state.limits.nano_cpus = field<std::int64_t>(host_config, "NanoCpus");
+      state.limits.pids_limit = field<std::int64_t>(host_config, "PidsLimit");
+      state.limits.readonly_rootfs = field<bool>(host_config, "ReadonlyRootfs");
+      state.limits.network_mode = field<std::string>(host_config, "NetworkMode");
+    }
+    const json& config = child(doc, "Config");
+    if (config.is_object()) {
+      state.limits.user = field<std::string>(config, "User");
+      state.limits.network_disabled = field<bool>(config, "NetworkDisabled");
+    }
     return state;
+  });
+}
+
+core::Result<ContainerStats> parse_container_stats(std::string_view body) {
+  return parse_body(body, "GET /containers/{id}/stats", [](const json& doc) {
+    // A limit the engine leaves out (or reports as 0) is no limit it knows of.
+    const auto limit = [](const json& parent, const std::string& key) -> std::optional<std::int64_t> {
+      if (!parent.is_object()) return std::nullopt;
+      const auto value = field<std::int64_t>(parent, key);
+      return value > 0 ? std::optional<std::int64_t>(value) : std::nullopt;
+    };
+    ContainerStats stats;
+    const json& memory = child(doc, "memory_stats");
+    stats.memory_limit = limit(memory, "limit");
+    if (memory.is_object()) stats.memory_usage = field<std::int64_t>(memory, "usage");
+    const json& pids = child(doc, "pids_stats");
+    stats.pids_limit = limit(pids, "limit");
+    if (pids.is_object()) stats.pids_current = field<std::int64_t>(pids, "current");
+    const json& cpu = child(doc, "cpu_stats");
+    if (cpu.is_object()) {
+      const json& usage = child(cpu, "cpu_usage");
+      if (usage.is_object()) stats.cpu_total_ns = field<std::int64_t>(usage, "total_usage");
+      const json& throttling = child(cpu, "throttling_data");
+      if (throttling.is_object()) {
+        stats.cpu_periods = field<std::int64_t>(throttling, "periods");
+        stats.cpu_throttled_periods = field<std::int64_t>(throttling, "throttled_periods");
+      }
+    }
+    return stats;
   });
 }
 

@@ -33,8 +33,10 @@ core::Result<std::vector<ImageSummary>> parse_image_list(std::string_view body);
 core::Result<ImageSummary> parse_image_inspect(std::string_view body);
 /// GET /containers/json.
 core::Result<std::vector<ContainerSummary>> parse_container_list(std::string_view body);
-/// The State object of GET /containers/{id}/json.
+/// The State object of GET /containers/{id}/json, with HostConfig's runtime and limits.
 core::Result<ContainerState> parse_container_state(std::string_view body);
+/// GET /containers/{id}/stats?stream=0, cgroup v1 and v2 alike (the engine maps both to one shape).
+core::Result<ContainerStats> parse_container_stats(std::string_view body);
 /// POST /containers/{id}/wait.
 core::Result<WaitResult> parse_wait(std::string_view body);
 

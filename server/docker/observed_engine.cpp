@@ -43,6 +43,9 @@ Result<WaitResult> ObservedEngine::wait_container(std::string_view id, std::chro
 Result<ContainerState> ObservedEngine::inspect_container(std::string_view id) {
   return observe("inspect", [&] { return m_inner.inspect_container(id); });
 }
+Result<ContainerStats> ObservedEngine::container_stats(std::string_view id) {
+  return observe("stats", [&] { return m_inner.container_stats(id); });
+}
 Result<void> ObservedEngine::kill_container(std::string_view id) {
   return observe("kill", [&] { return m_inner.kill_container(id); });
 }

@@ -29,6 +29,7 @@ class ObservedEngine final : public Engine {
   Result<void> start_container(std::string_view id) override;
   Result<WaitResult> wait_container(std::string_view id, std::chrono::milliseconds timeout) override;
   Result<ContainerState> inspect_container(std::string_view id) override;
+  Result<ContainerStats> container_stats(std::string_view id) override;
   Result<void> kill_container(std::string_view id) override;
   Result<void> remove_container(std::string_view id) override;
   Result<std::vector<ContainerSummary>> list_containers(std::string_view label) override;

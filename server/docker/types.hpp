@@ -49,7 +49,21 @@ struct ContainerSummary {
   std::int64_t created = 0;  ///< unix seconds
 };
 
-/// State part of GET /containers/{id}/json (and HostConfig.Runtime).
+/// The limits part of GET /containers/{id}/json (HostConfig, and User and
+/// NetworkDisabled from Config): what the engine applied, which is not yet
+/// proof that the kernel enforces it (ContainerStats is the engine's reading).
+struct AppliedLimits {
+  std::int64_t memory_bytes = 0;
+  std::int64_t memory_swap_bytes = 0;  ///< equal to memory_bytes means no swap
+  std::int64_t nano_cpus = 0;
+  std::int64_t pids_limit = 0;  ///< 0: none
+  bool readonly_rootfs = false;
+  std::string network_mode;
+  bool network_disabled = false;
+  std::string user;
+};
+
+/// State part of GET /containers/{id}/json (and HostConfig.Runtime and the applied limits).
 struct ContainerState {
   std::string status;  ///< created, running, exited, dead, ...
   bool running = false;
@@ -57,6 +71,22 @@ struct ContainerState {
   int exit_code = 0;
   std::string error;
   std::string runtime;  ///< HostConfig.Runtime: the OCI runtime the engine actually uses for it
+  AppliedLimits limits;
+};
+
+/// GET /containers/{id}/stats?stream=0&one-shot=1: the engine's reading of
+/// the container's cgroups from the host side, so it holds whatever the
+/// runtime shows the program inside (gVisor shows it none).
+struct ContainerStats {
+  std::optional<std::int64_t> memory_limit;  ///< memory_stats.limit; absent when the engine gives none
+  std::int64_t memory_usage = 0;
+  std::optional<std::int64_t> pids_limit;  ///< pids_stats.limit; absent when unlimited
+  std::int64_t pids_current = 0;
+  std::int64_t cpu_total_ns = 0;
+  /// CFS periods the container was runnable in; the kernel counts them only
+  /// while a CPU quota is set, so > 0 shows a quota is enforced.
+  std::int64_t cpu_periods = 0;
+  std::int64_t cpu_throttled_periods = 0;  ///< periods in which the quota stopped it
 };
 
 struct Ulimit {

@@ -69,6 +69,9 @@ class Executor {
   /// Idle warm containers right now (0 when off).
   [[nodiscard]] std::size_t warm_idle() const;
 
+  /// The OCI runtime every run gets; empty = the engine's default.
+  [[nodiscard]] const std::string& runtime() const { return m_options.runtime; }
+
  private:
   core::Result<void> check(const RunRequest& request) const;
   core::Result<Runner> resolve(const std::string& language);

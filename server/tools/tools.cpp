@@ -2,6 +2,7 @@
 
 #include "tools/common.hpp"
 #include "tools/file_tools.hpp"
+#include "runner/runtime_share.hpp"
 #include "tools/run_code.hpp"
 
 namespace tools {
@@ -45,8 +46,22 @@ mcp::ToolHandler list_runners_handler(Services& services) {
                        {"maxCodeBytes", limits.code_bytes},
                        {"pids", limits.pids},
                        {"tmpMb", limits.tmp_mb},
-                       {"networkAllowed", services.allow_network}};
+                       {"networkAllowed", services.allow_network},
+                       {"runtime", services.executor.runtime().empty() ? "default" : services.executor.runtime()}};
+    // Under gVisor its own kernel is charged to the run: say what the program gets.
+    const auto share = runner::runtime_share(services.executor.runtime());
+    if (share) {
+      limit_json["runtimeShare"] = {
+          {"memoryMb", share->memory_mb}, {"pids", share->pids}, {"pidsPerThread", share->pids_per_thread}};
+      limit_json["programGets"] = {{"memoryMb", limits.memory_mb - share->memory_mb},
+                                   {"threads", runner::program_threads(*share, limits.pids)}};
+    }
     text += "\nLimits per run: " + limit_json.dump();
+    if (share) {
+      text += "\nThe runtime " + services.executor.runtime() + " is charged to these limits: a program gets about " +
+              std::to_string(limits.memory_mb - share->memory_mb) + " MiB and at most about " +
+              std::to_string(runner::program_threads(*share, limits.pids)) + " threads and processes in all.";
+    }
     return success(text, {{"runners", runners}, {"limits", limit_json}});
   };
 }

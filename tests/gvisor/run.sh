@@ -1,94 +1,180 @@
 #!/usr/bin/env bash
-# Manual check of RUNNER_RUNTIME=runsc (gVisor) — not part of CI.
+# The gVisor suite: RUNNER_RUNTIME=runsc end to end, in an engine of its own.
 #
-#   tests/gvisor/run.sh build/bin/mcp-sandbox
+#   tests/gvisor/run.sh build/bin/mcp-sandbox [node --test arguments...]
 #
-# Starts a disposable containerd + dockerd of its own (own sockets, data and
-# exec roots, pidfiles, no bridge, no iptables) with Debian's runsc registered
-# as "runsc" ("--network=none", as gVisor needs here), loads the bash runner
-# image into it, then: `mcp-sandbox doctor` with RUNNER_RUNTIME=runsc, the
-# same with a runtime the engine lacks (must fail loudly), and a timing /
-# pids / memory comparison of runc and runsc. Never touches the shared engine;
-# everything it started is stopped by pid and its directory removed.
+# Starts a disposable containerd + dockerd (own sockets, data and exec roots,
+# pidfile, a bridge of its own, no iptables) with Debian's runsc registered as "runsc"
+# ("--network=none", as gVisor needs here) and loads the runner images into
+# it from the engine DOCKER_HOST names. Never touches that engine's
+# configuration. Then:
+#   1. `doctor` under runsc passes, confirming the limits from outside (the
+#      runtime hides cgroups from the program); under runc in the same engine
+#      it passes from both sides; an unregistered runtime fails.
+#   2. an MCP server with RUNNER_RUNTIME=runsc and the MCP SDK client run
+#      gvisor.test.mjs: every default language, warm containers, the quota,
+#      progress, cancellation, the deadline and out-of-memory.
+#   3. measures (prints, does not judge) what gVisor costs: a run through
+#      the server under runc and under runsc, and an idle warm container.
+# Everything it started is stopped by pid and its directory removed.
+# Needs root, runsc, containerd, dockerd, node >= 20 and the runner images.
 set -euo pipefail
 
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+say() { printf '==> gvisor: %s\n' "$*"; }
 die() { printf 'gvisor: error: %s\n' "$*" >&2; exit 1; }
-[[ $# -eq 1 && -x "$1" ]] || die "usage: tests/gvisor/run.sh path/to/mcp-sandbox"
+[[ $# -ge 1 && -x "$1" ]] || die "usage: tests/gvisor/run.sh path/to/mcp-sandbox [node --test arguments...]"
 BIN="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
+shift
+[[ $EUID -eq 0 ]] || die "needs root (a dockerd of its own, loop-mounted quota volumes)"
 RUNSC="$(command -v runsc || true)"
-[[ -n "$RUNSC" ]] || die "runsc is not installed (Debian: apt-get install runsc)"
-IMAGE=mcp-sandbox/runner-bash:latest
-docker image inspect "$IMAGE" >/dev/null || die "$IMAGE is missing: ./build.sh images"
+[[ -n "$RUNSC" ]] || die "runsc is not installed (./build.sh deps, or apt-get install runsc)"
+command -v containerd >/dev/null && command -v dockerd >/dev/null || die "containerd and dockerd are needed"
+# shellcheck source=tests/e2e/lib/common.sh
+. "$ROOT/tests/e2e/lib/common.sh"
+require_engine "the gVisor suite"
+ensure_node_and_packages
+SOURCE_ENGINE="${DOCKER_HOST:-unix:///var/run/docker.sock}"
+IMAGES=(mcp-sandbox/runner-python:latest mcp-sandbox/runner-typescript:latest mcp-sandbox/runner-javascript:latest
+  mcp-sandbox/runner-bash:latest)
+for image in "${IMAGES[@]}"; do
+  "$DOCKER_CLI" image inspect "$image" >/dev/null 2>&1 || die "$image is missing: ./build.sh images"
+done
 
 WORK="$(mktemp -d /tmp/mcp-gvisor.XXXXXX)"
 PIDS=()
+running() { [[ -r "/proc/$1/stat" ]] && [[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]]; }
+stop_pid() {
+  kill -TERM "$1" 2>/dev/null || true
+  for _ in $(seq 150); do running "$1" || break; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+# shellcheck disable=SC2317  # the EXIT trap
 cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  umount -R "$WORK" 2>/dev/null || true
+  local i
+  # Servers first (they remove their containers), then dockerd, then containerd.
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[i]}"; done
+  [[ -z "${BRIDGE:-}" ]] || ip link delete "$BRIDGE" 2>/dev/null || true
+  { grep -o " $WORK[^ ]*" /proc/mounts || true; } | sort -r | while read -r mnt; do umount -l "$mnt" 2>/dev/null || true; done
   rm -rf "$WORK" 2>/dev/null || true
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
+# --- the disposable engine -----------------------------------------------------------
+started=$SECONDS
 cat >"$WORK/daemon.json" <<JSON
 { "runtimes": { "runsc": { "path": "$RUNSC", "runtimeArgs": ["--network=none"] } } }
 JSON
+# A bridge of its own: dockerd given --bridge=none deletes the host's docker0
+# at start-up, which would take the shared engine's default network away.
+# Runs never use it (NetworkDisabled); the engine only needs one to start.
+BRIDGE="mcpgv$(openssl rand -hex 3)"
+ip link add "$BRIDGE" type bridge
+ip addr add 169.254.213.1/30 dev "$BRIDGE"
 containerd --address "$WORK/containerd.sock" --root "$WORK/containerd-root" --state "$WORK/containerd-state" \
   >"$WORK/containerd.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do [[ -S "$WORK/containerd.sock" ]] && break; sleep 0.1; done
 dockerd -H "unix://$WORK/docker.sock" --containerd "$WORK/containerd.sock" --data-root "$WORK/data" \
-  --exec-root "$WORK/exec" --pidfile "$WORK/docker.pid" --bridge=none --iptables=false --ip-masq=false \
+  --exec-root "$WORK/exec" --pidfile "$WORK/docker.pid" --bridge="$BRIDGE" --iptables=false --ip-masq=false \
   --config-file "$WORK/daemon.json" >"$WORK/dockerd.log" 2>&1 &
 PIDS+=($!)
 export DOCKER_HOST="unix://$WORK/docker.sock"
-for _ in $(seq 300); do docker info >/dev/null 2>&1 && break; sleep 0.1; done
-docker info >/dev/null 2>&1 || { tail -20 "$WORK/dockerd.log"; die "the disposable dockerd did not start"; }
-echo "==> disposable engine at $DOCKER_HOST, runtimes: $(docker info --format '{{range $k, $v := .Runtimes}}{{$k}} {{end}}')"
-DOCKER_HOST=unix:///var/run/docker.sock docker save "$IMAGE" | docker load >/dev/null
+for _ in $(seq 300); do "$DOCKER_CLI" info >/dev/null 2>&1 && break; sleep 0.1; done
+"$DOCKER_CLI" info >/dev/null 2>&1 || { tail -20 "$WORK/dockerd.log"; die "the disposable dockerd did not start"; }
+DOCKER_HOST="$SOURCE_ENGINE" "$DOCKER_CLI" save "${IMAGES[@]}" | "$DOCKER_CLI" load >/dev/null
+say "engine at $DOCKER_HOST with runtimes $("$DOCKER_CLI" info --format '{{range $k, $v := .Runtimes}}{{$k}} {{end}}')and the runner images in $((SECONDS - started)) s"
 
-mkdir -p "$WORK/sandboxes"
-common=(MCP_API_TOKEN="$(openssl rand -hex 32)" FILE_SECRET="$(openssl rand -hex 32)" REQUIRED_RUNNERS=bash
-  SANDBOX_ROOT="$WORK/sandboxes" RUN_PIDS_LIMIT=256)
-echo "==> doctor, RUNNER_RUNTIME=runsc"
-# Under gVisor the probe cannot read the host's cgroup files or /sys/class/net
-# (its own kernel answers), so only the runtime check and a probe run that
-# wrote into /data are required here, not the limits line.
-report="$(env "${common[@]}" RUNNER_RUNTIME=runsc "$BIN" doctor || true)"
-echo "$report"
-grep -q '^ok    runtime' <<<"$report" || die "doctor did not accept runsc"
-grep -q '^ok    sandbox' <<<"$report" || die "the probe run under runsc did not write into /data"
-echo "==> doctor, RUNNER_RUNTIME=kata (not registered): must fail"
-if env "${common[@]}" RUNNER_RUNTIME=kata "$BIN" doctor; then die "doctor passed with an unregistered runtime"; fi
-
-# Per-run cost (docker run, the same for both), the pids a few guest processes
-# take against the limit, and what the memory cgroup is charged at idle.
-measure() {
-  local runtime="$1" start end
-  local -a times=()
-  for _ in 1 2 3 4 5 6 7; do
-    start=$(date +%s%N)
-    docker run --rm --runtime "$runtime" --network none --entrypoint /bin/true "$IMAGE" >/dev/null
-    end=$(date +%s%N)
-    times+=($(( (end - start) / 1000000 )))
-  done
-  local median
-  median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 4p)
-  local id
-  id=$(docker run -d --runtime "$runtime" --network none --pids-limit 256 -m 256m --entrypoint /bin/sh "$IMAGE" \
-    -c 'sleep 1000 & sleep 1000 & sleep 1000 & sleep 1000 & sleep 1000 & wait')
-  sleep 2
-  local pids mem
-  pids=$(cat "/sys/fs/cgroup/pids/docker/$id/pids.current" 2>/dev/null || echo "?")
-  mem=$(cat "/sys/fs/cgroup/memory/docker/$id/memory.usage_in_bytes" 2>/dev/null || echo 0)
-  docker rm -f "$id" >/dev/null
-  printf '%-6s median run %4s ms | pids with 6 guest processes: %s | memory charged at idle: %s MiB\n' \
-    "$runtime" "$median" "$pids" "$((mem / 1048576))"
+# --- doctor ----------------------------------------------------------------------------
+TOKEN="$(openssl rand -hex 32)"
+QUOTA_MB=16
+common=(MCP_API_TOKEN="$TOKEN" FILE_SECRET="$(openssl rand -hex 32)" DOCKER_HOST="$DOCKER_HOST"
+  SANDBOX_QUOTA_MB="$QUOTA_MB" SANDBOX_QUOTA_FILES=4096)
+doctor() { # runtime -> the report in $WORK/doctor-<runtime>.txt; returns doctor's status
+  mkdir -p "$WORK/doctor-$1"
+  env "${common[@]}" RUNNER_RUNTIME="$1" SANDBOX_ROOT="$WORK/doctor-$1" "$BIN" doctor >"$WORK/doctor-$1.txt" 2>&1
 }
-echo "==> per-run cost, pids and memory (bash image, 7 runs each)"
-measure runc
-measure runsc
+for runtime in runsc runc; do
+  started=$SECONDS
+  doctor "$runtime" || { cat "$WORK/doctor-$runtime.txt"; die "doctor failed under $runtime"; }
+  grep '^ok    limits\|^ok    isolation' "$WORK/doctor-$runtime.txt" | sed "s/^/    [$runtime] /"
+  say "doctor passed under $runtime ($((SECONDS - started)) s)"
+done
+# The two ways of confirming: from outside only under gVisor, from both sides under runc.
+grep -q '^ok    limits .*the engine.s stats.*the runtime hides cgroups from the program' "$WORK/doctor-runsc.txt" ||
+  die "doctor under runsc did not confirm the limits through the engine's stats"
+grep -q '^ok    limits .*cgroup v[12] files and the engine.s stats' "$WORK/doctor-runc.txt" ||
+  die "doctor under runc did not confirm the limits from both sides"
+if doctor kata; then die "doctor passed with a runtime the engine does not have"; fi
+grep -q "^FAIL  runtime .*'kata' is not registered" "$WORK/doctor-kata.txt" || { cat "$WORK/doctor-kata.txt"; die "no runtime FAIL line for kata"; }
+say "doctor fails with an unregistered runtime, as it must"
+
+# --- the MCP server under runsc ------------------------------------------------------
+# start_server NAME RUNTIME EXTRA_ARGS...: sets PORT once /readyz answers 200.
+start_server() {
+  local name="$1" runtime="$2"
+  shift 2
+  PORT="$(free_port)"
+  mkdir -p "$WORK/$name/sandboxes"
+  env "${common[@]}" RUNNER_RUNTIME="$runtime" "$BIN" serve --http-addr "127.0.0.1:$PORT" \
+    --sandbox-root "$WORK/$name/sandboxes" --public-base-url "http://127.0.0.1:$PORT" "$@" \
+    >"$WORK/$name/server.log" 2>&1 &
+  local pid=$!
+  PIDS+=("$pid")
+  local deadline=$((SECONDS + 60))
+  until curl -sf -o /dev/null --max-time 5 "http://127.0.0.1:$PORT/readyz"; do
+    running "$pid" || { cat "$WORK/$name/server.log" >&2; die "the $name server exited"; }
+    ((SECONDS < deadline)) || { cat "$WORK/$name/server.log" >&2; die "the $name server was not ready within 60 s"; }
+    sleep 0.2
+  done
+}
+started=$SECONDS
+start_server runsc runsc --warm-max 64
+export MCP_E2E_URL="http://127.0.0.1:$PORT" MCP_E2E_SHORT_TTL_URL="http://127.0.0.1:$PORT" MCP_E2E_TOKEN="$TOKEN"
+export MCP_E2E_DOCKER="$DOCKER_CLI" MCP_GVISOR_QUOTA_MB="$QUOTA_MB"
+rc=0
+(cd "$HERE" && node --test --test-reporter=tap "$@" ./gvisor.test.mjs) >"$WORK/tap.txt" 2>&1 || rc=$?
+grep -E '^(not )?ok |^# (tests|pass|fail) ' "$WORK/tap.txt" | sed 's/^/    /'
+if ((rc != 0)); then
+  cat "$WORK/tap.txt"
+  tail -n 40 "$WORK/runsc/server.log"
+  die "the MCP tests under runsc failed"
+fi
+say "MCP end to end under runsc passed ($((SECONDS - started)) s)"
+
+# --- what it costs (measured, not judged) --------------------------------------------
+started=$SECONDS
+start_server runc runc --warm-max 64
+RUNC_PORT=$PORT
+node "$HERE/measure.mjs" "http://127.0.0.1:$RUNC_PORT" "$MCP_E2E_URL" | sed 's/^/    /'
+# Each server now keeps its last conversation's next container warm (idle):
+# what the memory cgroup is charged, and the host memory (PSS) of the
+# container's processes with their shim.
+pss_kib() { # pid... -> the PSS of these processes and all their descendants, KiB
+  local pid total=0 kib
+  for pid in "$@"; do
+    kib=$(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0)
+    total=$((total + ${kib:-0}))
+    # shellcheck disable=SC2046
+    total=$((total + $(pss_kib $(cat /proc/"$pid"/task/*/children 2>/dev/null))))
+  done
+  echo "$total"
+}
+for id in $("$DOCKER_CLI" ps -q --filter label=io.mcp-sandbox.kind=run); do
+  runtime=$("$DOCKER_CLI" inspect -f '{{.HostConfig.Runtime}}' "$id")
+  pid=$("$DOCKER_CLI" inspect -f '{{.State.Pid}}' "$id")
+  shim=$(awk '{print $4}' "/proc/$pid/stat")
+  charged=$(curl -s --unix-socket "$WORK/docker.sock" "http://engine/containers/$id/stats?stream=0&one-shot=1" |
+    node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s).memory_stats.usage >> 10))')
+  echo "$runtime $charged $(pss_kib "$shim")"
+done >"$WORK/idle.txt"
+median_mib() { sort -n | awk '{ v[NR] = $1 } END { if (NR) printf "%.1f", v[int((NR + 1) / 2)] / 1024 }'; }
+for runtime in runc runsc; do
+  printf '    idle warm container under %-5s: memory cgroup charged %s MiB, host PSS with its shim %s MiB (medians of %s)\n' \
+    "$runtime" "$(awk -v r="$runtime" '$1 == r {print $2}' "$WORK/idle.txt" | median_mib)" \
+    "$(awk -v r="$runtime" '$1 == r {print $3}' "$WORK/idle.txt" | median_mib)" "$(grep -c "^$runtime " "$WORK/idle.txt")"
+done
+say "measured in $((SECONDS - started)) s"

@@ -352,3 +352,44 @@ TEST_CASE("docker engine: the label filter lists exactly the labelled containers
   REQUIRE(none);
   CHECK(none->empty());
 }
+
+TEST_CASE("docker engine: inspect shows the limits applied and stats the engine's reading of them while it runs") {
+  auto spec = spec_for({"sh", "-c", "echo started; while :; do :; done"});
+  spec.memory_bytes = spec.memory_swap_bytes = 128L * 1024 * 1024;
+  spec.nano_cpus = 500'000'000;
+  spec.pids_limit = 64;
+  spec.readonly_rootfs = true;
+  const Container container(spec);
+  auto attachment = engine().attach(container.id());
+  REQUIRE(attachment);
+  REQUIRE(engine().start_container(container.id()));
+  StreamDemux output(kCap, kCap);
+  // Once it printed, it spins: the CPU quota has periods to count.
+  REQUIRE((*attachment)->pump("", Clock::now() + milliseconds(3000), output));
+  REQUIRE(output.out() == "started\n");
+
+  const auto state = engine().inspect_container(container.id());
+  REQUIRE(state);
+  CHECK(state->limits.memory_bytes == 128L * 1024 * 1024);
+  CHECK(state->limits.memory_swap_bytes == 128L * 1024 * 1024);
+  CHECK(state->limits.nano_cpus == 500'000'000);
+  CHECK(state->limits.pids_limit == 64);
+  CHECK(state->limits.readonly_rootfs);
+  CHECK(state->limits.network_mode == "none");
+  CHECK(state->limits.network_disabled);
+
+  const auto stats = engine().container_stats(container.id());
+  INFO((stats ? std::string() : stats.error().message));
+  REQUIRE(stats);
+  CHECK(stats->memory_limit == 128L * 1024 * 1024);
+  CHECK(stats->pids_limit == 64);
+  CHECK(stats->pids_current >= 1);
+  CHECK(stats->memory_usage > 0);
+  CHECK(stats->cpu_periods > 0);
+  CHECK(stats->cpu_total_ns > 0);
+  REQUIRE(engine().kill_container(container.id()));
+
+  const auto gone = engine().container_stats("no-such-container-" + core::random_hex(4));
+  REQUIRE_FALSE(gone);
+  CHECK(gone.error().kind == ErrorKind::not_found);
+}

@@ -121,7 +121,21 @@ Result<docker::ContainerState> FakeEngine::inspect_container(std::string_view id
   state.runtime = runtime_ignored || spec_runtime == nullptr || spec_runtime->empty() ? actual_runtime : *spec_runtime;
   state.exit_code = killed ? 137 : exit_code;
   state.oom_killed = oom_killed;
+  if (!created_specs.empty()) {
+    // An engine applies what it was asked for.
+    const auto& spec = created_specs.back();
+    state.limits = {spec.memory_bytes, spec.memory_swap_bytes, spec.nano_cpus, spec.pids_limit,
+                    spec.readonly_rootfs, spec.network_mode, spec.network_disabled, spec.user};
+  }
   return state;
+}
+
+Result<docker::ContainerStats> FakeEngine::container_stats(std::string_view id) {
+  if (auto error = step("stats")) return core::fail(*error);
+  if (!live_containers.contains(std::string(id))) {
+    return core::fail(core::ErrorKind::not_found, "No such container: " + std::string(id));
+  }
+  return stats;
 }
 
 Result<void> FakeEngine::kill_container(std::string_view) {

@@ -19,7 +19,7 @@ using core::Result;
 class FakeEngine : public docker::Engine {
  public:
   // Script: which step fails (with what), what the program prints, how it ends.
-  std::map<std::string, core::Error> failures;  ///< step name ("create", "attach", "start", "pump", "wait", "inspect", "kill", "remove") -> error
+  std::map<std::string, core::Error> failures;  ///< step name ("create", "attach", "start", "pump", "wait", "inspect", "stats", "kill", "remove") -> error
   std::string program_stdout = "hello\n";
   std::string program_stderr;
   bool program_hangs = false;  ///< pump reaches the deadline; only a kill ends it
@@ -28,6 +28,7 @@ class FakeEngine : public docker::Engine {
   std::string actual_runtime = "runc";  ///< HostConfig.Runtime inspect reports when the spec names none
   bool runtime_ignored = false;         ///< inspect reports actual_runtime whatever the spec asked for
   std::vector<docker::ImageSummary> images;
+  docker::ContainerStats stats;  ///< what container_stats answers for a live container
 
   // Record.
   std::vector<std::string> calls;
@@ -48,6 +49,7 @@ class FakeEngine : public docker::Engine {
   Result<void> start_container(std::string_view id) override;
   Result<docker::WaitResult> wait_container(std::string_view id, std::chrono::milliseconds timeout) override;
   Result<docker::ContainerState> inspect_container(std::string_view id) override;
+  Result<docker::ContainerStats> container_stats(std::string_view id) override;
   Result<void> kill_container(std::string_view id) override;
   Result<void> remove_container(std::string_view id) override;
   Result<std::vector<docker::ContainerSummary>> list_containers(std::string_view label) override;

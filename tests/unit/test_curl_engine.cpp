@@ -358,6 +358,33 @@ TEST_CASE("curl engine: ids and image names that would change the URL are refuse
   CHECK(calls == 0);
 }
 
+TEST_CASE("curl engine: stats asks for one sample without streaming and maps the answer") {
+  std::string query;
+  FakeHttpEngine fake([&](httplib::Server& server) {
+    server.Get("/v1.41/containers/abc/stats", [&](const httplib::Request& request, httplib::Response& response) {
+      query = "stream=" + request.get_param_value("stream") + "&one-shot=" + request.get_param_value("one-shot");
+      response.set_content(
+          R"({"pids_stats":{"current":44,"limit":128},"memory_stats":{"usage":1,"limit":268435456},)"
+          R"("cpu_stats":{"throttling_data":{"periods":24,"throttled_periods":13}}})",
+          "application/json");
+    });
+    server.Get("/v1.41/containers/gone/stats", answer(404, "No such container: gone"));
+  });
+  const auto engine = connect(fake.host());
+  const auto stats = engine->container_stats("abc");
+  INFO((stats ? std::string() : stats.error().message));
+  REQUIRE(stats);
+  CHECK(query == "stream=0&one-shot=1");
+  CHECK(stats->memory_limit == 268435456);
+  CHECK(stats->pids_limit == 128);
+  CHECK(stats->cpu_periods == 24);
+  const auto gone = engine->container_stats("gone");
+  REQUIRE_FALSE(gone);
+  CHECK(gone.error().kind == ErrorKind::not_found);
+  CHECK(gone.error().message.find("No such container: gone") != std::string::npos);
+  CHECK(engine->container_stats("../x").error().kind == ErrorKind::invalid_argument);
+}
+
 TEST_CASE("curl engine: calls from several threads at once") {
   std::atomic<int> calls{0};
   FakeHttpEngine fake([&](httplib::Server& server) {

@@ -282,3 +282,80 @@ TEST_CASE("RFC 3339 times as the engine writes them") {
     CHECK(parsed.error().kind == ErrorKind::invalid_argument);
   }
 }
+
+// Captured from Docker 20.10 (cgroup v1) for a runsc container limited to 256 MiB, 0.5 CPU and 128 pids
+// (blkio and most memory counters trimmed).
+constexpr const char* kStatsV1Runsc =
+    R"json({"read":"2026-12-05T06:01:50.668236894Z","preread":"0001-01-01T00:00:00Z","pids_stats":{"current":44,"limit":128},"blkio_stats":{},"num_procs":0,"storage_stats":{},"cpu_stats":{"cpu_usage":{"total_usage":935477098,"percpu_usage":[538882157,396594941],"usage_in_kernelmode":280000000,"usage_in_usermode":650000000},"system_cpu_usage":760860000000,"online_cpus":2,"throttling_data":{"periods":24,"throttled_periods":13,"throttled_time":489450159}},"precpu_stats":{"cpu_usage":{"total_usage":0,"usage_in_kernelmode":0,"usage_in_usermode":0},"throttling_data":{"periods":0,"throttled_periods":0,"throttled_time":0}},"memory_stats":{"usage":13291520,"max_usage":15917056,"stats":{"cache":221184,"hierarchical_memory_limit":268435456,"rss":10907648},"limit":268435456},"name":"/blissful_payne","id":"611332c26feb758c6e4538e3e379cdfdb719202e2c6ecdc3177d4028d6b803dd"})json";
+
+// The cgroup v2 shape (Docker 20.10+ on a unified host): no percpu_usage or
+// max_usage, memory counters named after memory.stat; the limits and the
+// throttling counters sit where v1 has them.
+constexpr const char* kStatsV2 =
+    R"json({"read":"2026-12-05T06:10:00.000000000Z","pids_stats":{"current":3,"limit":128},"cpu_stats":{"cpu_usage":{"total_usage":412000000,"usage_in_kernelmode":90000000,"usage_in_usermode":322000000},"system_cpu_usage":98000000000,"online_cpus":2,"throttling_data":{"periods":9,"throttled_periods":4,"throttled_time":210000000}},"precpu_stats":{"cpu_usage":{"total_usage":0}},"memory_stats":{"usage":2211840,"stats":{"anon":1081344,"file":663552,"kernel_stack":49152,"pgfault":1188},"limit":268435456}})json";
+
+TEST_CASE("container stats from GET /containers/{id}/stats: cgroup v1 under runsc") {
+  const auto stats = json_api::parse_container_stats(kStatsV1Runsc);
+  REQUIRE(stats);
+  CHECK(stats->memory_limit == 268435456);
+  CHECK(stats->memory_usage == 13291520);
+  CHECK(stats->pids_limit == 128);
+  CHECK(stats->pids_current == 44);
+  CHECK(stats->cpu_total_ns == 935477098);
+  CHECK(stats->cpu_periods == 24);
+  CHECK(stats->cpu_throttled_periods == 13);
+}
+
+TEST_CASE("container stats: cgroup v2 answers map to the same fields") {
+  const auto stats = json_api::parse_container_stats(kStatsV2);
+  REQUIRE(stats);
+  CHECK(stats->memory_limit == 268435456);
+  CHECK(stats->memory_usage == 2211840);
+  CHECK(stats->pids_limit == 128);
+  CHECK(stats->pids_current == 3);
+  CHECK(stats->cpu_periods == 9);
+  CHECK(stats->cpu_throttled_periods == 4);
+}
+
+TEST_CASE("container stats: limits the engine leaves out or zeroes are absent, not zero") {
+  // pids.max "max" has no limit field; an engine without the memory controller sends 0.
+  const auto unlimited = json_api::parse_container_stats(
+      R"({"pids_stats":{"current":2},"memory_stats":{"usage":100,"limit":0},"cpu_stats":{"cpu_usage":{"total_usage":5}}})");
+  REQUIRE(unlimited);
+  CHECK_FALSE(unlimited->pids_limit.has_value());
+  CHECK_FALSE(unlimited->memory_limit.has_value());
+  CHECK(unlimited->cpu_periods == 0);
+  // A stopped container's stats are all empty objects.
+  const auto stopped = json_api::parse_container_stats(R"({"pids_stats":{},"memory_stats":{},"cpu_stats":{}})");
+  REQUIRE(stopped);
+  CHECK_FALSE(stopped->memory_limit.has_value());
+  CHECK(stopped->pids_current == 0);
+  CHECK_FALSE(json_api::parse_container_stats(R"({"memory_stats":{"limit":"lots"}})"));
+  CHECK_FALSE(json_api::parse_container_stats("[]"));
+}
+
+// Captured (trimmed to the parts we read) from Docker 20.10 for a running runsc container.
+constexpr const char* kInspectRunsc =
+    R"json({"Id":"611332c26feb758c6e4538e3e379cdfdb719202e2c6ecdc3177d4028d6b803dd","State":{"Status":"running","Running":true,"Paused":false,"Restarting":false,"OOMKilled":false,"Dead":false,"Pid":11663,"ExitCode":0,"Error":"","StartedAt":"2026-12-05T06:01:48.590633601Z","FinishedAt":"0001-01-01T00:00:00Z"},"HostConfig":{"Runtime":"runsc","Memory":268435456,"MemorySwap":268435456,"NanoCpus":500000000,"PidsLimit":128,"ReadonlyRootfs":true,"NetworkMode":"none","CpuQuota":0,"CpuPeriod":0},"Config":{"User":"1000","NetworkDisabled":true,"Image":"probe:tiny"}})json";
+
+TEST_CASE("container inspect carries the limits the engine applied") {
+  const auto state = json_api::parse_container_state(kInspectRunsc);
+  REQUIRE(state);
+  CHECK(state->running);
+  CHECK(state->runtime == "runsc");
+  CHECK(state->limits.memory_bytes == 268435456);
+  CHECK(state->limits.memory_swap_bytes == 268435456);
+  CHECK(state->limits.nano_cpus == 500000000);
+  CHECK(state->limits.pids_limit == 128);
+  CHECK(state->limits.readonly_rootfs);
+  CHECK(state->limits.network_mode == "none");
+  CHECK(state->limits.network_disabled);
+  CHECK(state->limits.user == "1000");
+  // Engines null what was never set: no limits, not an error.
+  const auto bare = json_api::parse_container_state(
+      R"({"State":{"Status":"created"},"HostConfig":{"Memory":0,"PidsLimit":null,"NetworkMode":"default"},"Config":{"User":""}})");
+  REQUIRE(bare);
+  CHECK(bare->limits.memory_bytes == 0);
+  CHECK(bare->limits.pids_limit == 0);
+  CHECK_FALSE(bare->limits.readonly_rootfs);
+}

@@ -7,6 +7,7 @@
 #include "support/fake_engine.hpp"
 #include "sandbox/files.hpp"
 #include "support/mounts.hpp"
+#include "runner/runtime_share.hpp"
 #include "tools/tools.hpp"
 
 namespace fs = std::filesystem;
@@ -206,6 +207,32 @@ TEST_CASE("tools: list_runners reports languages and limits") {
   CHECK(s["limits"]["memoryMb"] == 256);
   CHECK(s["limits"]["timeoutSeconds"] == 30);
   CHECK(s["limits"]["networkAllowed"] == false);
+  CHECK(s["limits"]["runtime"] == "default");
+  CHECK_FALSE(s["limits"].contains("runtimeShare"));
+}
+
+TEST_CASE("tools: under runsc list_runners states gVisor's share of the limits") {
+  ToolsFixture f;
+  runner::ExecutorOptions options;
+  options.runtime = "runsc";
+  runner::Executor executor{f.engine, f.catalog, options};
+  tools::Services services{executor, f.admission, f.catalog, f.workspaces, f.signer, f.metrics, config::RunLimits{},
+                           false, "http://files.test", tools::ResultLimits{}};
+  mcp::ToolRegistry registry;
+  tools::register_tools(registry, services);
+  auto result = (*registry.find("list_runners"))(json::object(), f.context);
+  REQUIRE(result);
+  const auto& limits = (*result)["structuredContent"]["limits"];
+  CHECK(limits["runtime"] == "runsc");
+  CHECK(limits["memoryMb"] == 256);
+  const auto share = *runner::runtime_share("runsc");
+  CHECK(limits["runtimeShare"]["memoryMb"] == share.memory_mb);
+  CHECK(limits["runtimeShare"]["pids"] == share.pids);
+  CHECK(limits["runtimeShare"]["pidsPerThread"] == share.pids_per_thread);
+  CHECK(limits["programGets"]["memoryMb"] == 256 - share.memory_mb);
+  // 128 pids: gVisor's own ~48 threads, then ~8 host threads per program thread.
+  CHECK(limits["programGets"]["threads"] == (128 - share.pids) / share.pids_per_thread);
+  CHECK(ToolsFixture::text(*result).find("a program gets about 240 MiB") != std::string::npos);
 }
 
 TEST_CASE("tools: with a quota, a full conversation is reported by run_code, upload_file and list_files", "[root]") {
