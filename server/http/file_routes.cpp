@@ -6,6 +6,7 @@
 #include <memory>
 #include <regex>
 
+#include "core/encoding.hpp"
 #include "sandbox/files.hpp"
 #include "sandbox/paths.hpp"
 
@@ -26,7 +27,7 @@ std::string content_disposition(const std::string& path) {
   const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   std::string ascii;
   for (unsigned char c : name) ascii += (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ? static_cast<char>(c) : '_';
-  return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + sandbox::percent_encode_path(name);
+  return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + core::percent_encode(name);
 }
 
 }  // namespace
@@ -56,12 +57,12 @@ void mount_file_routes(httplib::Server& server, const sandbox::Workspaces& works
     // the lease keeps it from being swept while the response streams.
     auto workspace = workspaces.open_existing(sandbox_name);
     auto file = workspace ? sandbox::SandboxFiles(workspace->server_path).open_regular(path, size)
-                          : core::Result<sandbox::Fd>(core::fail(workspace.error()));
+                          : core::Result<core::Fd>(core::fail(workspace.error()));
     if (!file) {
       metrics.file_download("not_found", 0);
       return refuse(response, 404, "no such file");
     }
-    auto fd = std::make_shared<sandbox::Fd>(std::move(*file));
+    auto fd = std::make_shared<core::Fd>(std::move(*file));
     response.set_header("Content-Disposition", content_disposition(path));
     response.set_header("X-Content-Type-Options", "nosniff");
     // A file a program wrote must never run as a page of this origin.

@@ -1,5 +1,6 @@
 #include "http/guarded_server.hpp"
 
+#include "core/fd.hpp"
 #include "http/request_framing.hpp"
 
 #include <netdb.h>
@@ -63,12 +64,7 @@ void socket_address(socket_t sock, bool peer, std::string& ip, int& port) {
 
 // Waits up to `timeout` for `events` on `sock`; true when they came.
 bool wait_for(socket_t sock, short events, milliseconds timeout) {
-  pollfd entry{sock, events, 0};
-  for (;;) {
-    const auto ready = ::poll(&entry, 1, static_cast<int>(std::max<milliseconds::rep>(timeout.count(), 0)));
-    if (ready < 0 && errno == EINTR) continue;
-    return ready > 0;
-  }
+  return core::poll_until(sock, events, Clock::now() + timeout).value_or(0) != 0;
 }
 
 // How often a waiting connection notices that the server is stopping.

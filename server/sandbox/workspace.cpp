@@ -13,8 +13,8 @@
 #include <mutex>
 #include <system_error>
 
+#include "core/fd.hpp"
 #include "core/random.hpp"
-#include "sandbox/files.hpp"
 #include "sandbox/hmac.hpp"
 #include "sandbox/tree.hpp"
 
@@ -59,17 +59,13 @@ std::int64_t system_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// The names in `dir` that do not start with a dot (ours: .images, .last-use); none when unreadable.
 std::vector<std::string> directory_names(const fs::path& dir) {
-  std::vector<std::string> names;
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  DIR* stream = fd.get() < 0 ? nullptr : ::fdopendir(fd.get());
-  if (stream == nullptr) return names;
-  fd.release();
-  while (const dirent* entry = ::readdir(stream)) {
-    if (entry->d_name[0] != '.') names.emplace_back(entry->d_name);
-  }
-  ::closedir(stream);
-  return names;
+  const core::Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  auto names = fd.get() < 0 ? core::Result<std::vector<std::string>>() : entry_names(fd.get());
+  if (!names) return {};
+  std::erase_if(*names, [](const std::string& name) { return name.front() == '.'; });
+  return std::move(*names);
 }
 
 bool has_suffix(std::string_view text, std::string_view suffix) {
@@ -103,7 +99,7 @@ struct Workspaces::State {
 
   // Records a use at the current time, in a file no program can reach.
   void record_use(const std::string& name, bool create) const {
-    Fd file(::open(stamp(name).c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600));
+    core::Fd file(::open(stamp(name).c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600));
     if (file.get() < 0) return;
     const timespec when{static_cast<time_t>(now()), 0};
     const timespec times[2] = {when, when};
@@ -215,7 +211,7 @@ struct Workspaces::State {
       if (auto unmounted = unmount_volume(dir); !unmounted) return unmounted;
     }
     for (const auto& file : {image(name), fs::path(image(name).string() + ".new")}) ::unlink(file.c_str());
-    Fd root(::open(server_root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    core::Fd root(::open(server_root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (root.get() < 0) return core::fail(ErrorKind::unavailable, "cannot open " + server_root.string());
     if (auto removed = remove_tree(root.get(), name, name);
         !removed && removed.error().kind != ErrorKind::not_found) {

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/encoding.hpp"
+#include "runner/outcome_json.hpp"
 #include "sandbox/paths.hpp"
 #include "tools/common.hpp"
 
@@ -135,8 +136,7 @@ mcp::ToolHandler run_code_handler(Services& services) {
       if (conversation.error().kind == core::ErrorKind::invalid_argument) return core::fail(conversation.error());
       return failure(conversation.error().message);
     }
-    const int timeout_seconds = std::min(timeout->value_or(services.run_limits.timeout_seconds),
-                                         services.run_limits.timeout_seconds);
+    const int timeout_seconds = services.run_limits.timeout_for(*timeout);
     // The slot is held from before the first scan of /data to after the last, so runs of one
     // conversation never overlap, and no more containers exist than the server allows.
     auto slot = services.admission.acquire(
@@ -229,18 +229,11 @@ mcp::ToolHandler run_code_handler(Services& services) {
              << file["url"].get<std::string>();
       }
     }
-    json structured = {{"conversationId", conversation->id},
-                       {"language", outcome->language},
-                       {"exitCode", outcome->exit_code},
-                       {"stdout", outcome->stdout_data},
-                       {"stderr", outcome->stderr_data},
-                       {"timedOut", outcome->timed_out},
-                       {"oomKilled", outcome->oom_killed},
-                       {"truncated", outcome->truncated},
-                       {"durationMs", outcome->duration.count()},
-                       {"files", file_list},
-                       {"filesTruncated", files_truncated},
-                       {"storage", storage_json(usage)}};
+    json structured = runner::outcome_to_json(*outcome);
+    structured["conversationId"] = conversation->id;
+    structured["files"] = file_list;
+    structured["filesTruncated"] = files_truncated;
+    structured["storage"] = storage_json(usage);
     json result = success(text.str(), std::move(structured));
     for (auto& image : images) result["content"].push_back(std::move(image));
     result["isError"] = !outcome->succeeded();
