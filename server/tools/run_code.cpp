@@ -132,10 +132,7 @@ mcp::ToolHandler run_code_handler(Services& services) {
       if (error != nullptr) return core::fail(*error);
     }
     auto conversation = resolve_conversation(args, context, services);
-    if (!conversation) {
-      if (conversation.error().kind == core::ErrorKind::invalid_argument) return core::fail(conversation.error());
-      return failure(conversation.error().message);
-    }
+    if (!conversation) return core::fail(conversation.error());
     const int timeout_seconds = services.run_limits.timeout_for(*timeout);
     // The slot is held from before the first scan of /data to after the last, so runs of one
     // conversation never overlap, and no more containers exist than the server allows.
@@ -148,7 +145,7 @@ mcp::ToolHandler run_code_handler(Services& services) {
         });
     if (!slot) {
       spdlog::info("run in {} not admitted: {}", conversation->workspace.name.substr(0, 8), slot.error().message);
-      return failure(slot.error().message);
+      return core::fail(slot.error());
     }
     const sandbox::SandboxFiles files(conversation->workspace.server_path);
     const sandbox::ScanLimits scan_limits{2000, 16};
@@ -179,7 +176,7 @@ mcp::ToolHandler run_code_handler(Services& services) {
       services.metrics.run_finished(*language, cancelled ? "cancelled" : "error", seconds);
       spdlog::warn("run in {} could not happen ({}): {}", conversation->workspace.name.substr(0, 8),
                    core::to_string(outcome.error().kind), outcome.error().message);
-      return failure("The run could not happen: " + outcome.error().message);
+      return core::fail(outcome.error().kind, "The run could not happen: " + outcome.error().message);
     }
     services.metrics.run_finished(outcome->language, outcome_name(*outcome), seconds);
     spdlog::info("run {} conversation {} language {} outcome {} exit {} {} ms", outcome->run_id,

@@ -208,8 +208,10 @@ TEST_CASE("tools/call maps tool outcomes to results and errors") {
   CHECK_FALSE(ok["result"].value("isError", false));
 
   CHECK(error_code_of(call("no-such-tool")) == -32602);
-  CHECK(error_code_of(call("picky")) == -32602);
-  CHECK(call("picky")["error"]["message"] == "language must be one of python, bash");
+  // Arguments a tool refuses are the model's to correct: a tool result, not -32602 (MCP 2025-11-25).
+  const json picky = call("picky");
+  CHECK(picky["result"]["isError"] == true);
+  CHECK(picky["result"]["content"][0]["text"] == "language must be one of python, bash");
 
   const json failed = call("broken");
   CHECK(failed["result"]["isError"] == true);
