@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -28,6 +29,7 @@ class FakeEngine : public docker::Engine {
   std::string actual_runtime = "runc";  ///< HostConfig.Runtime inspect reports when the spec names none
   bool runtime_ignored = false;         ///< inspect reports actual_runtime whatever the spec asked for
   std::vector<docker::ImageSummary> images;
+  std::function<void()> on_start;  ///< what the program does besides its output (writes to /data); called by start
 
   // Record.
   std::vector<std::string> calls;
