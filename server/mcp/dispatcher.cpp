@@ -9,6 +9,7 @@
 #include <mutex>
 #include <utility>
 
+#include "core/encoding.hpp"
 #include "mcp/tool_methods.hpp"
 
 namespace mcp {
@@ -85,8 +86,10 @@ json Dispatcher::answer(const Request& request, const RequestContext& context) c
   // After initialize the session's version is the negotiated one, which is what the line should show.
   const std::string version =
       context.session != nullptr ? context.session->protocol_version() : std::string(context.revision->version);
-  spdlog::info("mcp {} tool={} session={} version={} status={} ms={}", request.method,
-               is_call ? request.params["name"].get<std::string>() : "-", session, version, status_of(response), ms);
+  // The method and the tool name are the caller's words: escaped, so no request can forge a log line.
+  spdlog::info("mcp {} tool={} session={} version={} status={} ms={}", core::printable(request.method),
+               is_call ? core::printable(request.params["name"].get<std::string>()) : "-", session, version,
+               status_of(response), ms);
   return response;
 }
 
@@ -189,10 +192,12 @@ void Dispatcher::apply(const Notification& notification, Session* session) const
   if (notification.method == "notifications/cancelled") {
     const json id = notification.params.is_object() ? notification.params.value("requestId", json()) : json();
     const bool stopped = is_request_id(id) && session->cancel_request(id);
-    spdlog::debug("mcp cancel session={} request={} running={}", session->id().substr(0, 8), id.dump(), stopped);
+    spdlog::debug("mcp cancel session={} request={} running={}", session->id().substr(0, 8),
+                  core::printable(id.dump()), stopped);
     return;
   }
-  spdlog::debug("mcp ignored notification {} session={}", notification.method, session->id().substr(0, 8));
+  spdlog::debug("mcp ignored notification {} session={}", core::printable(notification.method),
+                session->id().substr(0, 8));
 }
 
 RequestContext Dispatcher::stateless_context(const RequestEnvelope& envelope, std::stop_token stop, Outbound notify) {

@@ -6,6 +6,8 @@
 #include <exception>
 #include <utility>
 
+#include "core/encoding.hpp"
+
 namespace mcp {
 
 namespace {
@@ -114,7 +116,7 @@ tl::expected<json, RpcError> call_tool(const ToolRegistry& tools, const json& pa
   try {
     outcome = (*handler)(arguments, context);
   } catch (const std::exception& error) {
-    spdlog::error("tool {} threw: {}", name, error.what());
+    spdlog::error("tool {} threw: {}", name, core::printable(error.what()));
     return internal();
   } catch (...) {
     spdlog::error("tool {} threw a non-exception", name);

@@ -6,6 +6,7 @@
 #include <map>
 #include <utility>
 
+#include "core/encoding.hpp"
 #include "sandbox/files.hpp"
 #include "sandbox/paths.hpp"
 
@@ -38,13 +39,19 @@ std::string_view outcome_name(const RunOutcome& outcome) {
   return outcome.exit_code == 0 ? "ok" : "failed";
 }
 
-CodeRun::CodeRun(Executor& executor, Admission& admission, const sandbox::Workspaces& workspaces,
-                 CodeRunLimits limits, CodeRunEvents events)
+CodeRun::CodeRun(Executor& executor, Admission& admission, const RunnerCatalog& catalog,
+                 const sandbox::Workspaces& workspaces, CodeRunLimits limits, CodeRunEvents events)
     : m_executor(executor),
       m_admission(admission),
+      m_catalog(catalog),
       m_workspaces(workspaces),
       m_limits(limits),
       m_events(std::move(events)) {}
+
+std::string CodeRun::language_label(std::string_view language) const {
+  const Runner* runner = m_catalog.current()->find(language);
+  return runner != nullptr ? runner->manifest.language : "unknown";
+}
 
 core::Result<CodeRunResult> CodeRun::run(const RunRequest& request,
                                          const std::function<void(const AdmissionCounts&)>& on_queued) const {
@@ -65,9 +72,11 @@ core::Result<CodeRunResult> CodeRun::run(const RunRequest& request,
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!outcome) {
     const bool cancelled = request.cancel.stop_requested();
-    if (m_events.finished) m_events.finished(request.language, cancelled ? "cancelled" : "error", seconds);
+    // Labelled by the runner the caller meant, never by what the caller wrote (a label per string, kept forever).
+    if (m_events.finished) m_events.finished(language_label(request.language), cancelled ? "cancelled" : "error", seconds);
+    // The message may quote what the caller sent (an unknown language, a variable's name).
     spdlog::warn("run in {} could not happen ({}): {}", short_name(workspace), core::to_string(outcome.error().kind),
-                 outcome.error().message);
+                 core::printable(outcome.error().message));
     return core::fail(outcome.error().kind, "The run could not happen: " + outcome.error().message);
   }
   if (m_events.finished) m_events.finished(outcome->language, outcome_name(*outcome), seconds);

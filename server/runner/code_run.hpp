@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "runner/admission.hpp"
 #include "runner/executor.hpp"
+#include "runner/registry.hpp"
 #include "runner/run.hpp"
 #include "sandbox/quota_volume.hpp"
 #include "sandbox/workspace.hpp"
@@ -46,7 +47,8 @@ struct CodeRunResult {
   std::optional<sandbox::VolumeUsage> usage;  ///< the volume after the run; nullopt without a quota
 };
 
-/// What a code run reports, for metrics.
+/// What a code run reports, for metrics. `language` is always a runner's canonical name or
+/// "unknown", never a caller's spelling, so a label fed from it has a bounded set of values.
 struct CodeRunEvents {
   std::function<void()> started;
   /// `outcome`: ok, failed, timeout, oom (the program ran), cancelled or error (it could not run).
@@ -63,8 +65,8 @@ struct CodeRunEvents {
 class CodeRun {
  public:
   /// All parts must outlive the CodeRun.
-  CodeRun(Executor& executor, Admission& admission, const sandbox::Workspaces& workspaces, CodeRunLimits limits,
-          CodeRunEvents events);
+  CodeRun(Executor& executor, Admission& admission, const RunnerCatalog& catalog,
+          const sandbox::Workspaces& workspaces, CodeRunLimits limits, CodeRunEvents events);
 
   /// Runs `request` in its workspace. `on_queued` is called once when the run has to wait for a
   /// slot. Errors are sentences for whoever asked: refused by admission (busy, cancelled while
@@ -73,9 +75,13 @@ class CodeRun {
   core::Result<CodeRunResult> run(const RunRequest& request,
                                   const std::function<void(const AdmissionCounts&)>& on_queued = {}) const;
 
+  /// The label for a requested language (a name or an alias): its runner's name, or "unknown".
+  [[nodiscard]] std::string language_label(std::string_view language) const;
+
  private:
   Executor& m_executor;
   Admission& m_admission;
+  const RunnerCatalog& m_catalog;
   const sandbox::Workspaces& m_workspaces;
   CodeRunLimits m_limits;
   CodeRunEvents m_events;

@@ -176,7 +176,7 @@ mcp::ToolHandler run_code_handler(Services& services) {
         metrics.run_finished(language, outcome, seconds);
       },
       [&metrics = services.metrics] { metrics.storage_full(); }};
-  runner::CodeRun code_run(services.executor, services.admission, services.workspaces,
+  runner::CodeRun code_run(services.executor, services.admission, services.catalog, services.workspaces,
                            runner::CodeRunLimits{limits.max_listed_files,
                                                  static_cast<std::size_t>(std::max(limits.max_inline_images, 0)),
                                                  limits.inline_image_bytes},

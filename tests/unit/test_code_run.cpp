@@ -34,7 +34,7 @@ struct Fixture {
   }
 
   runner::CodeRun code_run() {
-    return runner::CodeRun(executor, admission, workspaces, limits,
+    return runner::CodeRun(executor, admission, catalog, workspaces, limits,
                            runner::CodeRunEvents{
                                [this] { events.emplace_back("started"); },
                                [this](std::string_view language, std::string_view outcome, double) {
@@ -137,4 +137,24 @@ TEST_CASE("code run: the admission slot is held for the whole run and given back
   CHECK(refused.error().message.find("busy") != std::string::npos);
   CHECK(f.events.empty());
   CHECK(f.engine.created_specs.size() == 1);  // only the first run's container
+}
+
+TEST_CASE("code run: metrics see a runner's name or \"unknown\", never the caller's spelling") {
+  Fixture f;
+  auto code_run = f.code_run();
+  CHECK(code_run.language_label("py") == "python");
+  CHECK(code_run.language_label("python") == "python");
+  CHECK(code_run.language_label("cobol") == "unknown");
+  CHECK(code_run.language_label("py\nthon") == "unknown");
+
+  for (const std::string language : {"cobol", "fortran-77", "x\x1b[2J"}) {
+    auto refused = code_run.run(f.request(language));
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().message.find("unknown language") != std::string::npos);
+  }
+  f.engine.failures["create"] = core::Error{core::ErrorKind::unavailable, "engine down"};
+  REQUIRE_FALSE(code_run.run(f.request("py")));
+  CHECK(f.events == std::vector<std::string>{"started", "finished unknown error", "started", "finished unknown error",
+                                             "started", "finished unknown error", "started",
+                                             "finished python error"});
 }
