@@ -78,6 +78,7 @@ int run_command(const config::Config& config, docker::Engine& engine, const RunA
   if (!outcome) return report_error(outcome.error(), err);
 
   auto json = runner::outcome_to_json(*outcome);
+  json["runId"] = outcome->run_id;
   if (!args.conversation_id.empty()) json["conversationId"] = args.conversation_id;
   out << runner::dump_lossy(json, 2) << "\n";
   return outcome->succeeded() ? kRunSucceeded : kRunProgramFailed;

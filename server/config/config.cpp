@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/encoding.hpp"
+
 namespace config {
 namespace {
 
@@ -20,19 +22,12 @@ CLI::Option* setting(CLI::App& app, const std::string& flag, const std::string& 
   return app.add_option(flag, target, help)->envname(env)->capture_default_str()->group(group);
 }
 
-std::string trim(std::string text) {
-  const auto not_space = [](unsigned char c) { return !std::isspace(c); };
-  text.erase(text.begin(), std::find_if(text.begin(), text.end(), not_space));
-  text.erase(std::find_if(text.rbegin(), text.rend(), not_space).base(), text.end());
-  return text;
-}
-
 bool read_secret_file(const std::string& path, std::string& out) {
   std::ifstream in(path);
   if (!in) return false;
   std::stringstream buffer;
   buffer << in.rdbuf();
-  out = trim(buffer.str());
+  out = std::string(core::trim(buffer.str()));
   return true;
 }
 
@@ -209,7 +204,7 @@ std::vector<std::string> resolve_secret_files(Config& c) {
       c.api_tokens.clear();
       std::stringstream parts(text);
       for (std::string token; std::getline(parts, token, ',');) {
-        if (!trim(token).empty()) c.api_tokens.push_back(trim(token));
+        if (const auto kept = core::trim(token); !kept.empty()) c.api_tokens.emplace_back(kept);
       }
     }
   }

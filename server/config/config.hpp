@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -23,6 +24,11 @@ struct RunLimits {
   std::int64_t nofile = 1024;
   std::int64_t file_size_mb = 512;
   std::int64_t code_bytes = 1024 * 1024;
+
+  /// The time limit of a run that asked for `requested` seconds: lowered to the cap, never raised.
+  [[nodiscard]] int timeout_for(std::optional<int> requested) const {
+    return std::min(requested.value_or(timeout_seconds), timeout_seconds);
+  }
 };
 
 /// Every setting of the program, each defined once in config.cpp

@@ -1,5 +1,6 @@
 #include "core/encoding.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 
@@ -16,6 +17,56 @@ constexpr std::array<std::int8_t, 256> make_decode_table() {
 }
 
 constexpr auto kDecode = make_decode_table();
+
+constexpr char kLowerHex[] = "0123456789abcdef";
+constexpr char kUpperHex[] = "0123456789ABCDEF";
+
+struct Utf8Sequence {
+  std::size_t length = 0;  ///< 0: not a well-formed sequence
+  std::uint32_t code = 0;
+};
+
+// The code point `text` starts with, if its first bytes are one well-formed UTF-8 sequence.
+Utf8Sequence utf8_sequence(std::string_view text) {
+  const auto c = static_cast<unsigned char>(text[0]);
+  std::size_t length = 0;
+  std::uint32_t code = 0;
+  if (c < 0x80) {
+    return {1, c};
+  } else if ((c & 0xe0) == 0xc0) {
+    length = 2;
+    code = c & 0x1f;
+  } else if ((c & 0xf0) == 0xe0) {
+    length = 3;
+    code = c & 0x0f;
+  } else if ((c & 0xf8) == 0xf0) {
+    length = 4;
+    code = c & 0x07;
+  } else {
+    return {};
+  }
+  if (length > text.size()) return {};
+  for (std::size_t k = 1; k < length; ++k) {
+    const auto next = static_cast<unsigned char>(text[k]);
+    if ((next & 0xc0) != 0x80) return {};
+    code = (code << 6) | (next & 0x3f);
+  }
+  const bool overlong = (length == 2 && code < 0x80) || (length == 3 && code < 0x800) || (length == 4 && code < 0x10000);
+  if (overlong || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return {};
+  return {length, code};
+}
+
+// Code points a terminal or log viewer acts on instead of showing: C0, DEL, C1 (U+009B is CSI),
+// and the Unicode line/paragraph separators and bidirectional overrides that reorder a line.
+bool is_control(std::uint32_t code) {
+  return code < 0x20 || (code >= 0x7f && code <= 0x9f) || code == 0x2028 || code == 0x2029 ||
+         (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069);
+}
+
+bool is_unreserved(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+         c == '_' || c == '~';
+}
 
 }  // namespace
 
@@ -70,37 +121,73 @@ std::optional<std::string> base64_decode(std::string_view text) {
 }
 
 bool is_valid_utf8(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    std::size_t length = 0;
-    std::uint32_t code = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xe0) == 0xc0) {
-      length = 2;
-      code = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      length = 3;
-      code = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      length = 4;
-      code = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + length > text.size()) return false;
-    for (std::size_t k = 1; k < length; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xc0) != 0x80) return false;
-      code = (code << 6) | (next & 0x3f);
-    }
-    const bool overlong = (length == 2 && code < 0x80) || (length == 3 && code < 0x800) || (length == 4 && code < 0x10000);
-    if (overlong || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return false;
+  for (std::size_t i = 0; i < text.size();) {
+    const auto length = utf8_sequence(text.substr(i)).length;
+    if (length == 0) return false;
     i += length;
   }
   return true;
+}
+
+std::string hex_encode(std::string_view bytes) {
+  std::string hex;
+  hex.reserve(bytes.size() * 2);
+  for (const unsigned char b : bytes) {
+    hex.push_back(kLowerHex[b >> 4]);
+    hex.push_back(kLowerHex[b & 0x0f]);
+  }
+  return hex;
+}
+
+std::string percent_encode(std::string_view text, std::string_view keep) {
+  std::string out;
+  out.reserve(text.size());
+  for (const unsigned char c : text) {
+    if (is_unreserved(c) || keep.find(static_cast<char>(c)) != std::string_view::npos) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kUpperHex[c >> 4]);
+      out.push_back(kUpperHex[c & 0x0f]);
+    }
+  }
+  return out;
+}
+
+std::string_view trim(std::string_view text) {
+  constexpr std::string_view kSpace = " \t\n\v\f\r";
+  const auto first = text.find_first_not_of(kSpace);
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(kSpace) - first + 1);
+}
+
+std::string printable(std::string_view text, std::size_t max_bytes) {
+  std::string out;
+  out.reserve(std::min(text.size(), max_bytes) + 8);
+  const auto escape_bytes = [&out](std::string_view bytes) {
+    for (const unsigned char b : bytes) {
+      out += "\\x";
+      out.push_back(kLowerHex[b >> 4]);
+      out.push_back(kLowerHex[b & 0x0f]);
+    }
+  };
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto sequence = utf8_sequence(text.substr(i));
+    const std::size_t length = std::max<std::size_t>(sequence.length, 1);
+    if (i + length > max_bytes) break;
+    const auto bytes = text.substr(i, length);
+    if (sequence.length == 0 || is_control(sequence.code)) {
+      escape_bytes(bytes);
+    } else if (bytes == "\\") {
+      out += "\\\\";  // so that an escape in the output always came from us
+    } else {
+      out += bytes;
+    }
+    i += length;
+  }
+  if (i < text.size()) out += "...(" + std::to_string(text.size()) + " bytes)";
+  return out;
 }
 
 }  // namespace core

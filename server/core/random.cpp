@@ -1,5 +1,7 @@
 #include "core/random.hpp"
 
+#include "core/encoding.hpp"
+
 #include <sys/random.h>
 
 #include <stdexcept>
@@ -19,14 +21,7 @@ std::string random_hex(std::size_t bytes) {
     }
     filled += static_cast<std::size_t>(got);
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(bytes * 2);
-  for (unsigned char b : buffer) {
-    hex.push_back(kHex[b >> 4]);
-    hex.push_back(kHex[b & 0x0f]);
-  }
-  return hex;
+  return hex_encode(std::string_view(reinterpret_cast<const char*>(buffer.data()), buffer.size()));
 }
 
 }  // namespace core

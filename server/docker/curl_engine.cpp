@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/encoding.hpp"
 #include "docker/api_version.hpp"
 #include "docker/docker_host.hpp"
 #include "docker/engine_json.hpp"
@@ -46,7 +47,7 @@ core::Result<std::string> image_segment(std::string_view name) {
 }
 
 std::string label_query(std::string_view label) {
-  return label.empty() ? std::string() : "filters=" + url_escape(engine_json::label_filter(label));
+  return label.empty() ? std::string() : "filters=" + core::percent_encode(engine_json::label_filter(label));
 }
 
 class CurlEngine final : public Engine {
@@ -83,7 +84,7 @@ class CurlEngine final : public Engine {
 
   core::Result<std::string> create_container(const ContainerSpec& spec) override {
     const std::string body = engine_json::create_container_body(spec);
-    const std::string query = spec.name.empty() ? "" : "?name=" + url_escape(spec.name);
+    const std::string query = spec.name.empty() ? "" : "?name=" + core::percent_encode(spec.name);
     return call("POST", "/containers/create" + query, &body).and_then(engine_json::parse_created_id);
   }
 

@@ -14,6 +14,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/fd.hpp"
 #include "docker/curl_handle.hpp"
 #include "docker/http_client.hpp"
 
@@ -32,21 +33,13 @@ bool is_transient(int error) { return error == EAGAIN || error == EWOULDBLOCK ||
 
 /// Polls `fd` once for `events`, waiting at most until `deadline`; 0 means nothing happened by then.
 core::Result<short> wait_for(int fd, short events, Clock::time_point deadline) {
-  for (;;) {
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    pollfd entry{fd, events, 0};
-    const int ready = ::poll(&entry, 1, static_cast<int>(std::clamp<long long>(left, 0, INT_MAX)));
-    if (ready >= 0 && (entry.revents & POLLNVAL) != 0) {
-      // Not reported as readable or writable: without this the pump would spin until its deadline.
-      return core::fail(ErrorKind::internal, "the attach connection's socket is not open");
-    }
-    if (ready >= 0) {
-      return ready == 0 ? short{0} : entry.revents;
-    }
-    if (errno != EINTR) {
-      return core::fail(ErrorKind::internal, std::string("poll on the attach connection failed: ") + std::strerror(errno));
-    }
+  auto ready = core::poll_until(fd, events, deadline);
+  if (!ready) return core::fail(ready.error().with_context("the attach connection"));
+  if ((*ready & POLLNVAL) != 0) {
+    // Not reported as readable or writable: without this the pump would spin until its deadline.
+    return core::fail(ErrorKind::internal, "the attach connection's socket is not open");
   }
+  return ready;
 }
 
 struct ResponseHead {

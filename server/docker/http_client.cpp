@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/encoding.hpp"
 #include "docker/curl_handle.hpp"
 #include "docker/engine_json.hpp"
 
@@ -81,30 +82,7 @@ std::optional<std::string_view> header_value(std::string_view line, std::string_
                   [](char lower, char c) { return lower == std::tolower(static_cast<unsigned char>(c)); })) {
     return std::nullopt;
   }
-  auto value = line.substr(colon + 1);
-  const auto first = value.find_first_not_of(" \t");
-  if (first == std::string_view::npos) {
-    return std::string_view();
-  }
-  const auto last = value.find_last_not_of(" \t\r\n");
-  return value.substr(first, last + 1 - first);
-}
-
-std::string url_escape(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size() * 3);
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (std::isalnum(byte) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(c);
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[byte >> 4U]);
-      out.push_back(kHex[byte & 0x0FU]);
-    }
-  }
-  return out;
+  return core::trim(line.substr(colon + 1));
 }
 
 HttpClient::HttpClient(DockerHost host, std::chrono::milliseconds connect_timeout)

@@ -32,9 +32,6 @@ core::Error engine_error(long status, std::string_view body);
 /// case-insensitively; give it in lower case); nullopt for any other header.
 std::optional<std::string_view> header_value(std::string_view line, std::string_view lower_name);
 
-/// Percent-encodes everything but RFC 3986 unreserved characters, for query values.
-std::string url_escape(std::string_view text);
-
 /// Sends requests to one engine over a pool of reusable connections; safe to use from several threads.
 class HttpClient {
  public:

@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include "core/encoding.hpp"
 #include "http/listener.hpp"
 #include "http/router.hpp"
 #include "http/worker_pool.hpp"
@@ -42,22 +43,6 @@ std::string route_label(const std::string& path) {
   return "other";
 }
 
-std::string printable(std::string_view text, std::size_t max_length) {
-  std::string out;
-  for (const char ch : text.substr(0, max_length)) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c >= 0x20 && c < 0x7f && c != '\\') {
-      out.push_back(ch);
-    } else {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out.append("\\x").push_back(kHex[c >> 4U]);
-      out.push_back(kHex[c & 0xfU]);
-    }
-  }
-  if (text.size() > max_length) out.append("…");
-  return out;
-}
-
 namespace {
 
 // A worker idle this long ends (its stack goes back to the kernel). Kept-alive connections idle
@@ -85,7 +70,8 @@ struct Server::Parts {
       const auto route = route_label(record.path);
       metrics.http_request(route, record.status);
       // The path only: query strings carry download signatures, and file names are the user's.
-      spdlog::info("http {} {} {} from {}", printable(record.method, 16), route == "/files" ? "/files/…" : printable(record.path),
+      spdlog::info("http {} {} {} from {}", core::printable(record.method, 16),
+                   route == "/files" ? "/files/…" : core::printable(record.path),
                    record.status, record.client);
     };
   }

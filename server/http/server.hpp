@@ -67,7 +67,4 @@ core::Result<std::pair<std::string, int>> parse_listen_address(const std::string
 /// The metric label for a path: its first segment (/mcp, /files, ...), or "other".
 std::string route_label(const std::string& path);
 
-/// `text` safe for a log line: control characters and non-ASCII bytes as \xNN, cut at `max_length`.
-std::string printable(std::string_view text, std::size_t max_length = 200);
-
 }  // namespace http

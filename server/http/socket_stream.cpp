@@ -1,5 +1,7 @@
 #include "http/socket_stream.hpp"
 
+#include "core/fd.hpp"
+
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -22,12 +24,7 @@ milliseconds until(Clock::time_point deadline) { return std::chrono::ceil<millis
 }  // namespace
 
 bool wait_for_socket(int fd, short events, milliseconds timeout) {
-  pollfd entry{fd, events, 0};
-  for (;;) {
-    const auto ready = ::poll(&entry, 1, static_cast<int>(std::max<milliseconds::rep>(timeout.count(), 0)));
-    if (ready < 0 && errno == EINTR) continue;
-    return ready > 0;
-  }
+  return core::poll_until(fd, events, Clock::now() + timeout).value_or(0) != 0;
 }
 
 // Until data comes, the read timeout or the request's deadline; in slices, so that a stopping server

@@ -2,11 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <utility>
 
+#include "core/encoding.hpp"
 #include "mcp/tool_methods.hpp"
 
 namespace mcp {
@@ -46,6 +49,17 @@ tl::expected<json, RpcError> listen(const Request& request, const RequestContext
   return json{{"_meta", json{{meta_key::subscription_id, request.id}}}};
 }
 
+// logging/setLevel: the session's minimum level for notifications/message from now on.
+tl::expected<json, RpcError> set_level(const Request& request, const RequestContext& context) {
+  const json level_name = request.params.is_object() ? request.params.value("level", json()) : json();
+  const auto level = level_name.is_string() ? parse_log_level(level_name.get<std::string>()) : std::nullopt;
+  if (!level) {
+    return fail(error_code::invalid_params, "Invalid params: \"level\" must be a log level such as \"info\"");
+  }
+  context.session->set_log_level(*level);
+  return json::object();
+}
+
 }  // namespace
 
 Dispatcher::Dispatcher(const ToolRegistry& tools, ServerInfo info) : m_tools(tools), m_info(std::move(info)) {}
@@ -72,47 +86,60 @@ json Dispatcher::answer(const Request& request, const RequestContext& context) c
   // After initialize the session's version is the negotiated one, which is what the line should show.
   const std::string version =
       context.session != nullptr ? context.session->protocol_version() : std::string(context.revision->version);
-  spdlog::info("mcp {} tool={} session={} version={} status={} ms={}", request.method,
-               is_call ? request.params["name"].get<std::string>() : "-", session, version, status_of(response), ms);
+  // The method and the tool name are the caller's words: escaped, so no request can forge a log line.
+  spdlog::info("mcp {} tool={} session={} version={} status={} ms={}", core::printable(request.method),
+               is_call ? core::printable(request.params["name"].get<std::string>()) : "-", session, version,
+               status_of(response), ms);
   return response;
 }
 
 tl::expected<json, RpcError> Dispatcher::run(const Request& request, const RequestContext& context) const {
-  const Revision& revision = *context.revision;
-  const std::string& method = request.method;
-  // initialize and logging/setLevel change session state, so they only exist where there is a session.
-  const bool in_session = context.session != nullptr;
-  const bool known = method == "tools/list" || method == "tools/call" ||
-                     (revision.stateless ? method == "server/discover" || method == "subscriptions/listen"
-                                         : in_session && method == "initialize") ||
-                     (revision.ping && method == "ping") ||
-                     (revision.set_level && in_session && method == "logging/setLevel");
-  if (!known) {
-    return fail(error_code::method_not_found, "Method not found: " + method);
+  using Handler = tl::expected<json, RpcError> (*)(const Dispatcher&, const Request&, const RequestContext&);
+  // Whether a method exists for a request of this revision, with or without a session.
+  using Offered = bool (*)(const Revision&, bool in_session);
+  struct Method {
+    std::string_view name;
+    Offered offered;
+    Handler handle;
+  };
+  // Every method this server answers, once: where it exists and what answers it. initialize and
+  // logging/setLevel change session state, so they only exist where there is a session.
+  static constexpr std::array<Method, 7> kMethods{{
+      {"initialize", [](const Revision& r, bool in_session) { return !r.stateless && in_session; },
+       [](const Dispatcher& d, const Request& q, const RequestContext& c) { return d.initialize(q.params, c.session); }},
+      {"ping", [](const Revision& r, bool) { return r.ping; },
+       [](const Dispatcher&, const Request&, const RequestContext&) -> tl::expected<json, RpcError> {
+         return json::object();
+       }},
+      {"tools/list", [](const Revision&, bool) { return true; },
+       [](const Dispatcher& d, const Request& q, const RequestContext& c) { return d.list(q, c); }},
+      {"tools/call", [](const Revision&, bool) { return true; },
+       [](const Dispatcher& d, const Request& q, const RequestContext& c) { return d.call(q, c); }},
+      {"logging/setLevel", [](const Revision& r, bool in_session) { return r.set_level && in_session; },
+       [](const Dispatcher&, const Request& q, const RequestContext& c) { return set_level(q, c); }},
+      {"server/discover", [](const Revision& r, bool) { return r.stateless; },
+       [](const Dispatcher& d, const Request&, const RequestContext&) { return d.discover(); }},
+      {"subscriptions/listen", [](const Revision& r, bool) { return r.stateless; },
+       [](const Dispatcher&, const Request& q, const RequestContext& c) { return listen(q, c); }},
+  }};
+  const auto method = std::find_if(kMethods.begin(), kMethods.end(), [&](const Method& m) {
+    return m.name == request.method && m.offered(*context.revision, context.session != nullptr);
+  });
+  if (method == kMethods.end()) {
+    return fail(error_code::method_not_found, "Method not found: " + request.method);
   }
   // MCP only uses named parameters.
   if (!request.params.is_null() && !request.params.is_object()) {
     return fail(error_code::invalid_params, "Invalid params: params must be an object");
   }
-  if (method == "initialize") return initialize(request.params, context.session);
-  if (method == "ping") return json::object();
-  if (method == "server/discover") return discover();
-  if (method == "subscriptions/listen") return listen(request, context);
-  if (method == "tools/call") return call(request, context);
-  if (method == "tools/list") {
-    if (request.params.is_object() && request.params.contains("cursor") && !request.params["cursor"].is_null()) {
-      return fail(error_code::invalid_params, "Invalid params: unknown cursor (the tool list has a single page)");
-    }
-    return list_tools(m_tools, revision);
+  return method->handle(*this, request, context);
+}
+
+tl::expected<json, RpcError> Dispatcher::list(const Request& request, const RequestContext& context) const {
+  if (request.params.is_object() && request.params.contains("cursor") && !request.params["cursor"].is_null()) {
+    return fail(error_code::invalid_params, "Invalid params: unknown cursor (the tool list has a single page)");
   }
-  // logging/setLevel
-  const json level_name = request.params.is_object() ? request.params.value("level", json()) : json();
-  const auto level = level_name.is_string() ? parse_log_level(level_name.get<std::string>()) : std::nullopt;
-  if (!level) {
-    return fail(error_code::invalid_params, "Invalid params: \"level\" must be a log level such as \"info\"");
-  }
-  context.session->set_log_level(*level);
-  return json::object();
+  return list_tools(m_tools, *context.revision);
 }
 
 tl::expected<json, RpcError> Dispatcher::initialize(const json& params, Session* session) const {
@@ -165,10 +192,12 @@ void Dispatcher::apply(const Notification& notification, Session* session) const
   if (notification.method == "notifications/cancelled") {
     const json id = notification.params.is_object() ? notification.params.value("requestId", json()) : json();
     const bool stopped = is_request_id(id) && session->cancel_request(id);
-    spdlog::debug("mcp cancel session={} request={} running={}", session->id().substr(0, 8), id.dump(), stopped);
+    spdlog::debug("mcp cancel session={} request={} running={}", session->id().substr(0, 8),
+                  core::printable(id.dump()), stopped);
     return;
   }
-  spdlog::debug("mcp ignored notification {} session={}", notification.method, session->id().substr(0, 8));
+  spdlog::debug("mcp ignored notification {} session={}", core::printable(notification.method),
+                session->id().substr(0, 8));
 }
 
 RequestContext Dispatcher::stateless_context(const RequestEnvelope& envelope, std::stop_token stop, Outbound notify) {

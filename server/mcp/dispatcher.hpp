@@ -55,6 +55,7 @@ class Dispatcher {
   tl::expected<json, RpcError> run(const Request& request, const RequestContext& context) const;
   tl::expected<json, RpcError> initialize(const json& params, Session* session) const;
   tl::expected<json, RpcError> discover() const;
+  tl::expected<json, RpcError> list(const Request& request, const RequestContext& context) const;
   tl::expected<json, RpcError> call(const Request& request, const RequestContext& context) const;
   json capabilities() const;
   json implementation() const;

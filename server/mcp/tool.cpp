@@ -17,6 +17,10 @@ void ToolRegistry::add(ToolDefinition definition, ToolHandler handler) {
   m_handlers[definition.name] = std::move(handler);
 }
 
+json tool_error(std::string_view message) {
+  return json{{"content", json::array({json{{"type", "text"}, {"text", message}}})}, {"isError", true}};
+}
+
 const ToolHandler* ToolRegistry::find(const std::string& name) const {
   const auto it = m_handlers.find(name);
   return it == m_handlers.end() ? nullptr : &it->second;

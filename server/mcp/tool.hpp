@@ -6,6 +6,7 @@
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -42,10 +43,13 @@ struct ToolContext {
 };
 
 /// Runs a tool. Returns a CallToolResult object ({content, structuredContent?, isError?}).
-/// An Error of kind invalid_argument becomes JSON-RPC -32602 (arguments that do not fit the
-/// schema); any other Error becomes a result with isError: true and the message as text, so
-/// the model can read it and act.
+/// An Error of any kind, arguments that do not fit the schema included, becomes a result with
+/// isError: true and the message as text (tool_error), so the model can read it and act: the
+/// rule of MCP 2025-11-25, applied to every revision by call_tool.
 using ToolHandler = std::function<core::Result<json>(const json& arguments, ToolContext& context)>;
+
+/// The CallToolResult of a call that failed: `message` as its one text content, isError: true.
+[[nodiscard]] json tool_error(std::string_view message);
 
 /// The tools a server offers, in the order they were added.
 class ToolRegistry {

@@ -6,6 +6,8 @@
 #include <exception>
 #include <utility>
 
+#include "core/encoding.hpp"
+
 namespace mcp {
 
 namespace {
@@ -114,19 +116,17 @@ tl::expected<json, RpcError> call_tool(const ToolRegistry& tools, const json& pa
   try {
     outcome = (*handler)(arguments, context);
   } catch (const std::exception& error) {
-    spdlog::error("tool {} threw: {}", name, error.what());
+    spdlog::error("tool {} threw: {}", name, core::printable(error.what()));
     return internal();
   } catch (...) {
     spdlog::error("tool {} threw a non-exception", name);
     return internal();
   }
   if (!outcome) {
-    if (outcome.error().kind == core::ErrorKind::invalid_argument) {
-      return invalid_params(outcome.error().message);
-    }
-    // A failure the model can read and act on, not a protocol error (the spec's own advice).
-    return json{{"content", json::array({json{{"type", "text"}, {"text", outcome.error().message}}})},
-                {"isError", true}};
+    // The one place of the rule (MCP 2025-11-25, for every revision): whatever a tool refuses or
+    // fails at, invalid arguments included, is a result the model reads and acts on. Only what is
+    // wrong with the call itself (no name, arguments not an object, an unknown tool) is -32602.
+    return tool_error(outcome.error().message);
   }
   return shape_result(std::move(*outcome), *scope.revision, name);
 }

@@ -28,9 +28,10 @@ struct ToolCallScope {
   Outbound notify;
 };
 
-/// Runs tools/call. Bad params, an unknown tool and arguments the tool rejects as invalid_argument are
-/// -32602; any other tool error is a result with isError: true and the message as text; a tool that
-/// throws or returns a non-object is -32603 (details only in the log).
+/// Runs tools/call. Bad params (no string name, arguments not an object) and an unknown tool are
+/// -32602; any error of the tool, arguments it rejects included, is a result with isError: true
+/// and the message as text (tool_error); a tool that throws or returns a non-object is -32603
+/// (details only in the log).
 [[nodiscard]] tl::expected<json, RpcError> call_tool(const ToolRegistry& tools, const json& params,
                                                      const ToolCallScope& scope);
 

@@ -7,6 +7,10 @@
 #include <prometheus/text_serializer.h>
 
 #include <cstdint>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <string>
 
 namespace metrics {
 
@@ -102,6 +106,18 @@ struct Metrics::Families {
           .Name("mcp_sandbox_warm_discards_total")
           .Help("Warm containers removed without running anything, by reason")
           .Register(*registry);
+
+  // The language labels seen so far (see run_finished).
+  std::mutex languages_mutex;
+  std::set<std::string, std::less<>> languages;
+
+  // `language` while fewer than kMaxLanguages distinct ones have been seen, "other" after that.
+  std::string language_label(std::string_view language) {
+    const std::lock_guard lock(languages_mutex);
+    if (languages.find(language) != languages.end()) return std::string(language);
+    if (languages.size() >= kMaxLanguages) return "other";
+    return *languages.emplace(language).first;
+  }
 };
 
 namespace {
@@ -118,8 +134,9 @@ void Metrics::run_started() { m_families->in_flight.Increment(); }
 
 void Metrics::run_finished(std::string_view language, std::string_view outcome, double seconds) {
   m_families->in_flight.Decrement();
-  m_families->runs.Add({{"language", std::string(language)}, {"outcome", std::string(outcome)}}).Increment();
-  m_families->run_seconds.Add({{"language", std::string(language)}}, kRunBuckets).Observe(seconds);
+  const auto label = m_families->language_label(language);
+  m_families->runs.Add({{"language", label}, {"outcome", std::string(outcome)}}).Increment();
+  m_families->run_seconds.Add({{"language", label}}, kRunBuckets).Observe(seconds);
 }
 
 void Metrics::containers_reaped(std::size_t count) { m_families->reaped.Increment(static_cast<double>(count)); }

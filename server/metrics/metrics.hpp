@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -10,6 +12,9 @@ namespace metrics {
 /// Names follow Prometheus conventions with the `mcp_sandbox_` prefix.
 class Metrics {
  public:
+  /// Most distinct `language` label values ever exported (every series is kept until a restart).
+  static constexpr std::size_t kMaxLanguages = 32;
+
   Metrics();
   ~Metrics();
   Metrics(const Metrics&) = delete;
@@ -17,7 +22,9 @@ class Metrics {
 
   /// A run started / ended (runs in flight).
   void run_started();
-  /// A run ended: `outcome` is ok, failed, timeout, oom, cancelled or error.
+  /// A run ended: `outcome` is ok, failed, timeout, oom, cancelled or error; `language` is a runner's
+  /// name or "unknown" (runner::CodeRun maps what a caller wrote). As a backstop, a label is never
+  /// made from more than kMaxLanguages distinct languages: later ones count as "other".
   void run_finished(std::string_view language, std::string_view outcome, double seconds);
   /// One Engine API call; `error_kind` empty when it succeeded.
   void engine_call(std::string_view call, std::string_view error_kind, double seconds);

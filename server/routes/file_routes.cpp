@@ -4,6 +4,8 @@
 
 #include <memory>
 
+#include "core/encoding.hpp"
+#include "core/fd.hpp"
 #include "http/url.hpp"
 #include "sandbox/files.hpp"
 #include "sandbox/paths.hpp"
@@ -27,7 +29,7 @@ std::string content_disposition(const std::string& path) {
   const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   std::string ascii;
   for (unsigned char c : name) ascii += (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ? static_cast<char>(c) : '_';
-  return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + sandbox::percent_encode_path(name);
+  return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + core::percent_encode(name);
 }
 
 bool is_sandbox_name(std::string_view name) {
@@ -118,7 +120,7 @@ void mount_file_routes(http::Router& routes, const sandbox::Workspaces& workspac
     // the lease keeps it from being swept while the response streams.
     auto workspace = workspaces.open_existing(sandbox_name);
     auto file = workspace ? sandbox::SandboxFiles(workspace->server_path).open_regular(path, size)
-                          : core::Result<sandbox::Fd>(core::fail(workspace.error()));
+                          : core::Result<core::Fd>(core::fail(workspace.error()));
     if (!file) {
       metrics.file_download("not_found", 0);
       return refuse(response, 404, "no such file");
@@ -147,7 +149,7 @@ void mount_file_routes(http::Router& routes, const sandbox::Workspaces& workspac
     metrics.file_download("ok", part.length);
     response.stream_length = part.length;
     // One bounded buffer per download; the lease keeps the volume mounted until the stream ends.
-    response.stream = [fd = std::make_shared<sandbox::Fd>(std::move(*file)), lease = workspace->lease,
+    response.stream = [fd = std::make_shared<core::Fd>(std::move(*file)), lease = workspace->lease,
                        part](http::BodyWriter& out) {
       std::string buffer(static_cast<std::size_t>(std::min<std::uint64_t>(part.length, kChunk)), '\0');
       std::uint64_t sent = 0;

@@ -171,8 +171,7 @@ core::Result<RunOutcome> Executor::run(const RunRequest& request) {
   auto runner = resolve(request.language);
   if (!runner) return core::fail(runner.error());
 
-  const int cap = m_options.limits.timeout_seconds;
-  const int timeout_seconds = std::min(request.timeout_seconds.value_or(cap), cap);
+  const int timeout_seconds = m_options.limits.timeout_for(request.timeout_seconds);
   const auto identity = new_identity();
   const auto spec = build_container_spec(runner->manifest, request, m_options.limits, m_options.runtime,
                                          request.network, identity);

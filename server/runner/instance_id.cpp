@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "config/config.hpp"
+#include "core/fd.hpp"
 #include "core/random.hpp"
 
 namespace runner {
@@ -39,15 +40,16 @@ core::Result<std::string> resolve_instance_id(const std::string& sandbox_root, c
   }
   const std::string path = sandbox_root + "/" + kInstanceIdFile;
   // O_EXCL: of two servers started at once on one root, one writes and both read the same id.
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0) {
+  core::Fd file(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644));
+  if (file.get() < 0) {
     if (errno == EEXIST) return read_id(path);
     return core::fail(ErrorKind::unavailable, "cannot create " + path + ": " + std::strerror(errno));
   }
   const std::string id = "srv-" + core::random_hex(8);
   const std::string line = id + "\n";
-  const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
-  ::close(fd);
+  const bool written =
+      ::write(file.get(), line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(file.get()) == 0;
+  file = core::Fd();
   if (!written) {
     ::unlink(path.c_str());
     return core::fail(ErrorKind::unavailable, "cannot write " + path + ": " + std::strerror(errno));

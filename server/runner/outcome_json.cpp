@@ -4,7 +4,6 @@ namespace runner {
 
 nlohmann::json outcome_to_json(const RunOutcome& outcome) {
   return {
-      {"runId", outcome.run_id},
       {"language", outcome.language},
       {"exitCode", outcome.exit_code},
       {"stdout", outcome.stdout_data},

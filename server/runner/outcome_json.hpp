@@ -6,8 +6,9 @@
 
 namespace runner {
 
-/// The outcome with the field names every surface uses (CLI, MCP tools):
-/// runId, language, exitCode, stdout, stderr, timedOut, oomKilled, truncated, durationMs.
+/// The outcome with the field names every surface uses (CLI, MCP tools): language, exitCode,
+/// stdout, stderr, timedOut, oomKilled, truncated, durationMs. Each surface adds its own
+/// fields (the CLI its runId, run_code the conversation and its files).
 nlohmann::json outcome_to_json(const RunOutcome& outcome);
 
 /// Serialises JSON whose strings may hold bytes that are not UTF-8 (program

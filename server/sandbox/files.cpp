@@ -58,21 +58,10 @@ FileInfo::Type type_of(mode_t mode) {
 // Depth-first scan of an open directory; never follows links, stops at the limits.
 void scan(int dir_fd, const std::string& prefix, int depth, bool recursive, const ScanLimits& limits,
           Listing& listing) {
-  const int fd = ::dup(dir_fd);
-  if (fd < 0) return;
-  DIR* dir = ::fdopendir(fd);
-  if (dir == nullptr) {
-    ::close(fd);
-    return;
-  }
-  std::vector<std::string> names;
-  while (const dirent* entry = ::readdir(dir)) {
-    const std::string name = entry->d_name;
-    if (name == "." || name == "..") continue;
-    names.push_back(name);
-    if (names.size() > limits.max_entries) break;
-  }
-  ::closedir(dir);
+  // One name past the limit tells the caller the listing was cut.
+  auto read = entry_names(dir_fd, std::max(limits.max_entries, limits.max_entries + 1));
+  if (!read) return;
+  auto& names = *read;
   std::sort(names.begin(), names.end());
   for (const auto& name : names) {
     if (listing.entries.size() >= limits.max_entries) {
@@ -89,39 +78,27 @@ void scan(int dir_fd, const std::string& prefix, int depth, bool recursive, cons
       listing.truncated = true;
       continue;
     }
-    Fd child(::openat(dir_fd, name.c_str(), kDirFlags));
+    core::Fd child(::openat(dir_fd, name.c_str(), kDirFlags));
     if (child.get() >= 0) scan(child.get(), file.path + "/", depth + 1, recursive, limits, listing);
   }
 }
 
 }  // namespace
 
-Fd& Fd::operator=(Fd&& other) noexcept {
-  if (this != &other) {
-    if (m_fd >= 0) ::close(m_fd);
-    m_fd = other.release();
-  }
-  return *this;
-}
-
-Fd::~Fd() {
-  if (m_fd >= 0) ::close(m_fd);
-}
-
 SandboxFiles::SandboxFiles(std::filesystem::path root) : m_root(std::move(root)) {}
 
-core::Result<Fd> SandboxFiles::open_parent(std::string_view path, bool create, std::string& name) const {
+core::Result<core::Fd> SandboxFiles::open_parent(std::string_view path, bool create, std::string& name) const {
   auto parts = split_path(path);
   if (parts.empty()) return core::fail(ErrorKind::invalid_argument, "path must name a file");
   name = parts.back();
   parts.pop_back();
-  Fd dir(::open(m_root.c_str(), kDirFlags));
+  core::Fd dir(::open(m_root.c_str(), kDirFlags));
   if (dir.get() < 0) return core::fail(errno_error("cannot open the conversation's directory", ""));
   for (const auto& part : parts) {
     if (create && ::mkdirat(dir.get(), part.c_str(), 0755) == 0) {
       ::fchownat(dir.get(), part.c_str(), kRunnerUid, kRunnerGid, AT_SYMLINK_NOFOLLOW);
     }
-    Fd next(::openat(dir.get(), part.c_str(), kDirFlags));
+    core::Fd next(::openat(dir.get(), part.c_str(), kDirFlags));
     if (next.get() < 0) return core::fail(errno_error("cannot open", path));
     dir = std::move(next);
   }
@@ -141,7 +118,7 @@ core::Result<void> SandboxFiles::write(std::string_view path, std::string_view c
   // The bytes go to an unnamed file first, which gets the name only when all
   // of it is written: a write that hits the conversation's quota leaves no
   // partial file and the old content intact.
-  Fd file(::openat(dir->get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
+  core::Fd file(::openat(dir->get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
   if (file.get() < 0) return core::fail(errno_error("cannot write", path));
   ::fchown(file.get(), kRunnerUid, kRunnerGid);
   std::size_t written = 0;
@@ -167,7 +144,7 @@ core::Result<void> SandboxFiles::write(std::string_view path, std::string_view c
   }
 }
 
-core::Result<Fd> SandboxFiles::open_regular(std::string_view path, std::int64_t& size) const {
+core::Result<core::Fd> SandboxFiles::open_regular(std::string_view path, std::int64_t& size) const {
   if (auto ok = checked(path, false); !ok) return core::fail(ok.error());
   std::string name;
   auto dir = open_parent(path, false, name);
@@ -179,7 +156,7 @@ core::Result<Fd> SandboxFiles::open_regular(std::string_view path, std::int64_t&
       !S_ISDIR(before.st_mode)) {
     return core::fail(ErrorKind::invalid_argument, std::string(path) + " is not a regular file");
   }
-  Fd file(::openat(dir->get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  core::Fd file(::openat(dir->get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (file.get() < 0) return core::fail(errno_error("cannot read", path));
   struct stat info {};
   if (::fstat(file.get(), &info) != 0) return core::fail(errno_error("cannot read", path));
@@ -213,11 +190,11 @@ core::Result<std::string> SandboxFiles::read(std::string_view path, std::size_t 
 
 core::Result<Listing> SandboxFiles::list(std::string_view directory, bool recursive, ScanLimits limits) const {
   if (auto ok = checked(directory, true); !ok) return core::fail(ok.error());
-  Fd dir(::open(m_root.c_str(), kDirFlags));
+  core::Fd dir(::open(m_root.c_str(), kDirFlags));
   if (dir.get() < 0) return core::fail(errno_error("cannot open the conversation's directory", ""));
   std::string prefix;
   for (const auto& part : split_path(directory)) {
-    Fd next(::openat(dir.get(), part.c_str(), kDirFlags));
+    core::Fd next(::openat(dir.get(), part.c_str(), kDirFlags));
     if (next.get() < 0) return core::fail(errno_error("cannot list", directory));
     dir = std::move(next);
     prefix += part + "/";

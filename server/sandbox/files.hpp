@@ -7,29 +7,9 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/fd.hpp"
 
 namespace sandbox {
-
-/// An owned file descriptor, closed when it goes out of scope.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : m_fd(fd) {}
-  Fd(Fd&& other) noexcept : m_fd(other.release()) {}
-  Fd& operator=(Fd&& other) noexcept;
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd();
-  [[nodiscard]] int get() const { return m_fd; }
-  int release() {
-    const int fd = m_fd;
-    m_fd = -1;
-    return fd;
-  }
-
- private:
-  int m_fd = -1;
-};
 
 struct FileInfo {
   enum class Type { file, directory, symlink, other };
@@ -65,7 +45,7 @@ class SandboxFiles {
   core::Result<std::string> read(std::string_view path, std::size_t max_bytes) const;
 
   /// An open descriptor of a regular file, for streaming; `size` gets its size.
-  core::Result<Fd> open_regular(std::string_view path, std::int64_t& size) const;
+  core::Result<core::Fd> open_regular(std::string_view path, std::int64_t& size) const;
 
   /// Entries under `directory` ("" for the root), depth-first, sorted by path.
   core::Result<Listing> list(std::string_view directory, bool recursive, ScanLimits limits = {}) const;
@@ -75,7 +55,7 @@ class SandboxFiles {
 
  private:
   /// Opens the directory that holds the last component of `path`; `name` gets that component.
-  core::Result<Fd> open_parent(std::string_view path, bool create, std::string& name) const;
+  core::Result<core::Fd> open_parent(std::string_view path, bool create, std::string& name) const;
 
   std::filesystem::path m_root;
 };

@@ -6,6 +6,8 @@
 
 #include <array>
 
+#include "core/encoding.hpp"
+
 namespace sandbox {
 
 std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
@@ -13,14 +15,7 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
   unsigned int length = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest.data(), &length);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 0x0f]);
-  }
-  return hex;
+  return core::hex_encode(std::string_view(reinterpret_cast<const char*>(digest.data()), length));
 }
 
 std::string derive_key(std::string_view secret, std::string_view purpose) {

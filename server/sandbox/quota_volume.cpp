@@ -16,7 +16,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "sandbox/files.hpp"
+#include "core/fd.hpp"
 
 namespace sandbox {
 namespace fs = std::filesystem;
@@ -45,8 +45,8 @@ const char* find_mkfs() {
 core::Result<void> run_program(const std::vector<std::string>& args) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return core::fail(ErrorKind::internal, "pipe: " + errno_text());
-  Fd read_end(pipe_fds[0]);
-  Fd write_end(pipe_fds[1]);
+  core::Fd read_end(pipe_fds[0]);
+  core::Fd write_end(pipe_fds[1]);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
@@ -60,7 +60,7 @@ core::Result<void> run_program(const std::vector<std::string>& args) {
   pid_t pid = 0;
   const int spawned = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
-  write_end = Fd();
+  write_end = core::Fd();
   if (spawned != 0) return core::fail(ErrorKind::unavailable, "cannot run " + args[0] + ": " + std::strerror(spawned));
   std::string output;
   std::array<char, 1024> buffer{};
@@ -81,8 +81,8 @@ core::Result<void> run_program(const std::vector<std::string>& args) {
 // A free loop device with `image` attached, auto-clearing: it detaches itself
 // when the last user (the mount) goes away. Returns its path and an open fd
 // that must stay open until the mount holds the device.
-core::Result<std::pair<std::string, Fd>> attach_loop(int image_fd, const fs::path& image) {
-  Fd control(::open("/dev/loop-control", O_RDWR | O_CLOEXEC));
+core::Result<std::pair<std::string, core::Fd>> attach_loop(int image_fd, const fs::path& image) {
+  core::Fd control(::open("/dev/loop-control", O_RDWR | O_CLOEXEC));
   if (control.get() < 0) {
     return core::fail(ErrorKind::unavailable, "cannot open /dev/loop-control: " + errno_text() +
                                                   " (conversation quotas need loop devices and CAP_SYS_ADMIN: run as "
@@ -95,11 +95,11 @@ core::Result<std::pair<std::string, Fd>> attach_loop(int image_fd, const fs::pat
     const int number = ::ioctl(control.get(), LOOP_CTL_GET_FREE);
     if (number < 0) return core::fail(ErrorKind::unavailable, "no free loop device: " + errno_text());
     const std::string path = "/dev/loop" + std::to_string(number);
-    Fd device(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+    core::Fd device(::open(path.c_str(), O_RDWR | O_CLOEXEC));
     // In a container /dev is a snapshot: devices made later by loop-control have no node yet.
     if (device.get() < 0 && errno == ENOENT &&
         ::mknod(path.c_str(), S_IFBLK | 0660, makedev(kLoopMajor, static_cast<unsigned>(number))) == 0) {
-      device = Fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+      device = core::Fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
     }
     if (device.get() < 0) return core::fail(ErrorKind::unavailable, "cannot open " + path + ": " + errno_text());
     loop_config config{};
@@ -147,7 +147,7 @@ core::Result<void> create_volume_image(const fs::path& image, const VolumeLimits
     return core::fail(ErrorKind::unavailable, "mkfs.ext4 not found (install e2fsprogs) - it makes conversation volumes");
   }
   {
-    Fd file(::open(image.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+    core::Fd file(::open(image.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (file.get() < 0 || ::ftruncate(file.get(), limits.bytes) != 0) {
       return core::fail(ErrorKind::unavailable, "cannot create " + image.string() + ": " + errno_text());
     }
@@ -172,12 +172,12 @@ core::Result<void> create_volume_image(const fs::path& image, const VolumeLimits
 }
 
 core::Result<void> mount_volume(const fs::path& image, const fs::path& mount_point) {
-  Fd image_fd(::open(image.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+  core::Fd image_fd(::open(image.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
   if (image_fd.get() < 0) return core::fail(ErrorKind::unavailable, "cannot open " + image.string() + ": " + errno_text());
   auto loop = attach_loop(image_fd.get(), image);
   if (!loop) return core::fail(loop.error());
   // Mount on the directory we opened without following links, via its fd.
-  Fd target(::open(mount_point.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  core::Fd target(::open(mount_point.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (target.get() < 0) {
     return core::fail(ErrorKind::unavailable, "cannot open " + mount_point.string() + ": " + errno_text());
   }

@@ -30,12 +30,12 @@ std::string holder_pid(int fd) {
 
 core::Result<RootLock> RootLock::acquire(const std::string& root) {
   const std::string path = root + "/" + kRootLockFile;
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  core::Fd lock(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+  const int fd = lock.get();
   if (fd < 0) return core::fail(ErrorKind::unavailable, "cannot open " + path + ": " + errno_text());
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;
     const std::string pid = holder_pid(fd);
-    ::close(fd);
     if (error == EWOULDBLOCK) {
       return core::fail(ErrorKind::invalid_argument,
                         "another mcp-sandbox server" + (pid.empty() ? std::string() : " (pid " + pid + ")") +
@@ -48,15 +48,9 @@ core::Result<RootLock> RootLock::acquire(const std::string& root) {
   // Ours now: record who holds it (a pid of another pid namespace, in a container, is still a hint).
   const std::string line = std::to_string(::getpid()) + "\n";
   if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, line.data(), line.size(), 0) != static_cast<ssize_t>(line.size())) {
-    const std::string message = "cannot write " + path + ": " + errno_text();
-    ::close(fd);
-    return core::fail(ErrorKind::unavailable, message);
+    return core::fail(ErrorKind::unavailable, "cannot write " + path + ": " + errno_text());
   }
-  return RootLock(fd);
-}
-
-RootLock::~RootLock() {
-  if (m_fd >= 0) ::close(m_fd);  // closing the last descriptor releases the lock
+  return RootLock(std::move(lock));
 }
 
 }  // namespace sandbox

@@ -1,8 +1,10 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 #include "core/error.hpp"
+#include "core/fd.hpp"
 
 namespace sandbox {
 
@@ -20,15 +22,15 @@ class RootLock {
   /// server gets. Fails (invalid_argument) when another process holds it, naming its pid.
   static core::Result<RootLock> acquire(const std::string& root);
 
-  RootLock(RootLock&& other) noexcept : m_fd(other.m_fd) { other.m_fd = -1; }
+  RootLock(RootLock&&) noexcept = default;
   RootLock& operator=(RootLock&&) = delete;
   RootLock(const RootLock&) = delete;
   RootLock& operator=(const RootLock&) = delete;
-  ~RootLock();
+  ~RootLock() = default;
 
  private:
-  explicit RootLock(int fd) : m_fd(fd) {}
-  int m_fd;
+  explicit RootLock(core::Fd fd) : m_fd(std::move(fd)) {}
+  core::Fd m_fd;  ///< closing the last descriptor releases the lock
 };
 
 }  // namespace sandbox

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <vector>
 
-#include "sandbox/files.hpp"
+#include "core/fd.hpp"
 
 namespace sandbox {
 namespace {
@@ -24,24 +24,6 @@ core::Error failure(std::string_view shown) {
   return core::Error{kind, "cannot delete " + std::string(shown) + ": " + std::strerror(errno)};
 }
 
-core::Result<std::vector<std::string>> entries(int dir_fd, std::string_view shown) {
-  const int fd = ::dup(dir_fd);
-  DIR* stream = fd < 0 ? nullptr : ::fdopendir(fd);
-  if (stream == nullptr) {
-    if (fd >= 0) ::close(fd);
-    return core::fail(failure(shown));
-  }
-  // The dup shares its offset with dir_fd, which an earlier pass has read to the end.
-  ::rewinddir(stream);
-  std::vector<std::string> names;
-  while (const dirent* entry = ::readdir(stream)) {
-    const std::string name = entry->d_name;
-    if (name != "." && name != "..") names.push_back(name);
-  }
-  ::closedir(stream);
-  return names;
-}
-
 struct Walk {
   int top_fd;
   std::string_view shown;
@@ -50,8 +32,8 @@ struct Walk {
 };
 
 core::Result<void> clear(Walk& walk, int dir_fd, int depth) {
-  auto names = entries(dir_fd, walk.shown);
-  if (!names) return core::fail(names.error());
+  auto names = entry_names(dir_fd);
+  if (!names) return core::fail(names.error().kind, "cannot delete " + std::string(walk.shown) + ": " + names.error().message);
   for (const auto& name : *names) {
     if (::unlinkat(dir_fd, name.c_str(), 0) == 0 || errno == ENOENT) continue;
     if (errno != EISDIR && errno != EPERM) return core::fail(failure(walk.shown));
@@ -65,7 +47,7 @@ core::Result<void> clear(Walk& walk, int dir_fd, int depth) {
       ++walk.moved;
       continue;
     }
-    Fd child(::openat(dir_fd, name.c_str(), kDirFlags));
+    core::Fd child(::openat(dir_fd, name.c_str(), kDirFlags));
     if (child.get() < 0) return core::fail(failure(walk.shown));
     if (auto cleared = clear(walk, child.get(), depth + 1); !cleared) return cleared;
     if (::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) return core::fail(failure(walk.shown));
@@ -75,10 +57,31 @@ core::Result<void> clear(Walk& walk, int dir_fd, int depth) {
 
 }  // namespace
 
+core::Result<std::vector<std::string>> entry_names(int dir_fd, std::size_t max_names) {
+  const int fd = ::dup(dir_fd);
+  DIR* stream = fd < 0 ? nullptr : ::fdopendir(fd);
+  if (stream == nullptr) {
+    const int error = errno;
+    if (fd >= 0) ::close(fd);
+    return core::fail(error == ENOENT ? ErrorKind::not_found : ErrorKind::internal, std::strerror(error));
+  }
+  // The dup shares its offset with dir_fd, which an earlier reader may have left at the end.
+  ::rewinddir(stream);
+  std::vector<std::string> names;
+  while (names.size() < max_names) {
+    const dirent* entry = ::readdir(stream);
+    if (entry == nullptr) break;
+    const std::string_view name = entry->d_name;
+    if (name != "." && name != "..") names.emplace_back(name);
+  }
+  ::closedir(stream);
+  return names;
+}
+
 core::Result<void> remove_tree(int parent_fd, const std::string& name, std::string_view shown) {
   if (::unlinkat(parent_fd, name.c_str(), 0) == 0) return {};
   if (errno != EISDIR && errno != EPERM) return core::fail(failure(shown));
-  Fd top(::openat(parent_fd, name.c_str(), kDirFlags));
+  core::Fd top(::openat(parent_fd, name.c_str(), kDirFlags));
   if (top.get() < 0) return core::fail(failure(shown));
   Walk walk{top.get(), shown};
   do {

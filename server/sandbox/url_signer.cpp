@@ -2,27 +2,10 @@
 
 #include <charconv>
 
+#include "core/encoding.hpp"
 #include "sandbox/hmac.hpp"
 
 namespace sandbox {
-
-std::string percent_encode_path(std::string_view path) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(path.size());
-  for (unsigned char c : path) {
-    const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                            c == '.' || c == '_' || c == '~' || c == '/';
-    if (unreserved) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0x0f]);
-    }
-  }
-  return out;
-}
 
 UrlSigner::UrlSigner(std::string_view file_secret, std::string public_base_url, std::chrono::seconds ttl,
                      UnixClock now)
@@ -38,7 +21,7 @@ std::int64_t UrlSigner::system_now() {
 }
 
 std::string UrlSigner::file_path(std::string_view sandbox, std::string_view path) {
-  return "/files/" + std::string(sandbox) + "/" + percent_encode_path(path);
+  return "/files/" + std::string(sandbox) + "/" + core::percent_encode(path, "/");
 }
 
 std::string UrlSigner::signature(std::string_view sandbox, std::string_view path, std::int64_t expires) const {

@@ -43,7 +43,4 @@ class UrlSigner {
   UnixClock m_now;
 };
 
-/// Percent-encodes everything but unreserved characters and '/'.
-std::string percent_encode_path(std::string_view path);
-
 }  // namespace sandbox

@@ -7,14 +7,13 @@
 
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstring>
-#include <map>
-#include <mutex>
 #include <system_error>
+#include <utility>
 
+#include "core/fd.hpp"
 #include "core/random.hpp"
-#include "sandbox/files.hpp"
+#include "sandbox/claims.hpp"
 #include "sandbox/hmac.hpp"
 #include "sandbox/tree.hpp"
 
@@ -59,130 +58,130 @@ std::int64_t system_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// The names in `dir` that do not start with a dot (ours: .images, .last-use); none when unreadable.
 std::vector<std::string> directory_names(const fs::path& dir) {
-  std::vector<std::string> names;
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  DIR* stream = fd.get() < 0 ? nullptr : ::fdopendir(fd.get());
-  if (stream == nullptr) return names;
-  fd.release();
-  while (const dirent* entry = ::readdir(stream)) {
-    if (entry->d_name[0] != '.') names.emplace_back(entry->d_name);
-  }
-  ::closedir(stream);
-  return names;
+  const core::Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  auto names = fd.get() < 0 ? core::Result<std::vector<std::string>>() : entry_names(fd.get());
+  if (!names) return {};
+  std::erase_if(*names, [](const std::string& name) { return name.front() == '.'; });
+  return std::move(*names);
 }
 
 bool has_suffix(std::string_view text, std::string_view suffix) {
   return text.size() > suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
 }
 
-}  // namespace
+// The last use of each conversation: the mtime of `.last-use/<name>`, outside the conversation,
+// where no program can change it.
+class LastUse {
+ public:
+  LastUse(fs::path dir, std::function<std::int64_t()> now) : m_dir(std::move(dir)), m_now(std::move(now)) {}
 
-// Shared by every copy of a Workspaces and by the leases it hands out.
-struct Workspaces::State {
-  fs::path server_root;
-  std::string engine_root;
-  std::string name_key;
-  VolumeLimits quota;
-  std::function<std::int64_t()> now;
-
-  // Per conversation: how many holders, and whether one thread is preparing
-  // (creating, mounting) or removing it. Entries exist only while either is true.
-  struct Entry {
-    int users = 0;
-    bool busy = false;
-  };
-  std::mutex mutex;
-  std::condition_variable changed;
-  std::map<std::string, Entry> entries;
-
-  [[nodiscard]] fs::path image(const std::string& name) const {
-    return server_root / kImages / (name + std::string(kImageSuffix));
-  }
-  [[nodiscard]] fs::path stamp(const std::string& name) const { return server_root / kLastUse / name; }
-
-  // Records a use at the current time, in a file no program can reach.
-  void record_use(const std::string& name, bool create) const {
-    Fd file(::open(stamp(name).c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600));
+  // Records a use at the current time; `create` makes the stamp when there is none yet.
+  void record(const std::string& name, bool create) const {
+    core::Fd file(::open(path(name).c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600));
     if (file.get() < 0) return;
-    const timespec when{static_cast<time_t>(now()), 0};
+    const timespec when{static_cast<time_t>(m_now()), 0};
     const timespec times[2] = {when, when};
     ::futimens(file.get(), times);
   }
 
   // Seconds since the epoch of the last recorded use, or nullopt when none is recorded.
-  [[nodiscard]] std::optional<std::int64_t> last_use(const std::string& name) const {
+  [[nodiscard]] std::optional<std::int64_t> get(const std::string& name) const {
     struct stat info {};
-    if (::lstat(stamp(name).c_str(), &info) != 0 || !S_ISREG(info.st_mode)) return std::nullopt;
+    if (::lstat(path(name).c_str(), &info) != 0 || !S_ISREG(info.st_mode)) return std::nullopt;
     return static_cast<std::int64_t>(info.st_mtim.tv_sec);
   }
 
-  // Waits until no other thread prepares or removes `name`, then marks it busy.
-  void claim(const std::string& name) {
-    std::unique_lock lock(mutex);
-    changed.wait(lock, [&] {
-      auto found = entries.find(name);
-      return found == entries.end() || !found->second.busy;
-    });
-    entries[name].busy = true;
-  }
+  void forget(const std::string& name) const { ::unlink(path(name).c_str()); }
 
-  // Marks `name` busy only when nobody holds or prepares it (for the sweep).
-  bool try_claim_idle(const std::string& name) {
-    std::lock_guard lock(mutex);
-    auto& entry = entries[name];
-    if (entry.busy || entry.users > 0) return false;
-    entry.busy = true;
-    return true;
-  }
+  [[nodiscard]] std::int64_t now() const { return m_now(); }
 
-  // Ends a claim; `add_user` turns it into one more holder.
-  void finish(const std::string& name, bool add_user) {
-    std::lock_guard lock(mutex);
-    auto& entry = entries[name];
-    entry.busy = false;
-    if (add_user) ++entry.users;
-    if (entry.users == 0) entries.erase(name);
-    changed.notify_all();
-  }
+ private:
+  [[nodiscard]] fs::path path(const std::string& name) const { return m_dir / name; }
 
-  void release(const std::string& name) {
-    {
-      std::lock_guard lock(mutex);
-      auto& entry = entries[name];
-      if (--entry.users <= 0 && !entry.busy) entries.erase(name);
-      changed.notify_all();
-    }
-    record_use(name, false);
-  }
+  fs::path m_dir;
+  std::function<std::int64_t()> m_now;
+};
 
-  core::Result<void> ensure_mounted(const std::string& name, const fs::path& dir) const {
-    auto mounted = is_mount_point(dir);
+// Each conversation's volume: a fixed-size ext4 image in `.images/<name>.ext4`, mounted on the
+// conversation's directory while in use.
+class Volumes {
+ public:
+  Volumes(fs::path dir, VolumeLimits quota) : m_dir(std::move(dir)), m_quota(quota) {}
+
+  [[nodiscard]] const VolumeLimits& quota() const { return m_quota; }
+
+  // Mounts the conversation's image on `mount_point`, making the image first when there is none.
+  core::Result<void> ensure_mounted(const std::string& name, const fs::path& mount_point) const {
+    auto mounted = is_mount_point(mount_point);
     if (!mounted) return core::fail(mounted.error());
     if (*mounted) return {};  // mounted before (this process, or one before a restart)
     const auto image_path = image(name);
     const bool fresh = !fs::exists(image_path);
     if (fresh) {
       // Made under another name and renamed when complete, so a crash never leaves a half-made image.
-      auto partial = image_path;
-      partial += ".new";
-      if (auto made = create_volume_image(partial, quota, kRunnerUid, kRunnerGid); !made) return made;
+      const auto partial = partial_image(name);
+      if (auto made = create_volume_image(partial, m_quota, kRunnerUid, kRunnerGid); !made) return made;
       if (::rename(partial.c_str(), image_path.c_str()) != 0) {
         return core::fail(ErrorKind::unavailable, "cannot create " + image_path.string() + ": " + std::strerror(errno));
       }
     }
-    if (auto done = mount_volume(image_path, dir); !done) return done;
+    if (auto done = mount_volume(image_path, mount_point); !done) return done;
     // mkfs makes lost+found (root's, unreadable); a conversation's /data starts empty.
-    if (fresh) ::rmdir((dir / "lost+found").c_str());
+    if (fresh) ::rmdir((mount_point / "lost+found").c_str());
     return {};
   }
 
+  // Unmounts `mount_point` when something is mounted there.
+  static core::Result<void> ensure_unmounted(const fs::path& mount_point) {
+    auto mounted = is_mount_point(mount_point);
+    if (!mounted) return core::fail(mounted.error());
+    if (*mounted) return unmount_volume(mount_point);
+    return {};
+  }
+
+  // Deletes the conversation's image and any half-made one.
+  void remove_images(const std::string& name) const {
+    for (const auto& file : {image(name), partial_image(name)}) ::unlink(file.c_str());
+  }
+
+ private:
+  [[nodiscard]] fs::path image(const std::string& name) const { return m_dir / (name + std::string(kImageSuffix)); }
+  [[nodiscard]] fs::path partial_image(const std::string& name) const {
+    return m_dir / (name + std::string(kNewImageSuffix));
+  }
+
+  fs::path m_dir;
+  VolumeLimits m_quota;
+};
+
+}  // namespace
+
+// Shared by every copy of a Workspaces and by the leases it hands out: where conversations live,
+// who uses them (claims), when each was last used, and their volumes.
+struct Workspaces::State {
+  fs::path server_root;
+  std::string engine_root;
+  std::string name_key;
+  Claims claims;
+  LastUse last_use;
+  Volumes volumes;
+
+  State(fs::path root, std::string engine, std::string key, const WorkspaceOptions& options)
+      : server_root(std::move(root)),
+        engine_root(std::move(engine)),
+        name_key(std::move(key)),
+        last_use(server_root / kLastUse, options.now ? options.now : system_now),
+        volumes(server_root / kImages, options.quota) {}
+
+  // Makes the directory a conversation's /data: a real directory (never a link a run planted),
+  // mounted when there is a quota, owned by the runner user. The caller holds the claim.
   core::Result<void> prepare(const Workspace& workspace, bool create) const {
     const auto& path = workspace.server_path;
     if (create && ::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
       return core::fail(ErrorKind::unavailable, "cannot create " + path.string() + ": " + std::strerror(errno));
     }
-    // The directory must be a real directory we made, never a link planted by a run.
     struct stat info {};
     if (::lstat(path.c_str(), &info) != 0) {
       if (errno == ENOENT && !create) return core::fail(ErrorKind::not_found, "no such conversation");
@@ -191,8 +190,8 @@ struct Workspaces::State {
     if (!S_ISDIR(info.st_mode)) {
       return core::fail(ErrorKind::internal, "sandbox entry " + workspace.name + " is not a directory");
     }
-    if (quota.enabled()) {
-      if (auto mounted = ensure_mounted(workspace.name, path); !mounted) return mounted;
+    if (volumes.quota().enabled()) {
+      if (auto mounted = volumes.ensure_mounted(workspace.name, path); !mounted) return mounted;
       if (::lstat(path.c_str(), &info) != 0) {
         return core::fail(ErrorKind::unavailable, "cannot open " + path.string() + ": " + std::strerror(errno));
       }
@@ -208,21 +207,22 @@ struct Workspaces::State {
 
   // Unmounts, then deletes the image, the directory and the stamp. The caller holds the claim.
   core::Result<void> remove(const std::string& name) const {
-    const auto dir = server_root / name;
-    auto mounted = is_mount_point(dir);
-    if (!mounted) return core::fail(mounted.error());
-    if (*mounted) {
-      if (auto unmounted = unmount_volume(dir); !unmounted) return unmounted;
-    }
-    for (const auto& file : {image(name), fs::path(image(name).string() + ".new")}) ::unlink(file.c_str());
-    Fd root(::open(server_root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (auto unmounted = Volumes::ensure_unmounted(server_root / name); !unmounted) return unmounted;
+    volumes.remove_images(name);
+    core::Fd root(::open(server_root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (root.get() < 0) return core::fail(ErrorKind::unavailable, "cannot open " + server_root.string());
     if (auto removed = remove_tree(root.get(), name, name);
         !removed && removed.error().kind != ErrorKind::not_found) {
       return removed;
     }
-    ::unlink(stamp(name).c_str());
+    last_use.forget(name);
     return {};
+  }
+
+  // One holder is done with `name`: the sweep may take it once nobody holds it, idle from now.
+  void release(const std::string& name) {
+    claims.release(name);
+    last_use.record(name, false);
   }
 };
 
@@ -242,15 +242,10 @@ struct Lease {
 
 Workspaces::Workspaces(fs::path server_root, std::string engine_root, std::string file_secret,
                        WorkspaceOptions options)
-    : m_state(std::make_shared<State>()) {
-  m_state->server_root = std::move(server_root);
-  m_state->engine_root = std::move(engine_root);
-  m_state->name_key = derive_key(file_secret, "conversation-directory");
-  m_state->quota = options.quota;
-  m_state->now = options.now ? std::move(options.now) : system_now;
-}
+    : m_state(std::make_shared<State>(std::move(server_root), std::move(engine_root),
+                                      derive_key(file_secret, "conversation-directory"), options)) {}
 
-const VolumeLimits& Workspaces::quota() const { return m_state->quota; }
+const VolumeLimits& Workspaces::quota() const { return m_state->volumes.quota(); }
 
 core::Result<void> Workspaces::prepare_root() const {
   const auto& root = m_state->server_root;
@@ -273,7 +268,7 @@ core::Result<void> Workspaces::prepare_root() const {
 }
 
 core::Result<void> Workspaces::check_quota_support() const {
-  if (!m_state->quota.enabled()) return {};
+  if (!quota().enabled()) return {};
   const auto base = m_state->server_root / kImages / ("probe-" + core::random_hex(6));
   const auto image = fs::path(base.string() + ".ext4");
   const auto mount_point = fs::path(base.string() + ".mnt");
@@ -327,24 +322,24 @@ core::Result<Workspace> Workspaces::open_existing(std::string_view name) const {
 
 core::Result<Workspace> Workspaces::make(const std::string& name, bool ephemeral, bool create) const {
   Workspace workspace{name, m_state->server_root / name, m_state->engine_root + "/" + name, ephemeral, nullptr};
-  m_state->claim(name);
+  m_state->claims.claim(name);
   auto prepared = m_state->prepare(workspace, create);
-  m_state->finish(name, prepared.has_value());
+  m_state->claims.finish(name, prepared.has_value());
   if (!prepared) return core::fail(prepared.error());
-  m_state->record_use(name, true);
+  m_state->last_use.record(name, true);
   workspace.lease = std::make_shared<const Lease>(m_state, name);
   return workspace;
 }
 
 void Workspaces::discard(const Workspace& workspace) const {
   if (!workspace.ephemeral) return;
-  m_state->claim(workspace.name);
+  m_state->claims.claim(workspace.name);
   (void)m_state->remove(workspace.name);  // what is left the sweep removes later
-  m_state->finish(workspace.name, false);
+  m_state->claims.finish(workspace.name, false);
 }
 
 std::optional<VolumeUsage> Workspaces::usage(const Workspace& workspace) const {
-  if (!m_state->quota.enabled()) return std::nullopt;
+  if (!quota().enabled()) return std::nullopt;
   auto usage = volume_usage(workspace.server_path);
   if (!usage) return std::nullopt;
   return *usage;
@@ -354,16 +349,16 @@ SweepReport Workspaces::sweep(const SweepPolicy& policy) const {
   SweepReport report;
   auto& state = *m_state;
   const auto& root = state.server_root;
-  const std::int64_t now = state.now();
+  const std::int64_t now = state.last_use.now();
   for (const auto& name : directory_names(root)) {
     if (!is_workspace_name(name)) continue;
     const bool ephemeral = is_ephemeral_name(name);
     // What is due, judged on the recorded last use; re-judged once the claim is held.
     const auto due = [&](bool& expire, bool& unmount) {
-      const auto last = state.last_use(name);
+      const auto last = state.last_use.get(name);
       if (!last) {
         // Never seen (made before stamps existed): its idle time starts now.
-        state.record_use(name, true);
+        state.last_use.record(name, true);
         return false;
       }
       const std::int64_t idle = now - *last;
@@ -375,7 +370,7 @@ SweepReport Workspaces::sweep(const SweepPolicy& policy) const {
     bool expire = false;
     bool unmount = false;
     if (!due(expire, unmount)) continue;
-    if (!state.try_claim_idle(name)) {
+    if (!state.claims.try_claim_idle(name)) {
       ++report.in_use;
       continue;
     }
@@ -387,7 +382,7 @@ SweepReport Workspaces::sweep(const SweepPolicy& policy) const {
         ++(expire ? report.removed : report.unmounted);
       }
     }
-    state.finish(name, false);
+    state.claims.finish(name, false);
   }
   // Images and stamps whose conversation directory is gone (a crash mid-removal).
   for (const char* own : {kImages, kLastUse}) {
@@ -399,10 +394,10 @@ SweepReport Workspaces::sweep(const SweepPolicy& policy) const {
           break;
         }
       }
-      if (!is_workspace_name(name) || !state.try_claim_idle(name)) continue;
+      if (!is_workspace_name(name) || !state.claims.try_claim_idle(name)) continue;
       struct stat info {};
       if (::lstat((root / name).c_str(), &info) != 0 && errno == ENOENT) ::unlink((root / own / file).c_str());
-      state.finish(name, false);
+      state.claims.finish(name, false);
     }
   }
   return report;

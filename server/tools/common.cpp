@@ -5,10 +5,6 @@
 
 namespace tools {
 
-json failure(const std::string& message) {
-  return {{"content", json::array({{{"type", "text"}, {"text", message}}})}, {"isError", true}};
-}
-
 json success(const std::string& text, json structured) {
   return {{"content", json::array({{{"type", "text"}, {"text", text}}})},
           {"structuredContent", std::move(structured)},
@@ -28,12 +24,7 @@ core::Result<Conversation> resolve_conversation(const Arguments& arguments, cons
     id = "conv-" + core::random_hex(16);
   }
   auto workspace = services.workspaces.open(id);
-  if (!workspace) {
-    // A bad id is something the model can fix: say what is wrong as a tool error, not a protocol error.
-    auto error = workspace.error();
-    if (error.kind == core::ErrorKind::invalid_argument) error.kind = core::ErrorKind::conflict;
-    return core::fail(error);
-  }
+  if (!workspace) return core::fail(workspace.error());
   return Conversation{id, *workspace};
 }
 

@@ -16,9 +16,6 @@ namespace tools {
 
 using nlohmann::json;
 
-/// A CallToolResult the model reads as a failure it can act on.
-json failure(const std::string& message);
-
 /// A CallToolResult with a text summary and structured content.
 json success(const std::string& text, json structured);
 

@@ -23,8 +23,7 @@ json file_schema() {
                        {"name", "size", "mimeType", "url"});
 }
 
-// Runs `body` with the conversation resolved and the path argument checked; a
-// bad path or id becomes a tool error the model can read.
+// Runs `body` with the conversation resolved and the path argument checked.
 template <typename Body>
 core::Result<json> with_conversation(Services& services, const json& arguments, mcp::ToolContext& context,
                                      const char* path_field, bool path_required, Body body) {
@@ -40,13 +39,10 @@ core::Result<json> with_conversation(Services& services, const json& arguments, 
     path = value->value_or("");
   }
   if (auto problem = sandbox::check_relative_path(path, !path_required); !problem.empty()) {
-    return failure(std::string(path_field) + ": " + problem);
+    return core::fail(core::ErrorKind::invalid_argument, std::string(path_field) + ": " + problem);
   }
   auto conversation = resolve_conversation(args, context, services);
-  if (!conversation) {
-    if (conversation.error().kind == core::ErrorKind::invalid_argument) return core::fail(conversation.error());
-    return failure(conversation.error().message);
-  }
+  if (!conversation) return core::fail(conversation.error());
   return body(args, *conversation, path, sandbox::SandboxFiles(conversation->workspace.server_path));
 }
 
@@ -75,16 +71,16 @@ mcp::ToolHandler upload_file_handler(Services& services) {
           auto content = args.required_string("content");
           if (!content) return core::fail(content.error());
           auto bytes = core::base64_decode(*content);
-          if (!bytes) return failure("content is not valid base64");
+          if (!bytes) return core::fail(core::ErrorKind::invalid_argument, "content is not valid base64");
           if (auto written = files.write(path, *bytes); !written) {
             // Over the quota nothing is stored (the file is named only once complete): say how full it is.
             auto usage = services.workspaces.usage(conversation.workspace);
             const bool no_space = written.error().kind == core::ErrorKind::unavailable && usage;
             if (no_space) services.metrics.storage_full();
-            return failure(written.error().message +
-                           (no_space ? " (" + std::to_string(bytes->size()) + " bytes do not fit; conversation storage: " +
-                                           usage->describe() + ")"
-                                     : std::string()));
+            if (!no_space) return core::fail(written.error());
+            return core::fail(written.error().kind, written.error().message + " (" + std::to_string(bytes->size()) +
+                                                        " bytes do not fit; conversation storage: " + usage->describe() +
+                                                        ")");
           }
           // An upload usually precedes a run: start the conversation's next container now.
           services.executor.prewarm(conversation.workspace, run_environment(services, conversation.workspace));
@@ -119,7 +115,7 @@ mcp::ToolHandler list_files_handler(Services& services) {
             const sandbox::SandboxFiles& files) -> core::Result<json> {
           const auto max = services.result_limits.max_listed_files;
           auto listing = files.list(path, true, sandbox::ScanLimits{max * 4, 16});
-          if (!listing) return failure(listing.error().message);
+          if (!listing) return core::fail(listing.error());
           json list = json::array();
           bool truncated = listing->truncated;
           std::string text;
@@ -163,7 +159,7 @@ mcp::ToolHandler read_file_handler(Services& services) {
         [&](const Arguments&, const Conversation& conversation, const std::string& path,
             const sandbox::SandboxFiles& files) -> core::Result<json> {
           auto content = files.read(path, static_cast<std::size_t>(services.result_limits.read_file_bytes));
-          if (!content) return failure(content.error().message);
+          if (!content) return core::fail(content.error());
           auto entry = file_entry(services, conversation.workspace, path, static_cast<std::int64_t>(content->size()));
           const auto mime = entry["mimeType"].get<std::string>();
           json structured = {{"conversationId", conversation.id}, {"file", entry}};
@@ -202,7 +198,7 @@ mcp::ToolHandler delete_file_handler(Services& services) {
         services, arguments, context, "path", true,
         [&](const Arguments&, const Conversation& conversation, const std::string& path,
             const sandbox::SandboxFiles& files) -> core::Result<json> {
-          if (auto removed = files.remove(path); !removed) return failure(removed.error().message);
+          if (auto removed = files.remove(path); !removed) return core::fail(removed.error());
           return success("Deleted " + path + " from /data of conversation " + conversation.id,
                          {{"conversationId", conversation.id}, {"path", path}, {"deleted", true}});
         });

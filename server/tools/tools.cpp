@@ -66,28 +66,15 @@ mcp::ToolHandler list_runners_handler(Services& services) {
   };
 }
 
-// Since MCP 2025-11-25, arguments that do not fit the schema are reported as
-// tool errors the model can read and correct, not as protocol errors.
-mcp::ToolHandler arguments_as_tool_errors(mcp::ToolHandler handler) {
-  return [handler = std::move(handler)](const json& arguments, mcp::ToolContext& context) -> core::Result<json> {
-    auto result = handler(arguments, context);
-    if (!result && result.error().kind == core::ErrorKind::invalid_argument) return failure(result.error().message);
-    return result;
-  };
-}
-
 }  // namespace
 
 void register_tools(mcp::ToolRegistry& registry, Services& services) {
-  const auto add = [&registry](mcp::ToolDefinition definition, mcp::ToolHandler handler) {
-    registry.add(std::move(definition), arguments_as_tool_errors(std::move(handler)));
-  };
-  add(run_code_definition(services), run_code_handler(services));
-  add(upload_file_definition(), upload_file_handler(services));
-  add(list_files_definition(), list_files_handler(services));
-  add(read_file_definition(), read_file_handler(services));
-  add(delete_file_definition(), delete_file_handler(services));
-  add(list_runners_definition(), list_runners_handler(services));
+  registry.add(run_code_definition(services), run_code_handler(services));
+  registry.add(upload_file_definition(), upload_file_handler(services));
+  registry.add(list_files_definition(), list_files_handler(services));
+  registry.add(read_file_definition(), read_file_handler(services));
+  registry.add(delete_file_definition(), delete_file_handler(services));
+  registry.add(list_runners_definition(), list_runners_handler(services));
 }
 
 }  // namespace tools

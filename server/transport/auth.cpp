@@ -6,6 +6,8 @@
 
 #include <cctype>
 
+#include "core/encoding.hpp"
+
 namespace transport {
 
 namespace {
@@ -69,13 +71,7 @@ bool BearerAuth::authorized_header(std::string_view header) const {
 std::string BearerAuth::token_id(const http::Request& request) const {
   if (!authorized(request)) return {};
   const auto digest = digest_of(bearer_credential(request.header("Authorization")));
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id;
-  for (std::size_t i = 0; i < 8; ++i) {
-    id += kHex[digest[i] >> 4];
-    id += kHex[digest[i] & 0xf];
-  }
-  return id;
+  return core::hex_encode(std::string_view(reinterpret_cast<const char*>(digest.data()), 8));  // NOLINT: bytes
 }
 
 void BearerAuth::reject(http::Response& response) const {

@@ -38,8 +38,6 @@ class ClientLimits {
   bool admit_tool_calls(const http::Request& request, http::Response& response, const nlohmann::json& body,
                         RateClock::time_point now = RateClock::now());
 
-  [[nodiscard]] const BearerAuth& auth() const { return m_auth; }
-
  private:
   const BearerAuth& m_auth;
   metrics::Metrics* m_metrics;

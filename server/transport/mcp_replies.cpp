@@ -9,7 +9,7 @@
 #include <memory>
 #include <utility>
 
-#include "http/server.hpp"
+#include "core/encoding.hpp"
 #include "transport/sse_stream.hpp"
 
 namespace transport {
@@ -97,8 +97,8 @@ void stream_messages(McpRuntime& runtime, const http::Request& request, http::Re
 
 void log_refusal(const http::Request& request, int status, std::string_view reason) {
   // Reasons may quote what the caller sent (a header value): escaped like the path.
-  spdlog::info("mcp http {} {} refused status={} reason={}", http::printable(request.method(), 16),
-               http::printable(request.path()), status, http::printable(reason));
+  spdlog::info("mcp http {} {} refused status={} reason={}", core::printable(request.method(), 16),
+               core::printable(request.path()), status, core::printable(reason));
 }
 
 }  // namespace transport

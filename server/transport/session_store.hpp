@@ -38,8 +38,6 @@ class SessionStore {
 
     /// The session's protocol state.
     [[nodiscard]] mcp::Session& session() const { return *m_session; }
-    /// The shared protocol state, for work that outlives the lease.
-    [[nodiscard]] const std::shared_ptr<mcp::Session>& shared_session() const { return m_session; }
     /// The event stream of a legacy_sse session; null for streamable_http ones.
     [[nodiscard]] const std::shared_ptr<SseQueue>& events() const { return m_events; }
 

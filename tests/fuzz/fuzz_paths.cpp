@@ -5,13 +5,13 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "core/encoding.hpp"
 #include "sandbox/paths.hpp"
-#include "sandbox/url_signer.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view path(reinterpret_cast<const char*>(data), size);
   (void)sandbox::mime_type_for(path);
-  (void)sandbox::percent_encode_path(path);
+  (void)core::percent_encode(path, "/");
   if (!sandbox::check_relative_path(path).empty()) return 0;
   for (const auto& part : sandbox::split_path(path)) {
     if (part.empty() || part == ".." || part == "." || part.find('/') != std::string::npos ||

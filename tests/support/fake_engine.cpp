@@ -102,6 +102,7 @@ Result<std::unique_ptr<docker::Attachment>> FakeEngine::attach(std::string_view)
 
 Result<void> FakeEngine::start_container(std::string_view) {
   if (auto error = step("start")) return core::fail(*error);
+  if (on_start) on_start();
   return {};
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -29,6 +30,7 @@ class FakeEngine : public docker::Engine {
   bool runtime_ignored = false;         ///< inspect reports actual_runtime whatever the spec asked for
   std::vector<docker::ImageSummary> images;
   docker::ContainerStats stats;  ///< what container_stats answers for a live container
+  std::function<void()> on_start;  ///< what the program does besides its output (writes to /data); called by start
 
   // Record.
   std::vector<std::string> calls;

@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <future>
@@ -7,6 +8,10 @@
 #include <stdexcept>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
+
+#include <cstdio>
 
 #include "mcp/dispatcher.hpp"
 #include "mcp/session_messages.hpp"
@@ -208,8 +213,10 @@ TEST_CASE("tools/call maps tool outcomes to results and errors") {
   CHECK_FALSE(ok["result"].value("isError", false));
 
   CHECK(error_code_of(call("no-such-tool")) == -32602);
-  CHECK(error_code_of(call("picky")) == -32602);
-  CHECK(call("picky")["error"]["message"] == "language must be one of python, bash");
+  // Arguments a tool refuses are the model's to correct: a tool result, not -32602 (MCP 2025-11-25).
+  const json picky = call("picky");
+  CHECK(picky["result"]["isError"] == true);
+  CHECK(picky["result"]["content"][0]["text"] == "language must be one of python, bash");
 
   const json failed = call("broken");
   CHECK(failed["result"]["isError"] == true);
@@ -356,4 +363,38 @@ TEST_CASE("subscriptions/listen acknowledges, then ends when its stream stops") 
   REQUIRE(acknowledged.size() == 1);
   CHECK(acknowledged[0]["params"]["notifications"] == json::object());  // no change notifications on offer
   CHECK(error_code_of(harness.stateless_call("subscriptions/listen", json::object())) == -32602);
+}
+
+TEST_CASE("the log line of a request escapes what the caller sent, so no request can forge a line") {
+  Harness harness;
+  // The logger writes to stderr in the server (stdout by default, here) and flushes each line:
+  // catch what is written to both.
+  std::FILE* captured = std::tmpfile();
+  REQUIRE(captured != nullptr);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const int saved_out = ::dup(STDOUT_FILENO);
+  const int saved_err = ::dup(STDERR_FILENO);
+  REQUIRE(::dup2(::fileno(captured), STDOUT_FILENO) >= 0);
+  REQUIRE(::dup2(::fileno(captured), STDERR_FILENO) >= 0);
+  harness.stateless_call("tools/list\n[info] mcp tools/call tool=run_code status=ok\x1b[2J");
+  harness.stateless_call("tools/call", json{{"name", "echo\r\n\u202e"}, {"arguments", json::object()}});
+  std::fflush(stdout);
+  std::fflush(stderr);
+  ::dup2(saved_out, STDOUT_FILENO);
+  ::dup2(saved_err, STDERR_FILENO);
+  ::close(saved_out);
+  ::close(saved_err);
+  std::string text;
+  std::rewind(captured);
+  for (int c = std::fgetc(captured); c != EOF; c = std::fgetc(captured)) text.push_back(static_cast<char>(c));
+  std::fclose(captured);
+
+  CAPTURE(text);
+  // Two requests, two lines: the newlines the caller sent did not start lines of their own.
+  CHECK(std::count(text.begin(), text.end(), '\n') == 2);
+  CHECK(text.find("mcp tools/list\\x0a[info] mcp tools/call tool=run_code status=ok\\x1b[2J tool=-") !=
+        std::string::npos);
+  CHECK(text.find("tool=echo\\x0d\\x0a\\xe2\\x80\\xae session=") != std::string::npos);
+  CHECK(text.find("\x1b[2J") == std::string::npos);
 }

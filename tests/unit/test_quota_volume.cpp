@@ -36,7 +36,7 @@ struct Volume {
 
 // Writes `bytes` to `path` in 1 MiB pieces; returns how many were written before an error.
 std::int64_t fill(const fs::path& path, std::int64_t bytes, int& error) {
-  sandbox::Fd file(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  core::Fd file(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   const std::string chunk(kMiB, 'x');
   std::int64_t written = 0;
   error = 0;
@@ -83,7 +83,7 @@ TEST_CASE("quota volume: bytes and files are capped by the kernel, and unmountin
 
   int made = 0;
   for (; made < 1000; ++made) {
-    sandbox::Fd file(::open((volume.mount_point / ("f" + std::to_string(made))).c_str(), O_WRONLY | O_CREAT, 0644));
+    core::Fd file(::open((volume.mount_point / ("f" + std::to_string(made))).c_str(), O_WRONLY | O_CREAT, 0644));
     if (file.get() < 0) {
       CHECK(errno == ENOSPC);
       break;

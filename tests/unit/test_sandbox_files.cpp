@@ -158,7 +158,7 @@ TEST_CASE("files: a sparse 100 GiB file and a socket never block or break listin
   TempDir dir;
   sandbox::SandboxFiles files(dir.path);
   {
-    sandbox::Fd sparse(::open((dir.path / "huge.bin").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    core::Fd sparse(::open((dir.path / "huge.bin").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
     REQUIRE(::ftruncate(sparse.get(), std::int64_t{100} << 30) == 0);
   }
   const int sock = ::socket(AF_UNIX, SOCK_STREAM, 0);

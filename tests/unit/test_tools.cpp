@@ -8,6 +8,7 @@
 #include "sandbox/files.hpp"
 #include "support/mounts.hpp"
 #include "runner/runtime_share.hpp"
+#include "mcp/tool_methods.hpp"
 #include "tools/tools.hpp"
 
 namespace fs = std::filesystem;
@@ -34,7 +35,7 @@ struct ToolsFixture {
   tools::Services services{executor, admission, catalog, workspaces, signer, metrics, config::RunLimits{}, false,
                            "http://files.test", tools::ResultLimits{}};
   mcp::ToolRegistry registry;
-  mcp::ToolContext context;
+  std::string session_id;  ///< the session the calls arrive on; empty: stateless
 
   explicit ToolsFixture(sandbox::VolumeLimits quota = {})
       : workspaces(root, root.string(), std::string(40, 's'),
@@ -55,10 +56,21 @@ struct ToolsFixture {
     fs::remove_all(root, ignored);
   }
 
+  // A tools/call through the protocol layer, as a client's arrives, so its rules apply as they do
+  // in the server: a protocol error comes back as the error, with the JSON-RPC code in front.
+  tl::expected<json, mcp::RpcError> rpc(const std::string& name, const json& arguments) {
+    mcp::ToolCallScope scope;
+    scope.revision = &mcp::revision("2025-11-25");
+    scope.session_id = session_id;
+    return mcp::call_tool(registry, json{{"name", name}, {"arguments", arguments}}, scope);
+  }
+
   core::Result<json> call(const std::string& name, const json& arguments) {
-    const auto* handler = registry.find(name);
-    REQUIRE(handler != nullptr);
-    return (*handler)(arguments, context);
+    auto result = rpc(name, arguments);
+    if (!result) {
+      return core::fail(core::ErrorKind::internal, std::to_string(result.error().code) + " " + result.error().message);
+    }
+    return *result;
   }
 
   static std::string text(const json& result) { return result["content"][0]["text"].get<std::string>(); }
@@ -132,13 +144,41 @@ TEST_CASE("tools: bad arguments and fixable mistakes are tool errors the model c
   CHECK(ToolsFixture::text(*network).find("network access is disabled") != std::string::npos);
 }
 
+TEST_CASE("tools: what a tool refuses is a tool result; only an unknown tool is a protocol error (-32602)", "[root]") {
+  ToolsFixture f;
+  // Each kind of refusal a tool can make reaches the model as text with isError, never as -32602.
+  const std::vector<std::pair<std::string, json>> refused = {
+      {"run_code", {{"code", "x"}}},                                          // a required argument missing
+      {"run_code", {{"language", 7}, {"code", "x"}}},                          // of the wrong type
+      {"run_code", {{"language", "cobol"}, {"code", "x"}}},                    // an unknown language
+      {"run_code", {{"language", "python"}, {"code", "x"}, {"environment", {{"1BAD", "v"}}}}},  // refused by the executor
+      {"upload_file", {{"filename", "../x"}, {"content", "eA=="}}},           // a path that leaves /data
+      {"upload_file", {{"filename", "x"}, {"content", "!!"}}},                // not base64
+      {"read_file", {{"conversationId", "c"}, {"path", "missing.txt"}}},      // not found
+      {"list_files", {{"conversationId", "bad/id"}}},                         // a conversation id it cannot take
+  };
+  for (const auto& [name, arguments] : refused) {
+    CAPTURE(name, arguments.dump());
+    const auto result = f.rpc(name, arguments);
+    REQUIRE(result);
+    CHECK((*result)["isError"] == true);
+    CHECK_FALSE(ToolsFixture::text(*result).empty());
+  }
+  CHECK(f.engine.created_specs.empty());
+
+  const auto unknown = f.rpc("no_such_tool", json::object());
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.error().code == -32602);
+  CHECK(unknown.error().message == "Unknown tool: no_such_tool");
+}
+
 TEST_CASE("tools: the conversation comes from the argument, the session, or is minted", "[root]") {
   ToolsFixture f;
   auto minted = f.call("list_files", json::object());
   REQUIRE(minted);
   const auto id = (*minted)["structuredContent"]["conversationId"].get<std::string>();
   CHECK(id.rfind("conv-", 0) == 0);
-  f.context.session_id = "abc123";
+  f.session_id = "abc123";
   auto session = f.call("list_files", json::object());
   CHECK((*session)["structuredContent"]["conversationId"] == "session-abc123");
   auto given = f.call("list_files", {{"conversationId", "mine"}});
@@ -220,7 +260,9 @@ TEST_CASE("tools: under runsc list_runners states gVisor's share of the limits")
                            false, "http://files.test", tools::ResultLimits{}};
   mcp::ToolRegistry registry;
   tools::register_tools(registry, services);
-  auto result = (*registry.find("list_runners"))(json::object(), f.context);
+  mcp::ToolCallScope scope;
+  scope.revision = &mcp::revision("2025-11-25");
+  auto result = mcp::call_tool(registry, json{{"name", "list_runners"}, {"arguments", json::object()}}, scope);
   REQUIRE(result);
   const auto& limits = (*result)["structuredContent"]["limits"];
   CHECK(limits["runtime"] == "runsc");

@@ -1,0 +1,116 @@
+#include "runner/code_run.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <map>
+#include <utility>
+
+#include "core/encoding.hpp"
+#include "sandbox/files.hpp"
+#include "sandbox/paths.hpp"
+
+namespace runner {
+namespace {
+
+// Bounds on the scans of /data before and after a run: a run controls that tree.
+const sandbox::ScanLimits kScanLimits{2000, 16};
+
+using Snapshot = std::map<std::string, std::pair<std::int64_t, std::int64_t>>;  // path -> (size, mtime)
+
+Snapshot snapshot(const sandbox::Listing& listing) {
+  Snapshot files;
+  for (const auto& entry : listing.entries) {
+    if (entry.type == sandbox::FileInfo::Type::file) files[entry.path] = {entry.size, entry.mtime_ns};
+  }
+  return files;
+}
+
+// The first 8 characters of a conversation's directory name: enough to follow it through the logs.
+std::string_view short_name(const sandbox::Workspace& workspace) {
+  return std::string_view(workspace.name).substr(0, 8);
+}
+
+}  // namespace
+
+std::string_view outcome_name(const RunOutcome& outcome) {
+  if (outcome.timed_out) return "timeout";
+  if (outcome.oom_killed) return "oom";
+  return outcome.exit_code == 0 ? "ok" : "failed";
+}
+
+CodeRun::CodeRun(Executor& executor, Admission& admission, const RunnerCatalog& catalog,
+                 const sandbox::Workspaces& workspaces, CodeRunLimits limits, CodeRunEvents events)
+    : m_executor(executor),
+      m_admission(admission),
+      m_catalog(catalog),
+      m_workspaces(workspaces),
+      m_limits(limits),
+      m_events(std::move(events)) {}
+
+std::string CodeRun::language_label(std::string_view language) const {
+  const Runner* runner = m_catalog.current()->find(language);
+  return runner != nullptr ? runner->manifest.language : "unknown";
+}
+
+core::Result<CodeRunResult> CodeRun::run(const RunRequest& request,
+                                         const std::function<void(const AdmissionCounts&)>& on_queued) const {
+  const auto& workspace = request.workspace;
+  // The slot is held from before the first scan of /data to after the last, so runs of one
+  // conversation never overlap, and no more containers exist than the server allows.
+  auto slot = m_admission.acquire(workspace.name, request.cancel, on_queued);
+  if (!slot) {
+    spdlog::info("run in {} not admitted: {}", short_name(workspace), slot.error().message);
+    return core::fail(slot.error());
+  }
+  const sandbox::SandboxFiles files(workspace.server_path);
+  const auto before = files.list("", true, kScanLimits);
+
+  if (m_events.started) m_events.started();
+  const auto started = std::chrono::steady_clock::now();
+  auto outcome = m_executor.run(request);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!outcome) {
+    const bool cancelled = request.cancel.stop_requested();
+    // Labelled by the runner the caller meant, never by what the caller wrote (a label per string, kept forever).
+    if (m_events.finished) m_events.finished(language_label(request.language), cancelled ? "cancelled" : "error", seconds);
+    // The message may quote what the caller sent (an unknown language, a variable's name).
+    spdlog::warn("run in {} could not happen ({}): {}", short_name(workspace), core::to_string(outcome.error().kind),
+                 core::printable(outcome.error().message));
+    return core::fail(outcome.error().kind, "The run could not happen: " + outcome.error().message);
+  }
+  if (m_events.finished) m_events.finished(outcome->language, outcome_name(*outcome), seconds);
+  spdlog::info("run {} conversation {} language {} outcome {} exit {} {} ms", outcome->run_id, short_name(workspace),
+               outcome->language, outcome_name(*outcome), outcome->exit_code, outcome->duration.count());
+
+  CodeRunResult result;
+  result.outcome = std::move(*outcome);
+  const auto previous = before ? snapshot(*before) : Snapshot{};
+  const auto after = files.list("", true, kScanLimits);
+  result.files_truncated = !after || after->truncated;
+  if (after) {
+    for (const auto& entry : after->entries) {
+      if (entry.type != sandbox::FileInfo::Type::file) continue;
+      if (result.files.size() >= m_limits.max_files) {
+        result.files_truncated = true;
+        break;
+      }
+      result.files.push_back(RunFile{entry.path, entry.size});
+      const auto mime = sandbox::mime_type_for(entry.path);
+      const auto old = previous.find(entry.path);
+      const bool changed = old == previous.end() || old->second != std::make_pair(entry.size, entry.mtime_ns);
+      if (changed && sandbox::is_inline_image(mime) && entry.size <= m_limits.max_image_bytes &&
+          result.images.size() < m_limits.max_images) {
+        if (auto bytes = files.read(entry.path, static_cast<std::size_t>(m_limits.max_image_bytes))) {
+          result.images.push_back(RunImage{entry.path, mime, std::move(*bytes)});
+        }
+      }
+    }
+  }
+  // A program that filled its volume sees ENOSPC in its own stderr at best; the caller says it plainly.
+  result.usage = m_workspaces.usage(workspace);
+  if (result.usage && result.usage->full() && m_events.storage_full) m_events.storage_full();
+  return result;
+}
+
+}  // namespace runner

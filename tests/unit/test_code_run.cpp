@@ -1,0 +1,160 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "runner/code_run.hpp"
+#include "support/fake_engine.hpp"
+#include "support/temp_dir.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void write_file(const fs::path& path, const std::string& content) {
+  std::ofstream(path, std::ios::binary) << content;
+}
+
+// A CodeRun over the in-memory engine, with a real /data directory and a record of its events.
+struct Fixture {
+  testing::TempDir data;
+  testing::FakeEngine engine;
+  runner::RunnerCatalog catalog;
+  runner::Executor executor{engine, catalog, runner::ExecutorOptions{}};
+  runner::Admission admission{runner::AdmissionLimits{1, 0, std::chrono::milliseconds(1000)}};
+  sandbox::Workspaces workspaces{data.path, data.path.string(), std::string(40, 's')};
+  std::vector<std::string> events;
+  runner::CodeRunLimits limits;
+
+  Fixture() {
+    engine.add_runner("python", R"(["py"])");
+    catalog.reset(*runner::Registry::discover(engine));
+  }
+
+  runner::CodeRun code_run() {
+    return runner::CodeRun(executor, admission, catalog, workspaces, limits,
+                           runner::CodeRunEvents{
+                               [this] { events.emplace_back("started"); },
+                               [this](std::string_view language, std::string_view outcome, double) {
+                                 events.push_back("finished " + std::string(language) + " " + std::string(outcome));
+                               },
+                               [this] { events.emplace_back("storage_full"); }});
+  }
+
+  runner::RunRequest request(std::string language = "py") const {
+    runner::RunRequest r;
+    r.language = std::move(language);
+    r.code = "print(1)";
+    r.workspace = sandbox::Workspace{"0123456789abcdef0123456789abcdef", data.path, "/host/data", false, nullptr};
+    return r;
+  }
+};
+
+std::vector<std::string> paths(const std::vector<runner::RunFile>& files) {
+  std::vector<std::string> out;
+  for (const auto& file : files) out.push_back(file.path);
+  return out;
+}
+
+std::vector<std::string> paths(const std::vector<runner::RunImage>& images) {
+  std::vector<std::string> out;
+  for (const auto& image : images) out.push_back(image.path);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("code run: the files in /data after the run, and the images it made or changed") {
+  Fixture f;
+  write_file(f.data.path / "kept.png", "old image");
+  write_file(f.data.path / "changed.png", "old");
+  write_file(f.data.path / "notes.txt", "text");
+  f.engine.on_start = [&] {
+    write_file(f.data.path / "new.png", "new image");
+    write_file(f.data.path / "changed.png", "a longer image");
+  };
+  auto ran = f.code_run().run(f.request());
+  REQUIRE(ran);
+  CHECK(ran->outcome.language == "python");
+  CHECK(ran->outcome.stdout_data == "hello\n");
+  CHECK(paths(ran->files) == std::vector<std::string>{"changed.png", "kept.png", "new.png", "notes.txt"});
+  CHECK(ran->files[0].size == 14);
+  CHECK_FALSE(ran->files_truncated);
+  REQUIRE(paths(ran->images) == std::vector<std::string>{"changed.png", "new.png"});
+  CHECK(ran->images[0].bytes == "a longer image");
+  CHECK(ran->images[1].mime_type == "image/png");
+  CHECK_FALSE(ran->usage);  // no quota
+  CHECK(f.events == std::vector<std::string>{"started", "finished python ok"});
+}
+
+TEST_CASE("code run: what it returns stays inside its limits") {
+  Fixture f;
+  f.limits = runner::CodeRunLimits{2, 1, 10};
+  f.engine.on_start = [&] {
+    write_file(f.data.path / "a.png", std::string(11, 'x'));  // over max_image_bytes: listed, not returned
+    write_file(f.data.path / "b.png", "small");
+    write_file(f.data.path / "c.png", "small");
+  };
+  auto ran = f.code_run().run(f.request());
+  REQUIRE(ran);
+  CHECK(paths(ran->files) == std::vector<std::string>{"a.png", "b.png"});
+  CHECK(ran->files_truncated);
+  CHECK(paths(ran->images) == std::vector<std::string>{"b.png"});
+}
+
+TEST_CASE("code run: a failing program is a result; a run that cannot happen is an error") {
+  Fixture f;
+  f.engine.exit_code = 3;
+  auto failed = f.code_run().run(f.request());
+  REQUIRE(failed);
+  CHECK(failed->outcome.exit_code == 3);
+  CHECK(f.events.back() == "finished python failed");
+
+  f.engine.failures["create"] = core::Error{core::ErrorKind::unavailable, "engine down"};
+  auto impossible = f.code_run().run(f.request());
+  REQUIRE_FALSE(impossible);
+  CHECK(impossible.error().kind == core::ErrorKind::unavailable);
+  CHECK(impossible.error().message.rfind("The run could not happen: engine unavailable while", 0) == 0);
+  CHECK(f.events.back() == "finished python error");
+}
+
+TEST_CASE("code run: the admission slot is held for the whole run and given back after") {
+  Fixture f;
+  std::size_t running_during = 0;
+  f.engine.on_start = [&] { running_during = f.admission.counts().running; };
+  REQUIRE(f.code_run().run(f.request()));
+  CHECK(running_during == 1);
+  CHECK(f.admission.counts().running == 0);
+
+  // With the only slot taken and no queue, a run is refused at once, before anything starts.
+  auto held = f.admission.acquire("someone-else", {});
+  REQUIRE(held);
+  f.events.clear();
+  auto refused = f.code_run().run(f.request());
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message.find("busy") != std::string::npos);
+  CHECK(f.events.empty());
+  CHECK(f.engine.created_specs.size() == 1);  // only the first run's container
+}
+
+TEST_CASE("code run: metrics see a runner's name or \"unknown\", never the caller's spelling") {
+  Fixture f;
+  auto code_run = f.code_run();
+  CHECK(code_run.language_label("py") == "python");
+  CHECK(code_run.language_label("python") == "python");
+  CHECK(code_run.language_label("cobol") == "unknown");
+  CHECK(code_run.language_label("py\nthon") == "unknown");
+
+  for (const std::string language : {"cobol", "fortran-77", "x\x1b[2J"}) {
+    auto refused = code_run.run(f.request(language));
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().message.find("unknown language") != std::string::npos);
+  }
+  f.engine.failures["create"] = core::Error{core::ErrorKind::unavailable, "engine down"};
+  REQUIRE_FALSE(code_run.run(f.request("py")));
+  CHECK(f.events == std::vector<std::string>{"started", "finished unknown error", "started", "finished unknown error",
+                                             "started", "finished unknown error", "started",
+                                             "finished python error"});
+}
