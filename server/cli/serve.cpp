@@ -11,6 +11,7 @@
 
 #include "cli/sandbox_probe.hpp"
 #include "core/random.hpp"
+#include "core/version.hpp"
 #include "docker/observed_engine.hpp"
 #include "http/file_routes.hpp"
 #include "http/mcp_endpoint.hpp"
@@ -163,7 +164,7 @@ int serve(const config::Config& config, docker::Engine& raw_engine) {
   http::McpEndpointOptions mcp_options;
   mcp_options.api_tokens = config.api_tokens;
   mcp_options.allowed_origins = config.allowed_origins;
-  mcp_options.server_version = "0.1.0";
+  mcp_options.server_version = std::string(core::kVersion);
   mcp_options.instructions =
       "Run code with run_code (python, typescript, javascript, bash). Files persist per conversationId in /data; "
       "pass back the conversationId you get. Upload inputs with upload_file; results come back as download URLs.";
