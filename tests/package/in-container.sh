@@ -82,7 +82,8 @@ expect_calls "upgrade" "--system daemon-reload" "try-restart mcp-sandbox.service
 
 step "remove: stops the server, keeps the settings, secrets and state"
 apt_get remove -y mcp-sandbox >/tmp/remove.log 2>&1 || { cat /tmp/remove.log; fail "remove"; }
-expect_calls "remove" "stop mcp-sandbox.service" "--system daemon-reload"
+# The last reload is deb-systemd-helper's, after it masked the unit (as dh's scripts do).
+expect_calls "remove" "stop mcp-sandbox.service" "--system daemon-reload" "daemon-reload"
 [[ ! -e /usr/bin/mcp-sandbox ]] || fail "remove left the binary"
 [[ -f /var/lib/mcp-sandbox/marker && -f "$secrets" && -f "$conf" ]] || fail "remove deleted settings, secrets or state"
 
@@ -95,5 +96,6 @@ apt_get purge -y mcp-sandbox >/tmp/purge.log 2>&1 || { cat /tmp/purge.log; fail 
 if findmnt -rn -o TARGET | grep -q '^/var/lib/mcp-sandbox'; then fail "purge left a mount under /var/lib/mcp-sandbox"; fi
 [[ ! -e /var/lib/mcp-sandbox ]] || fail "purge left /var/lib/mcp-sandbox"
 [[ ! -e /etc/mcp-sandbox ]] || fail "purge left /etc/mcp-sandbox: $(ls -A /etc/mcp-sandbox)"
-expect_calls "purge"
+# deb-systemd-helper reloads after lifting that mask.
+expect_calls "purge" "daemon-reload"
 step "ok"

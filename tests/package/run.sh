@@ -62,12 +62,12 @@ launcher=()
 if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
 build_type="$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD_DIR/CMakeCache.txt")"
 # ccache keys on paths relative to the tree, so the copy hits the main build's entries.
-CCACHE_BASEDIR="$src" CCACHE_NOHASHDIR=1 cmake -S "$src" -B "$WORK/build-n1" -G Ninja "${launcher[@]}" \
+CCACHE_BASEDIR="$src" CCACHE_NOHASHDIR=1 cmake -S "$src" -B "$src/build" -G Ninja "${launcher[@]}" \
   -DCMAKE_BUILD_TYPE="${build_type:-RelWithDebInfo}" -DMCP_SANDBOX_TESTS=OFF >"$WORK/build-n1.log" 2>&1 ||
   { cat "$WORK/build-n1.log" >&2; die "configuring the $version_n1 tree failed"; }
-CCACHE_BASEDIR="$src" CCACHE_NOHASHDIR=1 cmake --build "$WORK/build-n1" --target mcp-sandbox >>"$WORK/build-n1.log" 2>&1 ||
+CCACHE_BASEDIR="$src" CCACHE_NOHASHDIR=1 cmake --build "$src/build" --target mcp-sandbox >>"$WORK/build-n1.log" 2>&1 ||
   { tail -n 40 "$WORK/build-n1.log" >&2; die "building the $version_n1 tree failed"; }
-cpack_into "$WORK/build-n1" "$WORK/out-n1"
+cpack_into "$src/build" "$WORK/out-n1"
 deb_n1="$WORK/out-n1/mcp-sandbox_${version_n1}_amd64.deb"
 [[ -f $deb_n1 ]] || die "cpack made no $(basename "$deb_n1")"
 
@@ -131,4 +131,4 @@ dpkg-deb -x "$deb_n1" "$WORK/root-n1"
 "$HERE/upgrade.sh" "$WORK/root-n" "$version_n" "$WORK/root-n1" "$version_n1" "$WORK/upgrade"
 
 say "ok in $(lap)"
-rm -rf "$WORK/src" "$WORK/build-n1" "$WORK/root-n" "$WORK/root-n1" "$unit_root"
+rm -rf "$WORK/src" "$src/build" "$WORK/root-n" "$WORK/root-n1" "$unit_root"

@@ -11,6 +11,8 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 old_root=$1 old_version=$2 new_root=$3 new_version=$4 work=$5
+mkdir -p "$work"
+work="$(cd "$work" && pwd)"
 die() { printf 'upgrade: FAIL: %s\n' "$*" >&2; exit 1; }
 
 state="$work/state"
@@ -20,7 +22,7 @@ base="http://127.0.0.1:$port"
 token="$(od -An -v -N32 -tx1 /dev/urandom | tr -d ' \n')"
 export MCP_HTTP_ADDR="127.0.0.1:$port" PUBLIC_BASE_URL="$base" MCP_API_TOKEN="$token"
 export FILE_SECRET="$(od -An -v -N32 -tx1 /dev/urandom | tr -d ' \n')"
-export SANDBOX_ROOT="$state/sandboxes" SANDBOX_QUOTA_MB=16 WARM_MAX=0 REQUIRED_RUNNERS=bash LOG_LEVEL=warn
+export SANDBOX_ROOT="$state/sandboxes" SANDBOX_QUOTA_MB=16 SANDBOX_QUOTA_FILES=1000 WARM_MAX=0 REQUIRED_RUNNERS=bash LOG_LEVEL=warn
 
 server_pid=
 stop_server() { # expects a clean exit
@@ -42,7 +44,7 @@ start_server() { # binary log
   "$1" serve >"$2" 2>&1 &
   server_pid=$!
   local tries=0
-  until curl -fsS -o /dev/null --max-time 2 "$base/healthz"; do
+  until curl -fs -o /dev/null --max-time 2 "$base/healthz"; do
     kill -0 "$server_pid" 2>/dev/null || { cat "$2" >&2; server_pid=; die "$1 exited during start-up"; }
     (( ++tries <= 600 )) || die "$1 did not answer /healthz within 60 s"
     sleep 0.1  # polling a port that is not open yet; the loop ends on the answer
