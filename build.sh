@@ -16,6 +16,8 @@ BUILD_PACKAGES=(cmake g++ make ninja-build pkg-config clang libclang-rt-14-dev c
 RUNTIME_PACKAGES=(mmdebstrap openssl curl ca-certificates libatomic1 runsc)
 # Only ./build.sh bench needs these (HTTP load generator; the harness is Python).
 BENCH_PACKAGES=(wrk python3)
+# ./build.sh package and its test: dpkg-shlibdeps computes Depends, lintian checks the package.
+PACKAGE_PACKAGES=(dpkg-dev lintian)
 
 say() { printf '\033[1m==>\033[0m %s\n' "$*"; }
 die() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -217,7 +219,7 @@ cmd_gvisor() {
 }
 
 cmd_test() {
-  cmd_deps
+  cmd_deps "${PACKAGE_PACKAGES[@]}"
   cmd_engine
   cmd_build
   cmd_images
@@ -253,6 +255,19 @@ cmd_bench() {
   say "bench: latest table written into docs/performance.md"
 }
 
+# The Debian package (cmake/Packaging.cmake): build/package/mcp-sandbox_<VERSION>_amd64.deb.
+# tests/package/run.sh (ctest "package") builds it the same way and installs it.
+cmd_package() {
+  cmd_deps "${PACKAGE_PACKAGES[@]}"
+  cmd_build
+  local out="$BUILD_DIR/package" version
+  version="$(head -n 1 "$ROOT/VERSION")"
+  rm -f "$out"/mcp-sandbox_*.deb
+  (cd "$BUILD_DIR" && cpack -G DEB -B "$out" >"$BUILD_DIR/cpack.log") || { cat "$BUILD_DIR/cpack.log" >&2; die "cpack failed"; }
+  [[ -f "$out/mcp-sandbox_${version}_amd64.deb" ]] || die "cpack made no $out/mcp-sandbox_${version}_amd64.deb"
+  say "package: $out/mcp-sandbox_${version}_amd64.deb"
+}
+
 main() {
   cd "$ROOT"
   if [[ $# -eq 0 ]]; then set -- deps engine build images; fi
@@ -269,10 +284,11 @@ main() {
       sanitize) cmd_sanitize ;;
       fuzz) cmd_fuzz ;;
       bench) cmd_bench ;;
+      package) cmd_package ;;
       -h|--help|help)
         sed -n '2,3p' "$0" | sed 's/^# //'
         return 0 ;;
-      *) die "unknown verb '$verb' (deps, engine, build, images, serve, doctor, test, sanitize, fuzz, bench)" ;;
+      *) die "unknown verb '$verb' (deps, engine, build, images, serve, doctor, test, sanitize, fuzz, bench, package)" ;;
     esac
   done
 }

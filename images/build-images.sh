@@ -342,7 +342,7 @@ smoke_test() { # folder image manifest log
 readonly server_image=mcp-sandbox/server:latest
 # What images/server/Dockerfile copies; .dockerignore keeps the build context
 # to the same paths, so the hash covers exactly what the build sees.
-readonly -a server_inputs=(.dockerignore CMakeLists.txt cmake server images/server)
+readonly -a server_inputs=(.dockerignore CMakeLists.txt VERSION cmake server images/server)
 
 # sha256 over the server's inputs (sorted paths and contents), the base image
 # ID and the hash scheme.
@@ -356,8 +356,9 @@ server_inputs_hash() { # base-id
 # Compiles the server inside the image build (a few minutes on 2 cores), so
 # only when its sources, the Dockerfile or the base changed.
 build_server() { # base-id
-    local start log hash current old_id version tmp_tag=mcp-sandbox/build-tmp:server
+    local start log hash current old_id version release tmp_tag=mcp-sandbox/build-tmp:server
     start=$(now_ns)
+    release=$(head -n 1 VERSION)
     log=$log_dir/server.log
     hash=$(server_inputs_hash "$1")
     current=$(image_id_and_hash "$server_image")
@@ -370,11 +371,17 @@ build_server() { # base-id
     cleanup_tags+=("$tmp_tag")
     "$DOCKER" build --force-rm --build-arg "BASE_IMAGE=$base_image" \
         --label "$label_prefix.kind=server" --label "$label_prefix.inputs-hash=$hash" \
+        --label "$label_prefix.version=$release" \
+        --label "org.opencontainers.image.version=$release" \
+        --label "org.opencontainers.image.licenses=Apache-2.0" \
+        --label "org.opencontainers.image.title=mcp-sandbox" \
         -f images/server/Dockerfile -t "$tmp_tag" . >>"$log" 2>&1 ||
         die_with_log "$log" "docker build of the server image failed"
     # Only an image whose binary starts gets the tag.
     version=$("$DOCKER" run --rm --network none "$tmp_tag" --version 2>&1) ||
         die "server image: 'mcp-sandbox --version' failed: $version"
+    [[ $version == "mcp-sandbox $release" ]] ||
+        die "server image: 'mcp-sandbox --version' says '$version', VERSION says $release"
     "$DOCKER" tag "$tmp_tag" "$server_image"
     local new_id
     new_id=$(image_id_and_hash "$server_image")

@@ -8,6 +8,7 @@
 #include "cli/run_command.hpp"
 #include "cli/serve.hpp"
 #include "config/config.hpp"
+#include "core/version.hpp"
 #include "docker/curl_engine.hpp"
 
 namespace {
@@ -26,7 +27,7 @@ docker::EngineOptions engine_options(const config::Config& config) {
 int main(int argc, char** argv) {
   CLI::App app{"mcp-sandbox: run untrusted code for AI assistants, one fresh container per run"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "mcp-sandbox 0.1.0");
+  app.set_version_flag("--version", "mcp-sandbox " + std::string(core::kVersion));
   config::Config config;
 
   cli::RunArgs run_args;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cli/sandbox_probe.hpp"
+#include "core/version.hpp"
 #include "docker/observed_engine.hpp"
 #include "http/server.hpp"
 #include "mcp/tool.hpp"
@@ -133,7 +134,7 @@ transport::McpEndpointOptions endpoint_options(const config::Config& config, met
   transport::McpEndpointOptions options;
   options.api_tokens = config.api_tokens;
   options.allowed_origins = config.allowed_origins;
-  options.server_version = "0.1.0";
+  options.server_version = std::string(core::kVersion);
   options.instructions =
       "Run code with run_code (python, typescript, javascript, bash). Files persist per conversationId in /data; "
       "pass back the conversationId you get. Upload inputs with upload_file; results come back as download URLs.";

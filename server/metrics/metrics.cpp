@@ -12,10 +12,19 @@
 #include <set>
 #include <string>
 
+#include "core/version.hpp"
+
 namespace metrics {
 
 struct Metrics::Families {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  // The usual Prometheus "info" gauge: always 1, the version in its label, so
+  // a dashboard can join it onto any other series.
+  prometheus::Gauge& build_info = prometheus::BuildGauge()
+                                      .Name("mcp_sandbox_build_info")
+                                      .Help("The running release; the value is always 1")
+                                      .Register(*registry)
+                                      .Add({{"version", std::string(core::kVersion)}});
   prometheus::Family<prometheus::Counter>& runs =
       prometheus::BuildCounter().Name("mcp_sandbox_runs_total").Help("Runs by language and outcome").Register(*registry);
   prometheus::Family<prometheus::Histogram>& run_seconds = prometheus::BuildHistogram()
@@ -127,7 +136,7 @@ const prometheus::Histogram::BucketBoundaries kEngineBuckets{0.001, 0.005, 0.01,
 
 }  // namespace
 
-Metrics::Metrics() : m_families(std::make_unique<Families>()) {}
+Metrics::Metrics() : m_families(std::make_unique<Families>()) { m_families->build_info.Set(1); }
 Metrics::~Metrics() = default;
 
 void Metrics::run_started() { m_families->in_flight.Increment(); }
