@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { describe } from 'node:test';
 
-import { hostileCase, parseFileUrl, useHostileServer } from './lib/harness.mjs';
+import { PEAK_BOUND_MIB, hostileCase, parseFileUrl, useHostileServer } from './lib/harness.mjs';
 import { rawExchange } from './lib/raw.mjs';
 import { sleep } from './lib/server.mjs';
 
@@ -22,8 +22,7 @@ function memory() {
   return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
 }
 // docs/limits.md: what anyone without a token can make the server hold is a few MiB; the whole
-// server (code, libraries, sessions of the bystander) stays well inside this.
-const PEAK_BOUND_MIB = 64;
+// server (code, libraries, sessions of the bystander) stays well inside PEAK_BOUND_MIB.
 const assertPeak = (what) => {
   const { peak } = memory();
   assert.ok(peak < PEAK_BOUND_MIB, `${what}: server peak RSS ${peak.toFixed(1)} MiB (bound ${PEAK_BOUND_MIB})`);

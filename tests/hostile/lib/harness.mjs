@@ -10,6 +10,7 @@
 //      server's instance label and the case's sandbox directory).
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -237,6 +238,19 @@ export async function assertNoContainersLeft(instance, sandbox, timeoutMs = CONT
  * Declares the file's server (started before the first test, stopped after the last) and returns
  * the shared state: { server, client, bystander, instance } filled in by the before() hook.
  */
+/** The bound on a hostile server's peak resident memory (VmHWM), MiB. */
+export const PEAK_BOUND_MIB = 64;
+
+/** A process's peak resident memory in MiB, or null once it is gone. */
+export function peakMemoryMiB(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)[1]) / 1024;
+  } catch {
+    return null;
+  }
+}
+
 export function useHostileServer(name, options = {}) {
   const suite = { server: null, client: null, bystander: null, instance: null };
   before(async () => {
@@ -250,6 +264,10 @@ export function useHostileServer(name, options = {}) {
     await suite.bystander?.close().catch(() => {});
     await suite.client?.close().catch(() => {});
     if (!suite.server) return;
+    // docs/limits.md: with the defaults the server's peak memory stays well inside this through
+    // everything a hostile file does to it.
+    const peak = peakMemoryMiB(suite.server.pid);
+    assert.ok(peak === null || peak < PEAK_BOUND_MIB, `the ${name} server's peak RSS was ${peak} MiB (bound ${PEAK_BOUND_MIB})`);
     const stopped = await suite.server.stop('SIGTERM');
     assert.ok(stopped, `the ${name} server did not stop within 15 s of SIGTERM:\n${suite.server.logTail()}`);
     assert.deepEqual(stopped, { code: 0, signal: null }, `the ${name} server's exit:\n${suite.server.logTail()}`);
