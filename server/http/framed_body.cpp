@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "http/url.hpp"
+
 namespace http {
 
 namespace {
@@ -22,13 +24,6 @@ HttpError too_large(std::uint64_t max_bytes) {
 HttpError read_failure(long got) {
   return got == 0 ? HttpError{400, "Bad Request: the connection ended inside the body"}
                   : HttpError{408, "Request Timeout: the body did not arrive in time"};
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 }  // namespace
@@ -87,9 +82,9 @@ tl::expected<std::string, HttpError> FramedBody::read_chunked(std::uint64_t max_
     // chunk-size [ chunk-ext ]: hex digits, then nothing or ';' (extensions are ignored).
     std::uint64_t size = 0;
     std::size_t digits = 0;
-    for (; digits < line->size() && hex_value((*line)[digits]) >= 0; ++digits) {
+    for (; digits < line->size() && hex_digit((*line)[digits]) >= 0; ++digits) {
       if (digits == 15) return refuse(400, "Bad Request: a chunk size is too large");
-      size = size * 16 + static_cast<std::uint64_t>(hex_value((*line)[digits]));
+      size = size * 16 + static_cast<std::uint64_t>(hex_digit((*line)[digits]));
     }
     const auto rest = std::string_view(*line).substr(digits);
     if (digits == 0 || !(rest.empty() || rest.front() == ';' || rest.front() == ' ' || rest.front() == '\t')) {

@@ -3,6 +3,8 @@
 #include <array>
 #include <string>
 
+#include "http/url.hpp"
+
 namespace http {
 
 namespace {
@@ -32,12 +34,6 @@ bool is_field_value(std::string_view text) {
   return true;
 }
 
-std::string_view trim_ows(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
 // Headers whose repetition changes what the request means depending on which copy a reader takes:
 // a proxy checking the first and this server using another is how checks get bypassed.
 constexpr std::array<std::string_view, 14> kSingletonHeaders = {
@@ -50,17 +46,6 @@ constexpr std::array<std::string_view, 14> kSingletonHeaders = {
 // request hidden in it) or a client bug; either way it is refused.
 bool takes_no_body(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "DELETE" || method == "TRACE";
-}
-
-// A Content-Length value as RFC 9110 defines it (1*DIGIT), within 64 bits; nothing otherwise.
-std::optional<std::uint64_t> decimal(std::string_view text) {
-  if (text.empty() || text.size() > 19) return std::nullopt;  // 19 digits always fit in 64 bits
-  std::uint64_t value = 0;
-  for (const char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return value;
 }
 
 tl::unexpected<HttpError> refuse(int status, std::string message) {
@@ -131,7 +116,7 @@ tl::expected<void, HttpError> check_framing(RequestHead& head, const HeadLimits&
     }
     head.framing = BodyFraming::chunked;
   } else if (lengths > 0) {
-    const auto length = decimal(*head.header("Content-Length"));
+    const auto length = parse_decimal(*head.header("Content-Length"));
     if (!length) return refuse(400, "Bad Request: Content-Length must be a decimal number of bytes");
     if (*length > limits.max_body_bytes) {
       return refuse(413, "Payload Too Large: the body may be at most " + std::to_string(limits.max_body_bytes) + " bytes");

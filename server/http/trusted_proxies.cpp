@@ -6,6 +6,8 @@
 #include <cstring>
 #include <optional>
 
+#include "http/url.hpp"
+
 namespace http {
 
 namespace {
@@ -35,12 +37,6 @@ bool is_v4_mapped(const std::array<unsigned char, 16>& bytes) {
     if (bytes[static_cast<std::size_t>(i)] != 0) return false;
   }
   return bytes[10] == 0xff && bytes[11] == 0xff;
-}
-
-std::string_view trimmed(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
 }
 
 }  // namespace
@@ -88,7 +84,7 @@ bool TrustedProxies::trusted(std::string_view address) const {
 std::string TrustedProxies::client_of(const std::string& peer, const RequestHead& head) const {
   if (m_ranges.empty() || !trusted(peer)) return peer;
   if (const auto connecting = head.header("CF-Connecting-IP")) {
-    const auto address = trimmed(*connecting);
+    const auto address = trim_ows(*connecting);
     if (address_bytes(address)) return std::string(address);
   }
   // X-Forwarded-For lists the hops oldest first; each proxy appends who it heard from. The nearest
@@ -97,7 +93,7 @@ std::string TrustedProxies::client_of(const std::string& peer, const RequestHead
     std::string_view list = *forwarded;
     while (!list.empty()) {
       const auto comma = list.rfind(',');
-      const auto entry = trimmed(comma == std::string_view::npos ? list : list.substr(comma + 1));
+      const auto entry = trim_ows(comma == std::string_view::npos ? list : list.substr(comma + 1));
       list = comma == std::string_view::npos ? std::string_view() : list.substr(0, comma);
       if (!address_bytes(entry)) break;
       if (!trusted(entry)) return std::string(entry);

@@ -36,16 +36,6 @@ bool is_sandbox_name(std::string_view name) {
   return name.size() == kSandboxNameLength && name.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
 
-std::optional<std::uint64_t> decimal(std::string_view text) {
-  if (text.empty() || text.size() > 19) return std::nullopt;
-  std::uint64_t value = 0;
-  for (const char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return value;
-}
-
 }  // namespace
 
 RangeRequest parse_range(std::string_view header, std::uint64_t size) {
@@ -61,7 +51,7 @@ RangeRequest parse_range(std::string_view header, std::uint64_t size) {
   RangeRequest ranged;
   ranged.whole = false;
   if (first_text.empty()) {  // bytes=-N: the last N bytes
-    const auto suffix = decimal(last_text);
+    const auto suffix = http::parse_decimal(last_text);
     if (!suffix) return whole;
     if (*suffix == 0 || size == 0) {
       ranged.satisfiable = false;
@@ -71,11 +61,11 @@ RangeRequest parse_range(std::string_view header, std::uint64_t size) {
     ranged.range = ByteRange{size - length, length};
     return ranged;
   }
-  const auto first = decimal(first_text);
+  const auto first = http::parse_decimal(first_text);
   if (!first) return whole;
   std::uint64_t last = size == 0 ? 0 : size - 1;
   if (!last_text.empty()) {
-    const auto parsed = decimal(last_text);
+    const auto parsed = http::parse_decimal(last_text);
     if (!parsed || *parsed < *first) return whole;
     last = std::min(*parsed, last);
   }
