@@ -1,6 +1,5 @@
 #include "http/connection.hpp"
 
-#include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -39,21 +38,6 @@ void linger_close(int sock) {
     if (received < 0 && errno == EINTR) continue;
     if (received <= 0) break;
     dropped += static_cast<std::size_t>(received);
-  }
-}
-
-// The numeric address and port of one end of a socket.
-void socket_address(int sock, bool peer, std::string& ip, int& port) {
-  sockaddr_storage address{};
-  socklen_t length = sizeof(address);
-  auto* raw = reinterpret_cast<sockaddr*>(&address);  // NOLINT: the sockets API
-  if ((peer ? ::getpeername(sock, raw, &length) : ::getsockname(sock, raw, &length)) != 0) return;
-  std::array<char, NI_MAXHOST> host{};
-  std::array<char, NI_MAXSERV> service{};
-  if (::getnameinfo(raw, length, host.data(), host.size(), service.data(), service.size(),
-                    NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
-    ip = host.data();
-    port = std::atoi(service.data());
   }
 }
 
@@ -172,9 +156,9 @@ bool wants_close(const RequestHead& head) {
 
 class ConnectionServer {
  public:
-  ConnectionServer(int sock, const std::atomic<int>& listening, const ConnectionSettings& settings)
+  ConnectionServer(int sock, std::string peer, const std::atomic<int>& listening, const ConnectionSettings& settings)
       : m_sock(sock), m_settings(settings), m_stream(sock, settings.limits, listening) {
-    socket_address(sock, true, m_peer.address, m_peer_port);
+    m_peer.address = std::move(peer);
     socket_address(sock, false, m_peer.local_address, m_peer.local_port);
   }
 
@@ -301,13 +285,13 @@ class ConnectionServer {
   const ConnectionSettings& m_settings;
   SocketStream m_stream;
   Peer m_peer;
-  int m_peer_port = 0;
 };
 
 }  // namespace
 
-void serve_connection(int sock, const std::atomic<int>& listening, const ConnectionSettings& settings) {
-  ConnectionServer(sock, listening, settings).run();
+void serve_connection(int sock, std::string peer, const std::atomic<int>& listening,
+                      const ConnectionSettings& settings) {
+  ConnectionServer(sock, std::move(peer), listening, settings).run();
 }
 
 }  // namespace http

@@ -36,7 +36,8 @@ struct ConnectionSettings {
 /// connection for another request only when this one was framed unambiguously and its body read to
 /// the end. After a refusal whose body was never read the connection is closed with a lingering
 /// close (the client reads the refusal instead of a reset). Returns when the connection is done;
-/// the caller closes the socket.
-void serve_connection(int sock, const std::atomic<int>& listening, const ConnectionSettings& settings);
+/// the caller closes the socket. `peer` is the socket's peer address (socket_address()).
+void serve_connection(int sock, std::string peer, const std::atomic<int>& listening,
+                      const ConnectionSettings& settings);
 
 }  // namespace http

@@ -1,6 +1,7 @@
 #include "http/listener.hpp"
 
-#include <netdb.h>
+#include "http/socket_stream.hpp"
+
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -35,16 +36,6 @@ std::size_t PeerConnections::count(const std::string& peer) const {
 
 namespace {
 
-std::string peer_address(socket_t sock) {
-  sockaddr_storage address{};
-  socklen_t length = sizeof(address);
-  auto* raw = reinterpret_cast<sockaddr*>(&address);  // NOLINT: the sockets API
-  if (::getpeername(sock, raw, &length) != 0) return {};
-  std::array<char, NI_MAXHOST> host{};
-  if (::getnameinfo(raw, length, host.data(), host.size(), nullptr, 0, NI_NUMERICHOST) != 0) return {};
-  return host.data();
-}
-
 // Said to a connection beyond the per-address cap, without reading its request (that could block).
 constexpr std::string_view kTooManyConnections =
     "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nConnection: close\r\nContent-Type: text/plain\r\n"
@@ -56,10 +47,12 @@ Listener::Listener(const ConnectionSettings& settings, std::size_t max_connectio
     : m_settings(settings), m_peers(max_connections_per_peer) {}
 
 bool Listener::process_and_close_socket(socket_t sock) {
-  const std::string peer = peer_address(sock);
+  std::string peer;
+  int port = 0;
+  socket_address(sock, true, peer, port);
   const bool capped = !m_settings.proxies.trusted(peer);
   if (!capped || m_peers.open(peer)) {
-    serve_connection(sock, svr_sock_, m_settings);
+    serve_connection(sock, peer, svr_sock_, m_settings);
     if (capped) m_peers.close(peer);
   } else {
     if (m_settings.limits.on_closed) m_settings.limits.on_closed("per_peer");

@@ -2,10 +2,13 @@
 
 #include "core/fd.hpp"
 
+#include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdlib>
 #include <cerrno>
 #include <cstring>
 
@@ -22,6 +25,20 @@ constexpr milliseconds kStopCheck{200};
 milliseconds until(Clock::time_point deadline) { return std::chrono::ceil<milliseconds>(deadline - Clock::now()); }
 
 }  // namespace
+
+void socket_address(int sock, bool peer, std::string& ip, int& port) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof(address);
+  auto* raw = reinterpret_cast<sockaddr*>(&address);  // NOLINT: the sockets API
+  if ((peer ? ::getpeername(sock, raw, &length) : ::getsockname(sock, raw, &length)) != 0) return;
+  std::array<char, NI_MAXHOST> host{};
+  std::array<char, NI_MAXSERV> service{};
+  if (::getnameinfo(raw, length, host.data(), host.size(), service.data(), service.size(),
+                    NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+    ip = host.data();
+    port = std::atoi(service.data());
+  }
+}
 
 bool wait_for_socket(int fd, short events, milliseconds timeout) {
   return core::poll_until(fd, events, Clock::now() + timeout).value_or(0) != 0;

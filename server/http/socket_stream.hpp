@@ -53,6 +53,9 @@ class SocketStream {
   std::string m_pending;
 };
 
+/// The numeric address and port of one end of a socket (`peer`: the other end); unchanged on failure.
+void socket_address(int sock, bool peer, std::string& ip, int& port);
+
 /// Waits up to `timeout` for `events` on `fd`; true when they came.
 bool wait_for_socket(int fd, short events, std::chrono::milliseconds timeout);
 
