@@ -12,7 +12,7 @@ ENV_FILE="${ENV_FILE:-$ROOT/.env}"
 # python3 runs the dependency-rule check (tests/deps) among the tests.
 BUILD_PACKAGES=(cmake g++ make ninja-build pkg-config clang libclang-rt-14-dev ccache
   libcpp-httplib-dev nlohmann-json3-dev libcurl4-openssl-dev libspdlog-dev libcli11-dev
-  prometheus-cpp-dev catch2 libssl-dev libexpected-dev python3)
+  prometheus-cpp-dev catch2 libssl-dev libexpected-dev libsqlite3-dev python3)
 RUNTIME_PACKAGES=(mmdebstrap openssl curl ca-certificates libatomic1 runsc)
 # Only ./build.sh bench needs these (HTTP load generator; the harness is Python).
 BENCH_PACKAGES=(wrk python3)

@@ -67,6 +67,10 @@ void register_settings(CLI::App& app, Config& c) {
           "Directory holding one sub-directory per conversation, as this process sees it", sandbox);
   setting(app, "--sandbox-host-path", "SANDBOX_HOST_PATH", c.sandbox_host_path,
           "The same directory as the Docker engine sees it (empty: same as SANDBOX_ROOT)", sandbox);
+  setting(app, "--state-dir", "STATE_DIR", c.state_dir,
+          "Directory of the server's own state that must survive restarts (SQLite databases); never mounted "
+          "into runs. Empty: <SANDBOX_ROOT>/.state",
+          sandbox);
   setting(app, "--file-secret", "FILE_SECRET", c.file_secret,
           "Secret (>= 32 chars) that names conversation directories and signs download URLs", sandbox);
   setting(app, "--file-secret-file", "FILE_SECRET_FILE", c.file_secret_file,
@@ -215,6 +219,9 @@ std::vector<std::string> validate(const Config& c) {
   std::vector<std::string> problems;
   if (c.sandbox_root.empty() || c.sandbox_root.front() != '/') {
     problems.push_back("SANDBOX_ROOT must be an absolute path (got '" + c.sandbox_root + "')");
+  }
+  if (!c.state_dir.empty() && c.state_dir.front() != '/') {
+    problems.push_back("STATE_DIR must be an absolute path (got '" + c.state_dir + "')");
   }
   if (!c.sandbox_host_path.empty() && c.sandbox_host_path.front() != '/') {
     problems.push_back("SANDBOX_HOST_PATH must be an absolute host path (got '" + c.sandbox_host_path + "')");

@@ -46,6 +46,7 @@ struct Config {
   // Sandbox
   std::string sandbox_root = "/var/lib/mcp-sandbox/sandboxes";
   std::string sandbox_host_path;  ///< empty = same as sandbox_root
+  std::string state_dir;          ///< empty = <sandbox_root>/.state
   std::string file_secret;
   std::int64_t quota_mb = 1024;     ///< per conversation volume; 0 = plain directories, no quota
   std::int64_t quota_files = 20000; ///< files and folders per conversation
@@ -91,6 +92,11 @@ struct Config {
   // Logging
   std::string log_level = "info";
   std::string log_format = "text";
+
+  /// Where the server keeps state that outlives it (databases); runs never see it.
+  [[nodiscard]] std::string state_directory() const {
+    return state_dir.empty() ? sandbox_root + "/.state" : state_dir;
+  }
 
   /// Where the engine sees the sandbox root.
   [[nodiscard]] const std::string& engine_sandbox_path() const {
