@@ -107,6 +107,18 @@ void register_settings(CLI::App& app, Config& c) {
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20));
   setting(app, "--run-code-bytes", "RUN_CODE_BYTES", c.limits.code_bytes, "Largest program accepted, bytes", limits)
       ->check(CLI::Range(std::int64_t{1024}, std::int64_t{16} << 20));
+  setting(app, "--run-build-mb", "RUN_BUILD_MB", c.limits.build_mb,
+          "Size of the exec tmpfs at /build where runners that compile put their output, MiB", limits)
+      ->check(CLI::Range(std::int64_t{4}, std::int64_t{1} << 16));
+  setting(app, "--runner-max-cpus", "RUNNER_MAX_CPUS", c.limits.max_cpus,
+          "The most CPUs a runner's manifest may ask for (compilers); never below RUN_CPUS", limits)
+      ->check(CLI::Range(0.01, 64.0));
+  setting(app, "--runner-max-memory-mb", "RUNNER_MAX_MEMORY_MB", c.limits.max_memory_mb,
+          "The most memory a runner's manifest may ask for, MiB (rustc, javac); never below RUN_MEMORY_MB", limits)
+      ->check(CLI::Range(std::int64_t{16}, std::int64_t{1} << 20));
+  setting(app, "--runner-max-timeout", "RUNNER_MAX_TIMEOUT_SECONDS", c.limits.max_timeout_seconds,
+          "The longest time limit a runner's manifest may ask for, seconds; never below RUN_TIMEOUT_SECONDS", limits)
+      ->check(CLI::Range(1, 3600));
   setting(app, "--allow-network", "ALLOW_NETWORK", c.allow_network,
           "Let callers ask for network access in a run (off: every run has only loopback)", limits);
 

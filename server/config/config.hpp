@@ -24,6 +24,11 @@ struct RunLimits {
   std::int64_t nofile = 1024;
   std::int64_t file_size_mb = 512;
   std::int64_t code_bytes = 1024 * 1024;
+  std::int64_t build_mb = 256;  ///< exec tmpfs at /build, only for runners that compile
+  /// The most a runner's manifest may raise cpus, memory_mb and timeout_seconds to.
+  double max_cpus = 1.0;
+  std::int64_t max_memory_mb = 1024;
+  int max_timeout_seconds = 60;
 
   /// The time limit of a run that asked for `requested` seconds: lowered to the cap, never raised.
   [[nodiscard]] int timeout_for(std::optional<int> requested) const {

@@ -9,6 +9,7 @@
 
 #include "core/random.hpp"
 #include "runner/container_spec.hpp"
+#include "runner/runner_limits.hpp"
 
 namespace runner {
 namespace {
@@ -171,9 +172,10 @@ core::Result<RunOutcome> Executor::run(const RunRequest& request) {
   auto runner = resolve(request.language);
   if (!runner) return core::fail(runner.error());
 
-  const int timeout_seconds = m_options.limits.timeout_for(request.timeout_seconds);
+  const auto limits = limits_for(runner->manifest, m_options.limits);
+  const int timeout_seconds = limits.timeout_for(request.timeout_seconds);
   const auto identity = new_identity();
-  const auto spec = build_container_spec(runner->manifest, request, m_options.limits, m_options.runtime,
+  const auto spec = build_container_spec(runner->manifest, request, limits, m_options.runtime,
                                          request.network, identity);
 
   std::optional<StartedContainer> warm;
@@ -226,7 +228,8 @@ void Executor::prewarm(const sandbox::Workspace& workspace, const Manifest& mani
     auto image = m_engine.inspect_image(manifest.image);
     if (!image) return core::Result<StartedContainer>(core::fail(image.error().with_context("finding the runner image")));
     const auto identity = new_identity();
-    auto spec = build_container_spec(manifest, request, m_options.limits, m_options.runtime, false, identity);
+    auto spec = build_container_spec(manifest, request, limits_for(manifest, m_options.limits), m_options.runtime,
+                                     false, identity);
     spec.image = image->id;
     auto started = start_run_container(m_engine, spec, identity, m_options.tracked);
     if (started) started->image_id = image->id;
