@@ -99,7 +99,9 @@ start_server() {
 }
 
 TOKEN="$(openssl rand -hex 32)"
-start_server main
+# The main server insists on every runner under runners/ (languages.test.mjs runs them all).
+ALL_RUNNERS="$(cd "$ROOT/runners" && for m in */manifest.json; do printf '%s,' "${m%/manifest.json}"; done)"
+start_server main --required-runners "${ALL_RUNNERS%,}"
 MAIN_PORT="$PORT"
 start_server short-ttl --file-url-ttl 1
 SHORT_TTL_PORT="$PORT"
