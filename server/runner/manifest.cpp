@@ -92,7 +92,8 @@ core::Result<Manifest> parse_manifest(std::string_view json_text) {
   read_strings(doc, "aliases", false, manifest.aliases, problems);
   read_strings(doc, "command", true, manifest.command, problems);
   read_strings(doc, "version", true, manifest.version, problems);
-  read_strings(doc, "compile", false, manifest.compile, problems);
+  // Optional, but when present it must name a program.
+  read_strings(doc, "compile", doc.contains("compile"), manifest.compile, problems);
   read_limits(doc, manifest.limits, problems);
   if (!manifest.file.empty() && !plain_file_name(manifest.file)) {
     problems.push_back("'file' must be a plain file name without '/'");
