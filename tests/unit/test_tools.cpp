@@ -7,6 +7,7 @@
 #include "support/fake_engine.hpp"
 #include "sandbox/files.hpp"
 #include "support/mounts.hpp"
+#include "runner/container_spec.hpp"
 #include "runner/runtime_share.hpp"
 #include "mcp/tool_methods.hpp"
 #include "tools/tools.hpp"
@@ -249,6 +250,46 @@ TEST_CASE("tools: list_runners reports languages and limits") {
   CHECK(s["limits"]["networkAllowed"] == false);
   CHECK(s["limits"]["runtime"] == "default");
   CHECK_FALSE(s["limits"].contains("runtimeShare"));
+}
+
+TEST_CASE("tools: a compiled runner with its own limits: list_runners shows them, run_code applies them", "[root]") {
+  ToolsFixture f;
+  f.engine.add_runner("rust", R"(["rs"])");
+  auto registry = *runner::Registry::discover(f.engine);
+  std::vector<runner::Runner> runners = registry.runners();
+  for (auto& runner : runners) {
+    if (runner.manifest.language != "rust") continue;
+    runner.manifest.compile = {"rustc", "-o", "/build/main", "/tmp/main.rust"};
+    runner.manifest.command = {"/build/main"};
+    runner.manifest.limits.memory_mb = 4096;  // beyond the default maximum (1024)
+    runner.manifest.limits.timeout_seconds = 45;
+  }
+  f.catalog.reset(runner::Registry(runners));
+
+  auto listed = f.call("list_runners", json::object());
+  REQUIRE(listed);
+  const auto& s = (*listed)["structuredContent"];
+  for (const auto& runner : s["runners"]) {
+    if (runner["language"] == "rust") {
+      CHECK(runner["compiled"] == true);
+      CHECK(runner["limits"]["memoryMb"] == 1024);
+      CHECK(runner["limits"]["timeoutSeconds"] == 45);
+      CHECK(runner["limits"]["cpus"] == 0.5);
+    } else {
+      CHECK(runner["compiled"] == false);
+      CHECK(runner["limits"]["memoryMb"] == 256);
+    }
+  }
+  CHECK(s["limits"]["runnerMaxima"]["memoryMb"] == 1024);
+  CHECK(ToolsFixture::text(*listed).find("rust (rust 1.0), also rs; its own limits: 0.5 CPU, 1024 MiB, 45 s") !=
+        std::string::npos);
+
+  auto ran = f.call("run_code", {{"conversationId", "c1"}, {"language", "rs"}, {"code", "fn main() {}"}});
+  REQUIRE(ran);
+  const auto& spec = f.engine.created_specs.at(0);
+  CHECK(spec.memory_bytes == 1024LL * 1024 * 1024);
+  CHECK(spec.cmd.at(2) == runner::kCompileBootstrap);
+  CHECK(spec.tmpfs.count("/build") == 1);
 }
 
 TEST_CASE("tools: under runsc list_runners states gVisor's share of the limits") {
