@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"container/heap"
 	"container/list"
+	"context"
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/base64"
@@ -14,14 +15,20 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log"
 	"maps"
 	"math"
 	"math/big"
 	"math/bits"
 	"math/rand"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -36,7 +43,8 @@ import (
 	"unicode/utf8"
 )
 
-var _ = []any{bufio.NewReader, bytes.NewBuffer, heap.Init, list.New, md5.Sum, sha256.Sum256, base64.StdEncoding,
+var _ = []any{bufio.NewReader, bytes.NewBuffer, heap.Init, list.New, context.Background, flag.Parse, log.Println,
+	http.Get, httptest.NewRecorder, url.Parse, exec.Command, md5.Sum, sha256.Sum256, base64.StdEncoding,
 	csv.NewReader, hex.EncodeToString, json.Marshal, errors.New, io.EOF, maps.Keys[map[int]int], math.Pi,
 	big.NewInt, bits.OnesCount, rand.Int, filepath.Join, regexp.MustCompile, slices.Sort[[]int], sort.Ints,
 	strconv.Itoa, strings.Split, sync.NewCond, tabwriter.NewWriter, template.New, time.Now, unicode.IsLetter,
