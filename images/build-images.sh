@@ -123,6 +123,7 @@ take_lock() {
 # same mirrors the host uses. Prints nothing when the host has no Debian sources.
 host_sources_for() { # suite
     local suite=$1 host_release
+    # shellcheck source=/dev/null
     host_release=$(. /etc/os-release 2>/dev/null && printf '%s' "${VERSION_CODENAME:-}")
     [[ -n $host_release ]] || return 0
     local -a files=()
