@@ -24,7 +24,7 @@ ClientLimits::ClientLimits(const BearerAuth& auth, ClientLimitOptions options, m
       m_tool_calls(options.tool_calls_per_minute) {}
 
 bool ClientLimits::authenticate(const http::Request& request, http::Response& response, bool json_rpc,
-                                RateClock::time_point now) {
+                                core::RateClock::time_point now) {
   if (const auto blocked = m_auth_failures.check(request.peer().client, now); !blocked.allowed) {
     if (m_metrics != nullptr) m_metrics->rate_limited("auth_failures");
     send_too_many_requests(request, response, blocked.retry_after,
@@ -42,7 +42,7 @@ bool ClientLimits::authenticate(const http::Request& request, http::Response& re
 }
 
 bool ClientLimits::admit_tool_calls(const http::Request& request, http::Response& response,
-                                    const nlohmann::json& body, RateClock::time_point now) {
+                                    const nlohmann::json& body, core::RateClock::time_point now) {
   if (!m_tool_calls.enabled()) return true;
   const std::size_t calls = count_tool_calls(body);
   if (calls == 0) return true;

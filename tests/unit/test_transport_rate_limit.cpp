@@ -3,11 +3,11 @@
 
 #include "support/fake_request.hpp"
 #include "transport/client_limits.hpp"
-#include "transport/rate_limit.hpp"
+#include "core/rate_limit.hpp"
 
-using transport::KeyedRateLimiter;
-using transport::RateClock;
-using transport::TokenBucket;
+using core::KeyedRateLimiter;
+using core::RateClock;
+using core::TokenBucket;
 using namespace std::chrono_literals;
 using nlohmann::json;
 

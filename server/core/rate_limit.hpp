@@ -6,7 +6,7 @@
 #include <string>
 #include <unordered_map>
 
-namespace transport {
+namespace core {
 
 using RateClock = std::chrono::steady_clock;
 
@@ -66,4 +66,4 @@ class KeyedRateLimiter {
   std::unordered_map<std::string, TokenBucket> m_buckets;
 };
 
-}  // namespace transport
+}  // namespace core

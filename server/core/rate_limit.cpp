@@ -1,9 +1,9 @@
-#include "transport/rate_limit.hpp"
+#include "core/rate_limit.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-namespace transport {
+namespace core {
 
 TokenBucket::TokenBucket(double capacity, std::chrono::seconds period, RateClock::time_point now)
     : m_capacity(capacity),
@@ -87,4 +87,4 @@ void KeyedRateLimiter::make_room(RateClock::time_point now) {
   m_buckets.erase(fullest);
 }
 
-}  // namespace transport
+}  // namespace core
