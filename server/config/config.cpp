@@ -161,6 +161,30 @@ void register_settings(CLI::App& app, Config& c) {
           "Largest file read_file returns (bigger files: use the URL)", server)
       ->check(CLI::Range(std::int64_t{1024}, std::int64_t{64} << 20));
 
+  const std::string oauth = "OAuth (remote assistants: Claude.ai, ChatGPT, Claude apps)";
+  setting(app, "--oauth", "OAUTH_ENABLED", c.oauth_enabled,
+          "Run the built-in OAuth 2.1 authorization server so assistants that cannot send a static token can connect "
+          "after the owner approves them in a browser (needs an https PUBLIC_BASE_URL, or http on loopback)", oauth);
+  setting(app, "--oauth-owner-password", "OAUTH_OWNER_PASSWORD", c.oauth_owner_password,
+          "What the owner types on the consent page to approve a client (>= 16 chars)", oauth);
+  setting(app, "--oauth-owner-password-file", "OAUTH_OWNER_PASSWORD_FILE", c.oauth_owner_password_file,
+          "Read OAUTH_OWNER_PASSWORD from this file instead", oauth);
+  setting(app, "--oauth-access-token-ttl", "OAUTH_ACCESS_TOKEN_TTL", c.oauth_access_token_ttl,
+          "Lifetime of an access token (seconds, or with s, m, h, d)", oauth);
+  setting(app, "--oauth-refresh-token-ttl", "OAUTH_REFRESH_TOKEN_TTL", c.oauth_refresh_token_ttl,
+          "Lifetime of a refresh token; each refresh issues a new one (seconds, or with s, m, h, d)", oauth);
+  setting(app, "--oauth-registrations-per-hour", "OAUTH_REGISTRATIONS_PER_HOUR", c.oauth_registrations_per_hour,
+          "Client registrations per hour from one address (429 beyond)", oauth)
+      ->check(CLI::Range(1, 100000));
+  setting(app, "--oauth-max-pending-clients", "OAUTH_MAX_PENDING_CLIENTS", c.oauth_max_pending_clients,
+          "Registered clients the owner has not approved yet (each forgotten after a day); registration answers 503 beyond",
+          oauth)
+      ->check(CLI::Range(1, 1000000));
+  setting(app, "--oauth-login-failures-per-15-minutes", "OAUTH_LOGIN_FAILURES_PER_15_MINUTES",
+          c.oauth_login_failures_per_15_minutes,
+          "Wrong owner passwords from one address per 15 minutes before the consent page answers 429", oauth)
+      ->check(CLI::Range(1, 100000));
+
   const std::string capacity = "Capacity and abuse limits";
   setting(app, "--max-concurrent-runs", "MAX_CONCURRENT_RUNS", c.max_concurrent_runs,
           "Run containers at once; 0 = CPU cores / RUN_CPUS (2 x cores at 0.5 CPU per run)", capacity)
@@ -199,6 +223,9 @@ std::vector<std::string> resolve_secret_files(Config& c) {
   if (!c.file_secret_file.empty() && !read_secret_file(c.file_secret_file, c.file_secret)) {
     problems.push_back("FILE_SECRET_FILE " + c.file_secret_file + " cannot be read");
   }
+  if (!c.oauth_owner_password_file.empty() && !read_secret_file(c.oauth_owner_password_file, c.oauth_owner_password)) {
+    problems.push_back("OAUTH_OWNER_PASSWORD_FILE " + c.oauth_owner_password_file + " cannot be read");
+  }
   if (!c.api_token_file.empty()) {
     std::string text;
     if (!read_secret_file(c.api_token_file, text)) {
@@ -222,6 +249,17 @@ std::vector<std::string> validate(const Config& c) {
   }
   if (!c.state_dir.empty() && c.state_dir.front() != '/') {
     problems.push_back("STATE_DIR must be an absolute path (got '" + c.state_dir + "')");
+  }
+  if (c.oauth_enabled && c.oauth_owner_password.size() < kMinOwnerPasswordLength) {
+    problems.push_back("OAUTH_ENABLED needs OAUTH_OWNER_PASSWORD (or _FILE) of at least " +
+                       std::to_string(kMinOwnerPasswordLength) + " characters");
+  }
+  for (const auto* ttl : {&c.oauth_access_token_ttl, &c.oauth_refresh_token_ttl}) {
+    const auto seconds = parse_duration_seconds(*ttl);
+    if (!seconds || *seconds < 60) {
+      problems.push_back("OAUTH_ACCESS_TOKEN_TTL and OAUTH_REFRESH_TOKEN_TTL must be at least 60 s, e.g. 1h or 30d (got '" +
+                         *ttl + "')");
+    }
   }
   if (!c.sandbox_host_path.empty() && c.sandbox_host_path.front() != '/') {
     problems.push_back("SANDBOX_HOST_PATH must be an absolute host path (got '" + c.sandbox_host_path + "')");

@@ -75,6 +75,16 @@ struct Config {
   int max_sessions = 1000;
   int http_threads = 64;
 
+  // OAuth (docs/clients.md, docs/security.md)
+  bool oauth_enabled = false;
+  std::string oauth_owner_password;
+  std::string oauth_owner_password_file;
+  std::string oauth_access_token_ttl = "1h";
+  std::string oauth_refresh_token_ttl = "30d";
+  int oauth_registrations_per_hour = 20;
+  int oauth_max_pending_clients = 1000;
+  int oauth_login_failures_per_15_minutes = 10;
+
   // Capacity and abuse limits (docs/limits.md)
   int max_concurrent_runs = 0;  ///< run containers at once; 0 = CPU cores / RUN_CPUS
   int max_queued_runs = 16;     ///< runs waiting for a slot beyond those
@@ -110,6 +120,9 @@ std::optional<std::int64_t> parse_duration_seconds(std::string_view text);
 
 /// SANDBOX_TTL in seconds (0: never); validate() has checked it.
 std::int64_t sandbox_ttl_seconds(const Config& config);
+
+/// Minimum length of OAUTH_OWNER_PASSWORD.
+inline constexpr std::size_t kMinOwnerPasswordLength = 16;
 
 /// Minimum length of MCP_API_TOKEN entries and FILE_SECRET.
 inline constexpr std::size_t kMinSecretLength = 32;

@@ -18,6 +18,8 @@ struct McpRuntime;
 /// Settings of the MCP endpoint.
 struct McpEndpointOptions {
   std::vector<std::string> api_tokens;       ///< accepted Bearer tokens; none: every request is 401
+  TokenVerifier token_verifier;              ///< also accepts the OAuth server's access tokens when set
+  Challenge challenge;                       ///< the 401's WWW-Authenticate (OAuth discovery) when set
   std::vector<std::string> allowed_origins;  ///< see OriginPolicy; empty: no Origin, or loopback/listen-address ones
   std::string server_version;                ///< serverInfo.version
   std::string instructions;                  ///< sent in initialize and server/discover when not empty

@@ -37,7 +37,7 @@ void LegacySse::open(http::Request& request, http::Response& response) {
   // Until initialize negotiates a revision, the session speaks the one this transport was made for.
   auto session = std::make_shared<mcp::Session>(core::random_hex(kSessionIdBytes), "2024-11-05");
   auto events = std::make_shared<SseQueue>();
-  if (!m_runtime->sessions.add(session, SessionTransport::legacy_sse, events, m_runtime->auth.token_id(request))) {
+  if (!m_runtime->sessions.add(session, SessionTransport::legacy_sse, events, m_runtime->auth.caller_id(request))) {
     send_rpc_error(request, response, 503, nullptr, transport_error("Too many open sessions; try again later"));
     return;
   }
@@ -57,7 +57,7 @@ void LegacySse::post(http::Request& request, http::Response& response) {
                    transport_error("Bad Request: the sessionId parameter is required"));
     return;
   }
-  auto lease = m_runtime->sessions.acquire(session_id, SessionTransport::legacy_sse, m_runtime->auth.token_id(request));
+  auto lease = m_runtime->sessions.acquire(session_id, SessionTransport::legacy_sse, m_runtime->auth.caller_id(request));
   if (!lease) {
     send_rpc_error(request, response, 404, nullptr, transport_error("Session not found: open a new stream"));
     return;

@@ -154,7 +154,7 @@ void StreamableHttp::post_session(http::Request& request, http::Response& respon
     send_rpc_error(request, response, 400, id_of(body), bad_request("Mcp-Session-Id header is required"));
     return;
   }
-  auto lease = m_runtime.sessions.acquire(*session_id, SessionTransport::streamable_http, m_runtime.auth.token_id(request));
+  auto lease = m_runtime.sessions.acquire(*session_id, SessionTransport::streamable_http, m_runtime.auth.caller_id(request));
   if (!lease) {
     send_rpc_error(request, response, 404, id_of(body),
                    mcp::RpcError{mcp::error_code::invalid_request, "Session not found: initialize a new one", nullptr});
@@ -197,7 +197,7 @@ void StreamableHttp::initialize(http::Request& request, http::Response& response
     send_message(response, reply, accept);  // no session for a failed handshake
     return;
   }
-  if (!m_runtime.sessions.add(session, SessionTransport::streamable_http, {}, m_runtime.auth.token_id(request))) {
+  if (!m_runtime.sessions.add(session, SessionTransport::streamable_http, {}, m_runtime.auth.caller_id(request))) {
     send_rpc_error(request, response, 503, message.id,
                    mcp::RpcError{mcp::error_code::internal_error, "Too many open sessions; try again later", nullptr});
     return;
@@ -208,7 +208,7 @@ void StreamableHttp::initialize(http::Request& request, http::Response& response
 
 void StreamableHttp::get(http::Request& request, http::Response& response) {
   if (const auto session_id = header(request, kSessionHeader.data())) {
-    if (!m_runtime.sessions.acquire(*session_id, SessionTransport::streamable_http, m_runtime.auth.token_id(request))) {
+    if (!m_runtime.sessions.acquire(*session_id, SessionTransport::streamable_http, m_runtime.auth.caller_id(request))) {
       send_rpc_error(request, response, 404, nullptr,
                      mcp::RpcError{mcp::error_code::invalid_request, "Session not found", nullptr});
       return;
@@ -226,7 +226,7 @@ void StreamableHttp::remove(http::Request& request, http::Response& response) {
     send_rpc_error(request, response, 400, nullptr, bad_request("Mcp-Session-Id header is required"));
     return;
   }
-  const auto owner = m_runtime.auth.token_id(request);
+  const auto owner = m_runtime.auth.caller_id(request);
   if (!m_runtime.sessions.remove(*session_id, SessionTransport::streamable_http, &owner)) {
     send_rpc_error(request, response, 404, nullptr,
                    mcp::RpcError{mcp::error_code::invalid_request, "Session not found", nullptr});
