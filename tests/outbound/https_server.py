@@ -19,6 +19,8 @@ Paths (each request is counted; /hits?path=P answers how often P was requested):
   /invalid          application/json that is not JSON
   /array            a JSON array, not an object
   /missing          404
+  /big-headers      the document after 64 KiB of response headers
+  /request-headers  the request's own headers, as a JSON object (lower-case names)
   /held             the document, once /release has been requested (waits up to 30 s)
   /release          lets every /held request answer
 """
@@ -140,6 +142,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.flush()
                 time.sleep(0.1)  # the server's pace, which the client's time cap must cut short
             self.wfile.write(b"0\r\n\r\n")
+        elif path == "/big-headers":
+            body = self.document(path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            for index in range(256):
+                self.send_header(f"X-Filler-{index}", "y" * 256)
+            self.end_headers()
+            self.wfile.write(body)
+        elif path == "/request-headers":
+            self.send(200, json.dumps({name.lower(): value for name, value in self.headers.items()}).encode(),
+                      Cache_Control="no-store")
         elif path == "/text":
             self.send(200, b'{"client_id": "x"}', "text/html")
         elif path == "/invalid":

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -193,6 +194,42 @@ TEST_CASE("outbound https: a document that drips in is cut off at the time cap")
   CHECK(refused.error().kind == ErrorKind::timeout);
   CHECK(took >= milliseconds(1400));
   CHECK(took < milliseconds(4000));  // the drip would take a minute
+}
+
+TEST_CASE("outbound https: response headers beyond their cap are refused") {
+  auto& local = server();
+  const auto refused = outbound::fetch_json(local.url("/big-headers"), local.options());
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().kind == ErrorKind::invalid_argument);
+  CHECK(refused.error().message.find("response headers are larger") != std::string::npos);
+}
+
+TEST_CASE("outbound https: the request asks for JSON, uncompressed, and names the server") {
+  auto& local = server();
+  const auto echoed = outbound::fetch_json(local.url("/request-headers"), local.options());
+  REQUIRE(echoed);
+  const auto& headers = echoed->body;
+  CHECK(headers.at("accept") == "application/json");
+  CHECK(headers.at("user-agent").get<std::string>().rfind("mcp-sandbox/", 0) == 0);
+  CHECK(headers.at("host") == "localhost:" + local.origin().substr(local.origin().rfind(':') + 1));
+  // No compression: the size cap counts the bytes as they arrive, so no small body can expand.
+  CHECK_FALSE(headers.contains("accept-encoding"));
+  CHECK_FALSE(headers.contains("cookie"));
+  CHECK_FALSE(headers.contains("authorization"));
+}
+
+TEST_CASE("outbound https: proxy variables in the environment do not divert a fetch") {
+  auto& local = server();
+  // A proxy that does not exist: a fetch that went through it would fail.
+  for (const char* name : {"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"}) {
+    ::setenv(name, "http://127.0.0.1:9", 1);
+  }
+  const auto fetched = outbound::fetch_json(local.url("/doc.json"), local.options());
+  for (const char* name : {"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"}) {
+    ::unsetenv(name);
+  }
+  REQUIRE(fetched);
+  CHECK(fetched->body.at("client_id") == local.url("/doc.json"));
 }
 
 TEST_CASE("outbound https: answers that are not a JSON object are refused") {
