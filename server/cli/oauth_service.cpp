@@ -13,6 +13,16 @@ std::chrono::seconds duration(const std::string& text) {
   return std::chrono::seconds(config::parse_duration_seconds(text).value_or(3600));
 }
 
+// A metadata document is a few hundred bytes; the draft asks servers to stop at 5 KB.
+outbound::JsonFetcher::Options metadata_fetch_options(const config::Config& config) {
+  outbound::JsonFetcher::Options options;
+  options.fetch.limits.max_bytes = 5 * 1024;
+  if (config.test_mode && !config.oauth_cimd_test_origin.empty()) {
+    options.fetch.test_origin = outbound::TestOrigin{config.oauth_cimd_test_origin, config.oauth_cimd_test_ca};
+  }
+  return options;
+}
+
 }  // namespace
 
 transport::TokenVerifier OAuthService::verifier() const {
@@ -60,8 +70,12 @@ core::Result<std::optional<OAuthService>> start_oauth(const config::Config& conf
   settings.refresh_ttl = duration(config.oauth_refresh_token_ttl);
   settings.max_unused_clients = config.oauth_max_pending_clients;
   OAuthService service;
+  service.metadata_documents = std::make_unique<outbound::JsonFetcher>(metadata_fetch_options(config));
   service.store = std::move(*store);
-  service.server = std::make_unique<oauth::AuthorizationServer>(*service.store, settings);
+  service.server = std::make_unique<oauth::AuthorizationServer>(
+      *service.store, settings, [fetcher = service.metadata_documents.get()](const std::string& url) {
+        return fetcher->fetch(url);
+      });
   service.endpoints = std::make_unique<oauth::Endpoints>(
       *service.server,
       oauth::EndpointOptions{config.oauth_registrations_per_hour, config.oauth_login_failures_per_15_minutes, https},

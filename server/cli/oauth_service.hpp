@@ -10,6 +10,7 @@
 #include "oauth/authorization_server.hpp"
 #include "oauth/endpoints.hpp"
 #include "oauth/store.hpp"
+#include "outbound/json_fetcher.hpp"
 #include "transport/auth.hpp"
 
 namespace cli {
@@ -17,6 +18,7 @@ namespace cli {
 /// The built-in OAuth authorization server as `serve` runs it: its database, the server and its HTTP
 /// endpoints, and what the MCP endpoint needs from it (the token check and the 401 challenge).
 struct OAuthService {
+  std::unique_ptr<outbound::JsonFetcher> metadata_documents;  ///< Client ID Metadata Documents, cached
   std::unique_ptr<oauth::Store> store;
   std::unique_ptr<oauth::AuthorizationServer> server;
   std::unique_ptr<oauth::Endpoints> endpoints;

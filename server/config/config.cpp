@@ -33,6 +33,17 @@ bool read_secret_file(const std::string& path, std::string& out) {
 
 }  // namespace
 
+bool valid_test_origin(std::string_view origin) {
+  constexpr std::string_view prefix = "https://localhost:";
+  if (origin.substr(0, prefix.size()) != prefix) return false;
+  const std::string_view port = origin.substr(prefix.size());
+  if (port.empty() || port.size() > 5 || port.front() == '0' ||
+      !std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+    return false;
+  }
+  return std::stoi(std::string(port)) <= 65535;
+}
+
 bool valid_instance_id(std::string_view id) {
   return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char ch) {
     return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '.' || ch == '_' || ch == '-';
@@ -216,6 +227,20 @@ void register_settings(CLI::App& app, Config& c) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   setting(app, "--log-format", "LOG_FORMAT", c.log_format, "text or json", logging)
       ->check(CLI::IsMember({"text", "json"}));
+
+  // Test-only escape hatches: each is refused by validate() unless MCP_SANDBOX_TEST_MODE=1 is set too,
+  // so that no single variable copied into a production environment opens anything.
+  const std::string testing = "Testing only (refused unless MCP_SANDBOX_TEST_MODE=1)";
+  setting(app, "--test-mode", "MCP_SANDBOX_TEST_MODE", c.test_mode,
+          "Allows the settings of this group, which exist for the project's own tests; never set it on a server "
+          "that real users reach (the server logs a warning at start when they are in use)",
+          testing);
+  setting(app, "--oauth-cimd-test-origin", "OAUTH_CIMD_TEST_ORIGIN", c.oauth_cimd_test_origin,
+          "https://localhost:PORT: the one loopback origin Client ID Metadata Documents may be fetched from "
+          "(every other loopback, private or link-local address stays refused); needs OAUTH_CIMD_TEST_CA",
+          testing);
+  setting(app, "--oauth-cimd-test-ca", "OAUTH_CIMD_TEST_CA", c.oauth_cimd_test_ca,
+          "PEM file of the CA trusted for OAUTH_CIMD_TEST_ORIGIN only (other origins use the system CAs)", testing);
 }
 
 std::vector<std::string> resolve_secret_files(Config& c) {
@@ -289,6 +314,19 @@ std::vector<std::string> validate(const Config& c) {
   }
   if (c.required_runners.empty()) {
     problems.push_back("REQUIRED_RUNNERS must name at least one language");
+  }
+  if (!c.oauth_cimd_test_origin.empty() || !c.oauth_cimd_test_ca.empty()) {
+    if (!c.test_mode) {
+      problems.push_back("OAUTH_CIMD_TEST_ORIGIN and OAUTH_CIMD_TEST_CA exist only for tests and are refused unless "
+                         "MCP_SANDBOX_TEST_MODE=1; unset them");
+    }
+    if (!valid_test_origin(c.oauth_cimd_test_origin)) {
+      problems.push_back("OAUTH_CIMD_TEST_ORIGIN must be https://localhost:PORT (got '" +
+                         core::printable(c.oauth_cimd_test_origin, 80) + "')");
+    }
+    if (c.oauth_cimd_test_ca.empty() || c.oauth_cimd_test_ca.front() != '/') {
+      problems.push_back("OAUTH_CIMD_TEST_CA must be the absolute path of a PEM file when OAUTH_CIMD_TEST_ORIGIN is set");
+    }
   }
   return problems;
 }

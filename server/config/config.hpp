@@ -103,6 +103,11 @@ struct Config {
   std::string log_level = "info";
   std::string log_format = "text";
 
+  // Testing only (docs/configuration.md): refused unless test_mode is on
+  bool test_mode = false;              ///< MCP_SANDBOX_TEST_MODE: allows the settings below, loudly
+  std::string oauth_cimd_test_origin;  ///< https://localhost:PORT, the one loopback origin CIMD may fetch from
+  std::string oauth_cimd_test_ca;      ///< PEM file of the CA the test origin's certificate is signed by
+
   /// Where the server keeps state that outlives it (databases); runs never see it.
   [[nodiscard]] std::string state_directory() const {
     return state_dir.empty() ? sandbox_root + "/.state" : state_dir;
@@ -129,6 +134,9 @@ inline constexpr std::size_t kMinSecretLength = 32;
 
 /// True when `id` can be an INSTANCE_ID: 1-64 of [A-Za-z0-9._-] (it becomes a label value and a file's content).
 bool valid_instance_id(std::string_view id);
+
+/// True when `origin` is a test origin OAUTH_CIMD_TEST_ORIGIN accepts: https://localhost:PORT.
+bool valid_test_origin(std::string_view origin);
 
 /// Adds every setting to `app` as a flag with its environment variable
 /// (a flag given on the command line wins over the environment).
