@@ -99,7 +99,10 @@ start_server() {
 }
 
 TOKEN="$(openssl rand -hex 32)"
-start_server main
+# The main server also runs the OAuth authorization server (oauth.test.mjs): every other file then
+# shows that static tokens work beside it.
+OWNER_PASSWORD="$(openssl rand -hex 16)"
+OAUTH_OWNER_PASSWORD="$OWNER_PASSWORD" start_server main --oauth --oauth-registrations-per-hour 40
 MAIN_PORT="$PORT"
 start_server short-ttl --file-url-ttl 1
 SHORT_TTL_PORT="$PORT"
@@ -119,6 +122,8 @@ export MCP_E2E_SHORT_TTL_URL="http://127.0.0.1:$SHORT_TTL_PORT"
 export MCP_E2E_LIMITS_URL="http://127.0.0.1:$LIMITS_PORT"
 export MCP_E2E_LIMITS_TOKEN="$LIMITS_TOKEN"
 export MCP_E2E_TOKEN="$TOKEN"
+export MCP_E2E_OWNER_PASSWORD="$OWNER_PASSWORD"
+export MCP_E2E_MAIN_ROOT="$WORK/main/sandboxes"
 export MCP_E2E_DOCKER="$DOCKER_CLI"
 # For the tests that start their own servers (faults.test.mjs) and put a proxy in front of the engine.
 export MCP_E2E_BIN="$BIN"
