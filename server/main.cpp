@@ -57,10 +57,11 @@ int main(int argc, char** argv) {
   auto* oauth = app.add_subcommand("oauth", "List or revoke the clients the owner allowed through OAuth");
   config::register_settings(*oauth, config);
   oauth->require_subcommand(1);
-  oauth->add_subcommand("list", "Print every grant: id, client, when allowed, last used")->callback([&oauth_args] {
-    oauth_args.list = true;
-  });
-  auto* revoke = oauth->add_subcommand("revoke", "Revoke a grant (its tokens stop working at once)");
+  // fallthrough: the settings (--state-dir, --sandbox-root) may follow the action as well.
+  oauth->add_subcommand("list", "Print every grant: id, client, when allowed, last used")
+      ->fallthrough()
+      ->callback([&oauth_args] { oauth_args.list = true; });
+  auto* revoke = oauth->add_subcommand("revoke", "Revoke a grant (its tokens stop working at once)")->fallthrough();
   revoke->add_option("grant", oauth_args.revoke, "A grant id from `oauth list`, or all")->required();
 
   try {

@@ -66,7 +66,8 @@ std::string cookie_name(bool secure) { return secure ? "__Host-mcp_sandbox_csrf"
 
 // The value of cookie `name` in the Cookie header, or "".
 std::string cookie(const http::Request& request, const std::string& name) {
-  std::string_view header = request.header("Cookie");
+  const std::string value = request.header("Cookie");
+  std::string_view header = value;
   while (!header.empty()) {
     const auto semicolon = header.find(';');
     const std::string_view pair = core::trim(header.substr(0, semicolon));

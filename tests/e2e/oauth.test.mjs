@@ -68,6 +68,12 @@ class MemoryProvider {
   codeVerifier() {
     return this.saved.verifier;
   }
+  saveDiscoveryState(state) {
+    this.saved.discovery = state;
+  }
+  discoveryState() {
+    return this.saved.discovery;
+  }
 }
 
 /** The consent page of `url`: its status, hidden fields and CSRF cookie. */

@@ -102,7 +102,7 @@ TOKEN="$(openssl rand -hex 32)"
 # The main server also runs the OAuth authorization server (oauth.test.mjs): every other file then
 # shows that static tokens work beside it.
 OWNER_PASSWORD="$(openssl rand -hex 16)"
-OAUTH_OWNER_PASSWORD="$OWNER_PASSWORD" start_server main --oauth --oauth-registrations-per-hour 40
+OAUTH_OWNER_PASSWORD="$OWNER_PASSWORD" start_server main --oauth 1 --oauth-registrations-per-hour 40
 MAIN_PORT="$PORT"
 start_server short-ttl --file-url-ttl 1
 SHORT_TTL_PORT="$PORT"
