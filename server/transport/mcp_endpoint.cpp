@@ -35,7 +35,7 @@ McpEndpoint::McpEndpoint(const mcp::ToolRegistry& tools, McpEndpointOptions opti
     : m_runtime(std::make_shared<McpRuntime>(
           tools, mcp::ServerInfo{"mcp-sandbox", options.server_version, options.instructions}, options.api_tokens,
           options.allowed_origins, options.max_sessions, options.max_legacy_streams, options.session_idle_timeout,
-          options.keepalive_interval, options.limits, options.metrics)) {}
+          options.keepalive_interval, options.limits, options.metrics, options.resources)) {}
 
 McpEndpoint::~McpEndpoint() { shutdown(); }
 
