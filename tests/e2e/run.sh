@@ -99,7 +99,10 @@ start_server() {
 }
 
 TOKEN="$(openssl rand -hex 32)"
-start_server main
+# A second identity on the main server: resources.test.mjs checks that one caller's conversations
+# are not listed to another.
+OTHER_TOKEN="$(openssl rand -hex 32)"
+SERVER_TOKENS="$TOKEN,$OTHER_TOKEN" start_server main
 MAIN_PORT="$PORT"
 start_server short-ttl --file-url-ttl 1
 SHORT_TTL_PORT="$PORT"
@@ -119,6 +122,7 @@ export MCP_E2E_SHORT_TTL_URL="http://127.0.0.1:$SHORT_TTL_PORT"
 export MCP_E2E_LIMITS_URL="http://127.0.0.1:$LIMITS_PORT"
 export MCP_E2E_LIMITS_TOKEN="$LIMITS_TOKEN"
 export MCP_E2E_TOKEN="$TOKEN"
+export MCP_E2E_OTHER_TOKEN="$OTHER_TOKEN"
 export MCP_E2E_DOCKER="$DOCKER_CLI"
 # For the tests that start their own servers (faults.test.mjs) and put a proxy in front of the engine.
 export MCP_E2E_BIN="$BIN"
