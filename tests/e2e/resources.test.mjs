@@ -1,4 +1,4 @@
-// Files as MCP resources: resource_link blocks in tool results, resources/list and read, change
+// Files as MCP resources: resource_link blocks in tool results (and none in older revisions), resources/list and read, change
 // notifications (2025: resources/subscribe on the session's GET stream; 2026-07-28: subscriptions/listen),
 // one identity's conversations kept from another's list, and the file tools' path rules.
 import assert from 'node:assert/strict';
@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { ResourceListChangedNotificationSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 
 import {
-  MODERN_VERSION, PNG_SIGNATURE, assertRun, callTool, callToolV2, connectLegacySseV1, connectStreamableV1, connectV2,
+  BASE_URL, MODERN_VERSION, PNG_SIGNATURE, assertRun, authHeaders, callTool, callToolV2, connectStreamableV1, connectV2,
   conversationId, textOf,
 } from './lib/harness.mjs';
 
@@ -220,21 +220,37 @@ describe('resources with SDK 1.x over Streamable HTTP (2025-11-25)', () => {
   });
 });
 
-describe('resources with SDK 1.x over legacy SSE (2024-11-05)', () => {
+// The SDK clients always ask for their newest revision, so an older one is spoken over raw HTTP.
+describe('resources in revision 2025-03-26 (raw HTTP)', () => {
+  const OLD = '2025-03-26';
+  async function post(body, session) {
+    const headers = { ...authHeaders(), 'Content-Type': 'application/json', Accept: 'application/json', 'MCP-Protocol-Version': OLD };
+    if (session) headers['Mcp-Session-Id'] = session;
+    const response = await fetch(new URL('/mcp', BASE_URL), { method: 'POST', headers, body: JSON.stringify(body) });
+    assert.equal(response.status, 200);
+    return { session: response.headers.get('mcp-session-id'), message: await response.json() };
+  }
+
   test('results keep their content without resource links, which that revision does not have', async () => {
-    const client = await connectLegacySseV1();
-    try {
-      const id = conversationId('res-legacy');
-      const result = await callTool(client, 'run_code', { conversationId: id, language: 'python', code: writeFiles('5,6') });
-      assertRun(result, { stdout: 'written\n' });
-      assert.deepEqual(linksOf(result), []);
-      assert.match(textOf(result), /plot\.png/, 'the text still names the files');
-      // The resources methods exist in every revision.
-      const read = await client.readResource({ uri: resourceUri(id, 'data.csv') });
-      assert.equal(read.contents[0].text, 'x,y\n5,6\n');
-    } finally {
-      await client.close();
-    }
+    const { session, message: init } = await post({
+      jsonrpc: '2.0', id: 1, method: 'initialize',
+      params: { protocolVersion: OLD, capabilities: {}, clientInfo: { name: 'old-client', version: '1' } },
+    });
+    assert.equal(init.result.protocolVersion, OLD);
+    assert.deepEqual(init.result.capabilities.resources, { subscribe: true, listChanged: true });
+    const id = conversationId('res-old');
+    const { message: ran } = await post({
+      jsonrpc: '2.0', id: 2, method: 'tools/call',
+      params: { name: 'run_code', arguments: { conversationId: id, language: 'python', code: writeFiles('5,6') } },
+    }, session);
+    assert.equal(ran.result.isError, false, JSON.stringify(ran));
+    assert.deepEqual(linksOf(ran.result), []);
+    assert.match(textOf(ran.result), /plot\.png/, 'the text still names the files');
+    // The resources methods exist in every revision.
+    const { message: read } = await post({
+      jsonrpc: '2.0', id: 3, method: 'resources/read', params: { uri: resourceUri(id, 'data.csv') },
+    }, session);
+    assert.equal(read.result.contents[0].text, 'x,y\n5,6\n');
   });
 });
 
