@@ -22,7 +22,9 @@
 #include "runner/executor.hpp"
 #include "runner/instance_id.hpp"
 #include "runner/reaper.hpp"
+#include "sandbox/conversation_index.hpp"
 #include "sandbox/root_lock.hpp"
+#include "tools/file_resources.hpp"
 #include "tools/tools.hpp"
 #include "transport/mcp_endpoint.hpp"
 
@@ -260,6 +262,16 @@ Step<int> serve_steps(const config::Config& config, docker::Engine& raw_engine) 
                            config.allow_network,
                            *base_url,
                            tools::ResultLimits{config.inline_image_bytes, 4, config.read_file_bytes, 200}};
+  // Files as MCP resources: what tools change is announced here, and listed from the conversations in use.
+  mcp::ResourceEvents resource_events;
+  tools::ActiveConversations active_conversations;
+  services.resource_events = &resource_events;
+  services.active = &active_conversations;
+  auto opened_index = sandbox::ConversationIndex::open(config.state_directory(), sandbox::kConversationsPerCaller);
+  if (!opened_index) return refuse(kCannotServe, "refusing to start: " + opened_index.error().message);
+  const std::shared_ptr<sandbox::ConversationIndex> conversation_index = std::move(*opened_index);
+  services.index = conversation_index.get();
+  const tools::FileResources file_resources(services, active_conversations, conversation_index.get());
   mcp::ToolRegistry tool_registry;
   tools::register_tools(tool_registry, services);
   auto mcp_options = endpoint_options(config, metrics);
@@ -267,6 +279,7 @@ Step<int> serve_steps(const config::Config& config, docker::Engine& raw_engine) 
     mcp_options.token_verifier = (*oauth_service)->verifier();
     mcp_options.challenge = (*oauth_service)->challenge();
   }
+  mcp_options.resources = mcp::ResourceSupport{&file_resources, &resource_events};
   transport::McpEndpoint endpoint(tool_registry, std::move(mcp_options));
 
   auto server_options = http_options(config);

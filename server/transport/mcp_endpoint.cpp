@@ -36,7 +36,7 @@ McpEndpoint::McpEndpoint(const mcp::ToolRegistry& tools, McpEndpointOptions opti
           tools, mcp::ServerInfo{"mcp-sandbox", options.server_version, options.instructions},
           BearerAuth(options.api_tokens, std::move(options.token_verifier), std::move(options.challenge)),
           options.allowed_origins, options.max_sessions, options.max_legacy_streams, options.session_idle_timeout,
-          options.keepalive_interval, options.limits, options.metrics)) {}
+          options.keepalive_interval, options.limits, options.metrics, options.resources)) {}
 
 McpEndpoint::~McpEndpoint() { shutdown(); }
 

@@ -9,6 +9,7 @@
 
 #include "transport/auth.hpp"
 #include "transport/client_limits.hpp"
+#include "mcp/resources.hpp"
 #include "mcp/tool.hpp"
 
 namespace transport {
@@ -31,6 +32,9 @@ struct McpEndpointOptions {
   std::chrono::milliseconds keepalive_interval{15000};  ///< comment on silent SSE streams this often
   ClientLimitOptions limits;                            ///< tool calls per token, wrong tokens per address
   metrics::Metrics* metrics = nullptr;                  ///< counts the 429s when set
+  /// resources/* and their notifications (GET /mcp, legacy streams, subscriptions/listen); both must
+  /// outlive the endpoint. Without a provider the server offers no resources.
+  mcp::ResourceSupport resources;
 };
 
 /// Every MCP route of the server: POST/GET/DELETE /mcp (2025 Streamable HTTP and stateless

@@ -100,9 +100,12 @@ start_server() {
 
 TOKEN="$(openssl rand -hex 32)"
 # The main server also runs the OAuth authorization server (oauth.test.mjs): every other file then
-# shows that static tokens work beside it.
+# shows that static tokens work beside it. A second identity: resources.test.mjs checks that one
+# caller's conversations are not listed to another.
 OWNER_PASSWORD="$(openssl rand -hex 16)"
-OAUTH_OWNER_PASSWORD="$OWNER_PASSWORD" start_server main --oauth 1 --oauth-registrations-per-hour 40
+OTHER_TOKEN="$(openssl rand -hex 32)"
+SERVER_TOKENS="$TOKEN,$OTHER_TOKEN" OAUTH_OWNER_PASSWORD="$OWNER_PASSWORD" start_server main --oauth 1 \
+  --oauth-registrations-per-hour 40
 MAIN_PORT="$PORT"
 start_server short-ttl --file-url-ttl 1
 SHORT_TTL_PORT="$PORT"
@@ -124,6 +127,7 @@ export MCP_E2E_LIMITS_TOKEN="$LIMITS_TOKEN"
 export MCP_E2E_TOKEN="$TOKEN"
 export MCP_E2E_OWNER_PASSWORD="$OWNER_PASSWORD"
 export MCP_E2E_MAIN_ROOT="$WORK/main/sandboxes"
+export MCP_E2E_OTHER_TOKEN="$OTHER_TOKEN"
 export MCP_E2E_DOCKER="$DOCKER_CLI"
 # For the tests that start their own servers (faults.test.mjs) and put a proxy in front of the engine.
 export MCP_E2E_BIN="$BIN"
