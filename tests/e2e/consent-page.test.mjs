@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
 
-import { BASE_URL } from './lib/harness.mjs';
+// The server with OAUTH_ENABLED (run.sh).
+const BASE_URL = process.env.MCP_E2E_OAUTH_URL;
 
 const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'build', 'test-artifacts');
 const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';

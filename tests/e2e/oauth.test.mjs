@@ -1,7 +1,6 @@
 // The built-in OAuth 2.1 authorization server, through the official SDK clients' own OAuth support
 // (discovery, registration, PKCE, token, refresh): the test plays the owner by submitting the consent
-// form it was redirected to. Then the refusals, one by one. The main server runs with OAUTH_ENABLED,
-// so every other e2e file proves that static bearer tokens keep working beside it.
+// form it was redirected to. Then the refusals, one by one, against a server with OAUTH_ENABLED.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -17,10 +16,13 @@ import {
   UnauthorizedError as UnauthorizedV2,
 } from '@modelcontextprotocol/client';
 
-import { BASE_URL, CALL_TIMEOUT_MS, TOOL_NAMES, assertRun, conversationId, initializeBody } from './lib/harness.mjs';
+import { CALL_TIMEOUT_MS, TOOL_NAMES, assertRun, conversationId, initializeBody } from './lib/harness.mjs';
+
+// The server with OAUTH_ENABLED (run.sh).
+const BASE_URL = process.env.MCP_E2E_OAUTH_URL;
 
 const OWNER_PASSWORD = process.env.MCP_E2E_OWNER_PASSWORD;
-const MAIN_ROOT = process.env.MCP_E2E_MAIN_ROOT;
+const MAIN_ROOT = process.env.MCP_E2E_OAUTH_ROOT;
 const BIN = process.env.MCP_E2E_BIN;
 const REDIRECT = 'http://127.0.0.1:9/oauth/callback'; // never contacted: the test reads the redirect itself
 const clientInfo = { name: 'mcp-sandbox-e2e-oauth', version: '1.0.0' };
