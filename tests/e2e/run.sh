@@ -112,7 +112,7 @@ SHORT_TTL_PORT="$PORT"
 LIMITS_TOKEN="$(openssl rand -hex 32)"
 SERVER_TOKENS="$TOKEN,$LIMITS_TOKEN" start_server limits --max-concurrent-runs 2 --max-queued-runs 2 \
   --run-queue-timeout 30 --rate-limit-calls-per-minute 40 --auth-failures-per-minute 3 \
-  --http-header-timeout 2 --http-threads 24 --http-max-connections-per-peer 12 --warm-max 0
+  --http-header-timeout 2 --http-threads 24 --http-max-connections-per-peer 16 --warm-max 0
 LIMITS_PORT="$PORT"
 # The built-in OAuth authorization server (oauth.test.mjs, consent-page.test.mjs), static tokens beside it.
 OWNER_PASSWORD="$(openssl rand -hex 16)"
