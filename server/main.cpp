@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/doctor.hpp"
+#include "cli/oauth_command.hpp"
 #include "cli/logging.hpp"
 #include "cli/run_command.hpp"
 #include "cli/serve.hpp"
@@ -52,6 +53,17 @@ int main(int argc, char** argv) {
   auto* doctor = app.add_subcommand("doctor", "Check the engine, runner images, limits, sandbox root and secrets");
   config::register_settings(*doctor, config);
 
+  cli::OAuthArgs oauth_args;
+  auto* oauth = app.add_subcommand("oauth", "List or revoke the clients the owner allowed through OAuth");
+  config::register_settings(*oauth, config);
+  oauth->require_subcommand(1);
+  // fallthrough: the settings (--state-dir, --sandbox-root) may follow the action as well.
+  oauth->add_subcommand("list", "Print every grant: id, client, when allowed, last used")
+      ->fallthrough()
+      ->callback([&oauth_args] { oauth_args.list = true; });
+  auto* revoke = oauth->add_subcommand("revoke", "Revoke a grant (its tokens stop working at once)")->fallthrough();
+  revoke->add_option("grant", oauth_args.revoke, "A grant id from `oauth list`, or all")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -65,6 +77,7 @@ int main(int argc, char** argv) {
     return kConfigError;
   }
   cli::setup_logging(config.log_level, config.log_format);
+  if (oauth->parsed()) return cli::oauth_command(config, oauth_args, std::cout, std::cerr);
 
   auto engine = docker::connect_engine(engine_options(config));
   if (doctor->parsed()) return cli::doctor(config, engine, std::cout);

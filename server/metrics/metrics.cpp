@@ -82,6 +82,12 @@ struct Metrics::Families {
           .Name("mcp_sandbox_runs_rejected_total")
           .Help("Runs refused by admission: queue_full, queue_timeout or cancelled while queued")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& oauth_events =
+      prometheus::BuildCounter()
+          .Name("mcp_sandbox_oauth_events_total")
+          .Help("OAuth authorization server events (registered, allowed, denied, login_failed, token_issued, "
+                "refreshed, replay_revoked, revoked, refused)")
+          .Register(*registry);
   prometheus::Family<prometheus::Counter>& rate_limited =
       prometheus::BuildCounter()
           .Name("mcp_sandbox_rate_limited_total")
@@ -90,7 +96,7 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Counter>& connections_refused =
       prometheus::BuildCounter()
           .Name("mcp_sandbox_http_connections_closed_total")
-          .Help("Connections closed by the HTTP guard: per_peer (cap), read_deadline (slow request) or framing (ambiguous or oversized request head)")
+          .Help("Connections closed by the HTTP guard: per_peer (cap), idle_for_room (a kept-alive connection closed while idle to make room for another), read_deadline (slow request) or framing (ambiguous or oversized request head)")
           .Register(*registry);
   prometheus::Counter& storage_full = prometheus::BuildCounter()
                                           .Name("mcp_sandbox_storage_full_total")
@@ -180,6 +186,10 @@ void Metrics::set_admission(std::size_t running, std::size_t queued) {
 
 void Metrics::run_rejected(std::string_view reason) {
   m_families->runs_rejected.Add({{"reason", std::string(reason)}}).Increment();
+}
+
+void Metrics::oauth_event(std::string_view event) {
+  m_families->oauth_events.Add({{"event", std::string(event)}}).Increment();
 }
 
 void Metrics::rate_limited(std::string_view reason) {
