@@ -14,6 +14,7 @@
 #   DOCKER                    docker CLI (default: /usr/bin/docker if present, else docker)
 #   NPM                       npm CLI for pinned downloads (default: npm)
 #   MCP_SANDBOX_PULL_TIMEOUT  seconds allowed for pulling debian:<suite>-slim (default: 60)
+#   MCP_SANDBOX_IMAGE_JOBS    runner images built side by side (default: 2)
 #
 # Needs bash, coreutils, tar, node (manifest checks) and, for runners with
 # pinned downloads, npm. A base (one per Debian suite the runners use) is
@@ -37,6 +38,7 @@ if [[ -z ${DOCKER:-} ]]; then
 fi
 NPM=${NPM:-npm}
 pull_timeout=${MCP_SANDBOX_PULL_TIMEOUT:-60}
+image_jobs=${MCP_SANDBOX_IMAGE_JOBS:-2}
 
 readonly cache_dir=build/image-cache
 readonly log_dir=$cache_dir/logs
@@ -103,6 +105,7 @@ check_tools() {
         die "cannot reach the Docker engine with '$DOCKER' (is the daemon running, may this user use it?)"
     command -v node >/dev/null 2>&1 || die "node is required on the host to check runner manifests"
     [[ $pull_timeout =~ ^[0-9]+$ ]] || die "MCP_SANDBOX_PULL_TIMEOUT must be a number of seconds"
+    [[ $image_jobs =~ ^[1-9][0-9]*$ ]] || die "MCP_SANDBOX_IMAGE_JOBS must be a positive number"
 }
 
 # Serialises concurrent runs: they would share temporary tags and the cache.
@@ -118,18 +121,21 @@ take_lock() {
 # --- base images ----------------------------------------------------------------
 
 # The host's Debian apt sources as one-line entries for <suite>: every entry
-# whose suite is the host's release (or its -updates/-security/-backports)
-# with the release name replaced, so a base for another suite comes from the
-# same mirrors the host uses. Prints nothing when the host has no Debian sources.
-host_sources_for() { # suite
-    local suite=$1 host_release
+# whose suite is the host's release (or its -updates/-security) with the
+# release name replaced, so a base for another suite comes from the same
+# mirrors the host uses. With "release-only", only the release's own entries,
+# for a suite such as bookworm-backports that has no -updates/-security.
+# Prints nothing when the host has no Debian sources. <root> reads another
+# tree's /etc instead of the host's (a base image's, copied out).
+host_sources_for() { # suite [release-only] [root]
+    local suite=$1 release_only=${2:-} root=${3:-} host_release
     # shellcheck source=/dev/null
-    host_release=$(. /etc/os-release 2>/dev/null && printf '%s' "${VERSION_CODENAME:-}")
+    host_release=$(. "$root/etc/os-release" 2>/dev/null && printf '%s' "${VERSION_CODENAME:-}")
     [[ -n $host_release ]] || return 0
     local -a files=()
-    [[ -f /etc/apt/sources.list ]] && files+=(/etc/apt/sources.list)
+    [[ -f $root/etc/apt/sources.list ]] && files+=("$root/etc/apt/sources.list")
     local f
-    for f in /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+    for f in "$root"/etc/apt/sources.list.d/*.list "$root"/etc/apt/sources.list.d/*.sources; do
         [[ -f $f ]] && files+=("$f")
     done
     ((${#files[@]})) || return 0
@@ -137,10 +143,11 @@ host_sources_for() { # suite
     # (Types/URIs/Suites/Components); types "deb" only. One awk per file
     # (mawk has no ENDFILE), duplicates dropped at the end.
     for f in "${files[@]}"; do
-        awk -v host="$host_release" -v want="$suite" -v deb822="$([[ $f == *.sources ]] && echo 1 || echo 0)" '
+        awk -v host="$host_release" -v want="$suite" -v only="${release_only:+1}" \
+            -v deb822="$([[ $f == *.sources ]] && echo 1 || echo 0)" '
             function emit(uri, s, comps,   suffix) {
                 if (s == host) suffix = ""
-                else if (s == host "-updates" || s == host "-security") suffix = substr(s, length(host) + 1)
+                else if (only != 1 && (s == host "-updates" || s == host "-security")) suffix = substr(s, length(host) + 1)
                 else return
                 print "deb " uri " " want suffix " " comps
             }
@@ -349,6 +356,29 @@ stage_downloads() { # folder context log
     done <"$list"
 }
 
+# A runner whose Dockerfile COPYs or mounts "apt-backports.list" gets one in its
+# build context: the <suite>-backports entries (Debian's newer builds of
+# selected packages for a stable suite, installed only when asked for with
+# "apt-get install -t <suite>-backports"), from the same mirrors as the base:
+# the host's apt sources with the suite swapped, or, on a host without Debian
+# sources, the base image's own.
+stage_backports() { # folder context suite base-image log
+    local folder=$1 ctx=$2 suite=$3 base=$4 log=$5 root
+    grep -q 'apt-backports\.list' "$folder/Dockerfile" || return 0
+    local -a entries=()
+    mapfile -t entries < <(host_sources_for "$suite-backports" release-only)
+    if ((${#entries[@]} == 0)); then
+        root=$(mktemp -d "$ctx.base-etc.XXXXXX")
+        cleanup_paths+=("$root")
+        "$DOCKER" run --rm --network none --entrypoint /bin/sh "$base" -c \
+            'tar -C / -ch etc/os-release etc/apt 2>/dev/null || true' | tar -x -C "$root" 2>>"$log" || true
+        mapfile -t entries < <(host_sources_for "$suite-backports" release-only "$root")
+    fi
+    ((${#entries[@]})) || die "$folder needs $suite-backports, but neither the host nor $base has Debian apt sources to derive it from"
+    printf '%s\n' "${entries[@]}" >"$ctx/apt-backports.list"
+    printf 'backports sources: %s\n' "$(printf ' [%s]' "${entries[@]}")" >>"$log"
+}
+
 build_runner() { # language
     local lang=$1 folder=runners/$1 start log manifest image hash current old_id suite base_image base_id
     local -a info version_cmd
@@ -379,6 +409,7 @@ build_runner() { # language
     cleanup_paths+=("$ctx")
     cp -R -- "$folder/." "$ctx/"
     stage_downloads "$folder" "$ctx" "$log"
+    stage_backports "$folder" "$ctx" "$suite" "$base_image" "$log"
 
     cleanup_tags+=("$tmp_tag")
     "$DOCKER" build --force-rm --build-arg "BASE_IMAGE=$base_image" -t "$tmp_tag" "$ctx" >>"$log" 2>&1 ||
@@ -503,6 +534,56 @@ build_server() { # base-id
     report server "$server_image" "built in $(elapsed "$start") ($version)"
 }
 
+# The first instruction after FROM, continuation lines joined. Runners whose
+# first instruction is the same (the GCC layer of c, cpp, rust and python)
+# share the layer it makes, but only if one of them has made it before the
+# others start, so they are built one after another in one lane.
+first_layer_key() { # folder
+    awk '
+        !from { if ($1 == "FROM") from = 1; next }
+        key == "" && ($0 ~ /^[[:space:]]*(#|$)/) { next }
+        { key = key $0; if ($0 !~ /\\$/) { print key; exit } }
+    ' "$1/Dockerfile"
+}
+
+# Builds the runners in lanes, up to MCP_SANDBOX_IMAGE_JOBS lanes at a time.
+# An image build is mostly single-threaded (apt, dpkg, the layer commit), so
+# on two cores two lanes finish about twice as fast as one (docs/runners.md).
+# Runners sharing a first layer form one lane, the longest lanes start first.
+build_lanes() { # language...
+    local lang key jobs=$image_jobs failed=0
+    if ((jobs <= 1 || $# <= 1)); then
+        for lang in "$@"; do build_runner "$lang"; done
+        return
+    fi
+    local -A lane_of=()
+    local -a keys=() lanes=()
+    for lang in "$@"; do
+        key=$(first_layer_key "runners/$lang")
+        [[ -n ${lane_of[$key]+x} ]] || keys+=("$key")
+        lane_of[$key]+="$lang "
+    done
+    for key in "${keys[@]}"; do lanes+=("${lane_of[$key]}"); done
+    local -a members
+    mapfile -t lanes < <(for key in "${lanes[@]}"; do
+        read -r -a members <<<"$key"
+        printf '%03d %s\n' $((999 - ${#members[@]})) "$key"
+    done | LC_ALL=C sort -s -k1,1 | cut -d ' ' -f 2-)
+    local lane
+    for lane in "${lanes[@]}"; do
+        while (($(jobs -rp | wc -l) >= jobs)); do wait -n || failed=1; done
+        ((failed == 0)) || break
+        (
+            cleanup_paths=() cleanup_tags=()
+            trap cleanup EXIT
+            read -r -a members <<<"$lane"
+            for lang in "${members[@]}"; do build_runner "$lang"; done
+        ) &
+    done
+    while (($(jobs -rp | wc -l) > 0)); do wait -n || failed=1; done
+    ((failed == 0)) || die "a runner image failed to build (see above)"
+}
+
 # Every runner folder's language, sorted.
 all_runners() {
     local lang
@@ -546,9 +627,11 @@ main() {
     take_lock
     # The default base always exists: the server image and most runners use it.
     ensure_base "$default_suite"
+    # Every base first: lanes running side by side must not both build one.
     for lang in "${langs[@]}"; do
-        build_runner "$lang"
+        ensure_base "$(runner_suite "runners/$lang")"
     done
+    build_lanes "${langs[@]}"
     if ((with_server)); then
         build_server "$("$DOCKER" image inspect --format '{{.Id}}' "$base_repo:$default_suite")"
     fi
