@@ -547,8 +547,9 @@ first_layer_key() { # folder
 }
 
 # Builds the runners in lanes, up to MCP_SANDBOX_IMAGE_JOBS lanes at a time.
-# An image build is mostly single-threaded (apt, dpkg, the layer commit), so
-# on two cores two lanes finish about twice as fast as one (docs/runners.md).
+# An image build is mostly one busy process at a time (apt, dpkg, the layer
+# commit), so on two cores two lanes finish sooner than one (measured in
+# docs/runners.md: 13 instead of 17 minutes for all runners).
 # Runners sharing a first layer form one lane, the longest lanes start first.
 build_lanes() { # language...
     local lang key jobs=$image_jobs failed=0
