@@ -221,8 +221,10 @@ Step<int> serve_steps(const config::Config& config, docker::Engine& raw_engine) 
                                                        std::chrono::duration<double> took) {
     metrics.engine_call(call, error != nullptr ? core::to_string(error->kind) : std::string_view(), took.count());
   });
+  auto index = sandbox::ConversationIndex::open(config.state_directory(), sandbox::kConversationsPerCaller);
+  if (!index) return refuse(kCannotServe, "refusing to start: " + index.error().message);
   sandbox::Workspaces workspaces(config.sandbox_root, config.engine_sandbox_path(), config.file_secret,
-                                 workspace_options(config));
+                                 workspace_options(config, std::move(*index)));
   const auto root_lock = prepare_storage(config, workspaces);
   if (!root_lock) return tl::unexpected(root_lock.error());
   auto discovered = discover_runners(config, engine);

@@ -172,6 +172,7 @@ tl::expected<json, RpcError> Dispatcher::call(const Request& request, const Requ
   ToolCallScope scope;
   scope.revision = context.revision;
   scope.session_id = context.session != nullptr ? context.session->id() : "";
+  scope.caller = !context.caller.empty() || context.session == nullptr ? context.caller : context.session->caller();
   scope.stop = context.stop;
   scope.progress_token = progress_token(request.params);
   scope.notify = context.notify;

@@ -29,6 +29,7 @@ struct RequestContext {
   std::optional<LogLevel> log_level;   ///< stateless requests: _meta logLevel (sessions keep their own)
   std::stop_token stop;                ///< stops on cancellation, a closed stream or shutdown
   Outbound notify;                     ///< where progress and log notifications go; empty drops them
+  std::string caller;                  ///< who sends it (ToolContext::caller); a session's own when empty
 };
 
 /// Knows the MCP methods of every revision and nothing of framing or transports: each request gets

@@ -87,4 +87,14 @@ bool Session::closed() const {
   return m_closed;
 }
 
+void Session::set_caller(std::string caller) {
+  const std::lock_guard lock(m_mutex);
+  m_caller = std::move(caller);
+}
+
+std::string Session::caller() const {
+  const std::lock_guard lock(m_mutex);
+  return m_caller;
+}
+
 }  // namespace mcp

@@ -31,6 +31,9 @@ class Session {
   [[nodiscard]] bool negotiated() const;
   /// The client's self-reported name ("" before initialize).
   [[nodiscard]] std::string client_name() const;
+  /// Who opened the session (ToolContext::caller); its tool calls are theirs. Set by the transport.
+  void set_caller(std::string caller);
+  [[nodiscard]] std::string caller() const;
 
   /// The minimum level of notifications/message the client wants; nullopt until logging/setLevel.
   [[nodiscard]] std::optional<LogLevel> log_level() const;
@@ -55,6 +58,7 @@ class Session {
   mutable std::mutex m_mutex;
   std::string m_protocol_version;
   std::string m_client_name;
+  std::string m_caller;
   bool m_negotiated = false;
   std::optional<LogLevel> m_log_level;
   bool m_closed = false;

@@ -39,6 +39,7 @@ tl::unexpected<RpcError> internal() {
 ToolContext make_context(const ToolCallScope& scope, const std::string& tool_name) {
   ToolContext context;
   context.session_id = scope.session_id;
+  context.caller = scope.caller;
   context.protocol_version = std::string(scope.revision->version);
   context.cancelled = scope.stop;
   if (!scope.progress_token.is_null() && scope.notify) {

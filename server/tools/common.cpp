@@ -1,5 +1,7 @@
 #include "tools/common.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include "core/random.hpp"
 #include "sandbox/paths.hpp"
 
@@ -25,6 +27,10 @@ core::Result<Conversation> resolve_conversation(const Arguments& arguments, cons
   }
   auto workspace = services.workspaces.open(id);
   if (!workspace) return core::fail(workspace.error());
+  // The one place every tool call that names a conversation passes: the caller's list stays current.
+  if (auto recorded = services.workspaces.record_use(context.caller, *workspace); !recorded) {
+    spdlog::warn("conversation index: {}", recorded.error().message);
+  }
   return Conversation{id, *workspace};
 }
 

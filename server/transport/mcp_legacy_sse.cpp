@@ -36,6 +36,7 @@ void LegacySse::open(http::Request& request, http::Response& response) {
   }
   // Until initialize negotiates a revision, the session speaks the one this transport was made for.
   auto session = std::make_shared<mcp::Session>(core::random_hex(kSessionIdBytes), "2024-11-05");
+  session->set_caller(m_runtime->caller_of(request));
   auto events = std::make_shared<SseQueue>();
   if (!m_runtime->sessions.add(session, SessionTransport::legacy_sse, events, m_runtime->auth.token_id(request))) {
     send_rpc_error(request, response, 503, nullptr, transport_error("Too many open sessions; try again later"));

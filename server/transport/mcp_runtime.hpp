@@ -38,6 +38,12 @@ struct McpRuntime {
   McpTasks tasks;
   std::chrono::milliseconds keepalive;
   std::atomic<bool> stopping{false};
+
+  /// ToolContext::caller of a request: "token:<token_id>"; empty when it carries no accepted token.
+  [[nodiscard]] std::string caller_of(const http::Request& request) const {
+    auto id = auth.token_id(request);
+    return id.empty() ? std::string() : "token:" + id;
+  }
 };
 
 }  // namespace transport

@@ -113,9 +113,10 @@ void StreamableHttp::post_stateless(http::Request& request, http::Response& resp
   if (accept.sse && (listen || !accept.json || cancellable)) {
     stream_messages(
         m_runtime, request, response,
-        [&dispatcher = m_runtime.dispatcher, call = *call, envelope = *envelope](const mcp::Outbound& notify,
-                                                                                 std::stop_token stop) {
-          const auto context = mcp::Dispatcher::stateless_context(envelope, std::move(stop), notify);
+        [&dispatcher = m_runtime.dispatcher, call = *call, envelope = *envelope,
+         caller = m_runtime.caller_of(request)](const mcp::Outbound& notify, std::stop_token stop) {
+          auto context = mcp::Dispatcher::stateless_context(envelope, std::move(stop), notify);
+          context.caller = caller;
           notify(dispatcher.answer(call, context));
         },
         /*cancel_on_disconnect=*/true);
@@ -123,8 +124,9 @@ void StreamableHttp::post_stateless(http::Request& request, http::Response& resp
   }
   std::stop_source stop;
   const auto tracked = m_runtime.tasks.track(stop);
-  const json reply =
-      m_runtime.dispatcher.answer(*call, mcp::Dispatcher::stateless_context(*envelope, stop.get_token(), {}));
+  auto context = mcp::Dispatcher::stateless_context(*envelope, stop.get_token(), {});
+  context.caller = m_runtime.caller_of(request);
+  const json reply = m_runtime.dispatcher.answer(*call, context);
   // The one dispatcher error with its own status: an unknown method is 404 on this revision.
   send_json(response, mcp::is_error_response(reply, mcp::error_code::method_not_found) ? 404 : 200, reply);
 }
@@ -192,6 +194,7 @@ void StreamableHttp::initialize(http::Request& request, http::Response& response
                                 const mcp::Request& message, const Acceptable& accept) {
   auto session =
       std::make_shared<mcp::Session>(core::random_hex(kSessionIdBytes), std::string(mcp::kDefaultHeaderVersion));
+  session->set_caller(m_runtime.caller_of(request));
   const json reply = mcp::answer_in_session(m_runtime.dispatcher, *session, message, {}).message;
   if (mcp::is_error_response(reply)) {
     send_message(response, reply, accept);  // no session for a failed handshake

@@ -39,7 +39,7 @@ struct ToolsFixture {
 
   explicit ToolsFixture(sandbox::VolumeLimits quota = {})
       : workspaces(root, root.string(), std::string(40, 's'),
-                   sandbox::WorkspaceOptions{quota, [n = now] { return *n; }}) {
+                   sandbox::WorkspaceOptions{quota, [n = now] { return *n; }, nullptr}) {
     fs::create_directories(root);
     REQUIRE(workspaces.prepare_root());
     engine.add_runner("python", R"(["py"])");

@@ -43,7 +43,7 @@ struct Fixture {
     runner::RunRequest r;
     r.language = std::move(language);
     r.code = "print(1)";
-    r.workspace = sandbox::Workspace{conversation, "/srv/" + conversation, "/host/sandboxes/" + conversation, false, nullptr};
+    r.workspace = sandbox::Workspace{conversation, "/srv/" + conversation, "/host/sandboxes/" + conversation, false, nullptr, {}};
     return r;
   }
 
