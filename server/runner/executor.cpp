@@ -191,16 +191,17 @@ core::Result<RunOutcome> Executor::run(const RunRequest& request) {
     }
     container = std::move(*started);
   }
+  // The conversation's next container starts now, while this one runs, so a call sent right after
+  // the answer finds it ready (a start takes longer than most programs). The pool keeps at most
+  // one per conversation. A network run's successor is not warmed: network runs are the exception.
+  if (!request.cancel.stop_requested() && !request.network) {
+    prewarm(request.workspace, runner->manifest, request.environment);
+  }
   auto outcome = execute(container, request, *runner, timeout_seconds);
   if (m_warm) {
     m_warm->retire(std::move(container));  // removed in the background, off the answer's path
   } else {
     remove_run_container(m_engine, container);
-  }
-  // The conversation's next run finds its container started (unless cancelled: the client is gone).
-  // A network run's successor is not warmed: network runs are the exception.
-  if (!request.cancel.stop_requested() && !request.network) {
-    prewarm(request.workspace, runner->manifest, request.environment);
   }
   return outcome;
 }
