@@ -19,6 +19,7 @@
 #include "routes/file_routes.hpp"
 #include "routes/ops_routes.hpp"
 #include "runner/executor.hpp"
+#include "runner/new_conversation_pool.hpp"
 #include "runner/instance_id.hpp"
 #include "runner/reaper.hpp"
 #include "sandbox/root_lock.hpp"
@@ -258,6 +259,19 @@ Step<int> serve_steps(const config::Config& config, docker::Engine& raw_engine) 
                            config.allow_network,
                            *base_url,
                            tools::ResultLimits{config.inline_image_bytes, 4, config.read_file_bytes, 200}};
+  // Started containers for conversations that do not exist yet (they live in the warm pool).
+  std::optional<runner::NewConversationPool> new_conversations;
+  if (config.warm_max > 0 && config.warm_new_per_language > 0) {
+    new_conversations.emplace(
+        executor, workspaces,
+        runner::NewConversationPoolOptions{
+            static_cast<std::size_t>(config.warm_new_per_language), std::chrono::seconds(config.warm_new_idle_seconds),
+            std::chrono::milliseconds(1000),
+            tools::run_environment_of(services)},
+        runner::NewConversationPoolEvents{[&metrics](bool hit) { metrics.warm_new_conversation(hit); },
+                                          [&metrics](std::size_t pooled) { metrics.set_warm_new_ready(pooled); }});
+    services.new_conversations = &*new_conversations;
+  }
   mcp::ToolRegistry tool_registry;
   tools::register_tools(tool_registry, services);
   transport::McpEndpoint endpoint(tool_registry, endpoint_options(config, metrics));
@@ -284,7 +298,8 @@ Step<int> serve_steps(const config::Config& config, docker::Engine& raw_engine) 
   }
   sweeper.stop();
   // Warm containers hold their conversation's lease: remove them before the last sweep, or their
-  // volumes stay mounted.
+  // volumes stay mounted. Pooled directories of new conversations go with theirs.
+  if (new_conversations) new_conversations->shutdown();
   executor.shutdown();
   reaper.stop();
   unmount_all(config, workspaces);

@@ -235,6 +235,32 @@ void Executor::prewarm(const sandbox::Workspace& workspace, const Manifest& mani
   });
 }
 
+bool Executor::prewarm_new(const sandbox::Workspace& workspace, const std::string& language,
+                           const std::map<std::string, std::string>& environment) {
+  // Conversations that exist come first: a pooled container never evicts one's successor.
+  if (!m_warm || m_warm->full()) return false;
+  const auto registry = m_catalog.current();
+  const Runner* runner = registry->find(language);
+  if (runner == nullptr) return false;
+  prewarm(workspace, runner->manifest, environment);
+  return m_warm->holds(workspace.name);
+}
+
+std::optional<std::string> Executor::language_name(const std::string& language) const {
+  const auto registry = m_catalog.current();
+  const Runner* runner = registry->find(language);
+  if (runner == nullptr) return std::nullopt;
+  return runner->manifest.language;
+}
+
+bool Executor::warm_holds(const std::string& workspace_name) const {
+  return m_warm && m_warm->holds(workspace_name);
+}
+
+void Executor::warm_drop(const std::string& workspace_name, std::string_view reason) {
+  if (m_warm) m_warm->drop(workspace_name, reason);
+}
+
 core::Result<RunOutcome> Executor::execute(StartedContainer& container, const RunRequest& request,
                                            const Runner& runner, int timeout_seconds) {
   const std::string& id = container.id;

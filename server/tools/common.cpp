@@ -13,8 +13,30 @@ json success(const std::string& text, json structured) {
           {"isError", false}};
 }
 
+namespace {
+
+// A conversation that does not exist yet, born in a pre-made directory; nullopt when there is none.
+std::optional<sandbox::Workspace> born_in_fresh_directory(
+    const std::string& id, const Services& services,
+    const std::function<std::optional<sandbox::Workspace>()>& take_fresh) {
+  const auto exists = services.workspaces.exists(id);
+  if (!exists || *exists) return std::nullopt;
+  auto fresh = take_fresh();
+  if (!fresh) return std::nullopt;
+  auto adopted = services.workspaces.adopt(id, *fresh);
+  if (!adopted) {
+    // Another call made the conversation first: it lives where that call put it.
+    if (services.new_conversations != nullptr) services.new_conversations->give_up(*fresh);
+    return std::nullopt;
+  }
+  return std::move(*adopted);
+}
+
+}  // namespace
+
 core::Result<Conversation> resolve_conversation(const Arguments& arguments, const mcp::ToolContext& context,
-                                                const Services& services) {
+                                                const Services& services,
+                                                const std::function<std::optional<sandbox::Workspace>()>& take_fresh) {
   auto given = arguments.optional_string("conversationId");
   if (!given) return core::fail(given.error());
   std::string id;
@@ -25,7 +47,11 @@ core::Result<Conversation> resolve_conversation(const Arguments& arguments, cons
   } else {
     id = "conv-" + core::random_hex(16);
   }
-  auto workspace = services.workspaces.open(id);
+  core::Result<sandbox::Workspace> workspace = core::fail(core::ErrorKind::not_found, "");
+  if (take_fresh) {
+    if (auto born = born_in_fresh_directory(id, services, take_fresh)) workspace = std::move(*born);
+  }
+  if (!workspace) workspace = services.workspaces.open(id);
   if (!workspace) return core::fail(workspace.error());
   // The one place every tool call that names a conversation passes: the caller's list stays current.
   if (auto recorded = services.workspaces.record_use(context.caller, *workspace); !recorded) {

@@ -26,8 +26,11 @@ struct Conversation {
   std::string id;
   sandbox::Workspace workspace;
 };
-core::Result<Conversation> resolve_conversation(const Arguments& arguments, const mcp::ToolContext& context,
-                                                const Services& services);
+/// `take_fresh`, when given, offers a directory made before the conversation existed (with a
+/// started container): a conversation that does not exist yet is born in it.
+core::Result<Conversation> resolve_conversation(
+    const Arguments& arguments, const mcp::ToolContext& context, const Services& services,
+    const std::function<std::optional<sandbox::Workspace>()>& take_fresh = {});
 
 /// {name, size, mimeType, url} for a regular file in a conversation.
 json file_entry(const Services& services, const sandbox::Workspace& workspace, const std::string& path,

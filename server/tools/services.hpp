@@ -7,6 +7,7 @@
 #include "metrics/metrics.hpp"
 #include "runner/admission.hpp"
 #include "runner/executor.hpp"
+#include "runner/new_conversation_pool.hpp"
 #include "runner/registry.hpp"
 #include "sandbox/url_signer.hpp"
 #include "sandbox/workspace.hpp"
@@ -33,6 +34,8 @@ struct Services {
   bool allow_network = false;
   std::string public_base_url;
   ResultLimits result_limits;
+  /// Started containers for new conversations; null when off.
+  runner::NewConversationPool* new_conversations = nullptr;
 };
 
 }  // namespace tools
