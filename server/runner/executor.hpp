@@ -40,7 +40,7 @@ struct ExecutorOptions {
 /// Runs each program in a fresh container: create -> attach -> start ->
 /// deliver code -> wait (deadline) -> collect -> remove. The container is
 /// removed on every path. With warm containers on, the first three steps of a
-/// conversation's next run happen in the background after its previous run
+/// conversation's next run happen in the background while its previous run runs
 /// (WarmPool); the container is still fresh and used once. A program that fails is an outcome, not an error;
 /// errors mean the run could not happen (bad request, engine trouble).
 /// Engine trouble is `unavailable` ("engine unavailable ..."); a run whose

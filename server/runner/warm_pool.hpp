@@ -52,7 +52,7 @@ struct WarmPoolEvents {
   std::function<void(std::string_view reason)> discarded{};
 };
 
-/// Warm, single-use containers: after a conversation's run, its *next*
+/// Warm, single-use containers: once a conversation's run has its container, its *next*
 /// container is created, attached and started in the background and left
 /// blocked in the bootstrap (waiting for the framed code), so the next run of
 /// that conversation only delivers code and collects output.
