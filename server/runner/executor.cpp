@@ -200,6 +200,8 @@ core::Result<RunOutcome> Executor::run(const RunRequest& request) {
   auto outcome = execute(container, request, *runner, timeout_seconds);
   if (m_warm) {
     m_warm->retire(std::move(container));  // removed in the background, off the answer's path
+    // A cancelled run's client is gone: its successor would only wait for the idle timeout.
+    if (request.cancel.stop_requested()) m_warm->drop(request.workspace.name, discard_reason::kCancelled);
   } else {
     remove_run_container(m_engine, container);
   }

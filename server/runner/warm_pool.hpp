@@ -42,6 +42,7 @@ inline constexpr std::string_view kLanguageChanged = "language_changed";
 inline constexpr std::string_view kDead = "dead";
 inline constexpr std::string_view kShutdown = "shutdown";
 inline constexpr std::string_view kStartFailed = "start_failed";
+inline constexpr std::string_view kCancelled = "cancelled";  ///< its predecessor's run was cancelled: the client is gone
 inline constexpr std::string_view kUnused = "unused";  ///< a new conversations' container nobody took in time
 }  // namespace discard_reason
 

@@ -291,3 +291,17 @@ TEST_CASE("warm: a network run neither takes nor leaves a successor") {
   CHECK(f.idle == 0);
   CHECK(f.engine.live_containers.empty());
 }
+
+TEST_CASE("warm: a cancelled run leaves no successor waiting") {
+  Fixture f;
+  runner::Executor executor(f.engine, f.catalog, f.options());
+  REQUIRE(executor.run(Fixture::request("conv-a")));
+  std::stop_source client;
+  f.engine.on_start = [&client] { client.request_stop(); };  // the client goes away as the successor starts
+  auto request = Fixture::request("conv-a");
+  request.cancel = client.get_token();
+  CHECK_FALSE(executor.run(request));
+  CHECK(f.discards["cancelled"] == 1);
+  CHECK(f.idle == 0);
+  CHECK(f.engine.live_containers.empty());
+}
