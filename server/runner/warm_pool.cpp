@@ -150,6 +150,36 @@ std::optional<StartedContainer> WarmPool::claim(const std::string& conversation,
   return std::move(entry->container);
 }
 
+bool WarmPool::full() const {
+  std::lock_guard lock(m_mutex);
+  return m_ready.size() + m_starting.size() >= m_options.max_idle;
+}
+
+bool WarmPool::holds(const std::string& conversation) const {
+  std::lock_guard lock(m_mutex);
+  return m_ready.contains(conversation) || m_starting.contains(conversation);
+}
+
+void WarmPool::drop(const std::string& conversation, std::string_view reason) {
+  std::optional<Entry> entry;
+  {
+    std::unique_lock lock(m_mutex);
+    auto queued = std::find_if(m_jobs.begin(), m_jobs.end(), [&](const auto& job) { return job.first == conversation; });
+    if (queued != m_jobs.end()) {
+      m_jobs.erase(queued);
+      m_starting.erase(conversation);
+    }
+    m_job_done.wait_for(lock, kWaitForStart, [&] { return !m_running_jobs.contains(conversation); });
+    if (auto it = m_ready.find(conversation); it != m_ready.end()) {
+      entry = std::move(it->second);
+      m_ready.erase(it);
+    }
+  }
+  if (!entry) return;
+  discard(std::move(*entry), reason);
+  report_idle();
+}
+
 void WarmPool::retire(StartedContainer container) {
   {
     std::lock_guard lock(m_mutex);

@@ -42,6 +42,8 @@ inline constexpr std::string_view kLanguageChanged = "language_changed";
 inline constexpr std::string_view kDead = "dead";
 inline constexpr std::string_view kShutdown = "shutdown";
 inline constexpr std::string_view kStartFailed = "start_failed";
+inline constexpr std::string_view kCancelled = "cancelled";  ///< its predecessor's run was cancelled: the client is gone
+inline constexpr std::string_view kUnused = "unused";  ///< a new conversations' container nobody took in time
 }  // namespace discard_reason
 
 /// What the pool reports, for metrics (all optional; called without the pool's lock held).
@@ -51,7 +53,7 @@ struct WarmPoolEvents {
   std::function<void(std::string_view reason)> discarded{};
 };
 
-/// Warm, single-use containers: after a conversation's run, its *next*
+/// Warm, single-use containers: once a conversation's run has its container, its *next*
 /// container is created, attached and started in the background and left
 /// blocked in the bootstrap (waiting for the framed code), so the next run of
 /// that conversation only delivers code and collects output.
@@ -87,6 +89,15 @@ class WarmPool {
   /// Removes a used container in the background (after its run's answer is
   /// on its way); it stays tracked until removed. Inline when jobs run inline.
   void retire(StartedContainer container);
+
+  /// Whether the bound (max_idle) is reached: another prepare() would evict a ready container.
+  [[nodiscard]] bool full() const;
+
+  /// Whether a container for `conversation` is ready, queued or being started.
+  [[nodiscard]] bool holds(const std::string& conversation) const;
+
+  /// Removes `conversation`'s container (ready, queued or being started) for `reason`, now.
+  void drop(const std::string& conversation, std::string_view reason);
 
   /// The language the conversation last ran (or was warmed for), if known.
   [[nodiscard]] std::optional<std::string> last_language(const std::string& conversation) const;

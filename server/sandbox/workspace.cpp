@@ -167,13 +167,27 @@ struct Workspaces::State {
   Claims claims;
   LastUse last_use;
   Volumes volumes;
+  std::shared_ptr<ConversationIndex> index;
 
   State(fs::path root, std::string engine, std::string key, const WorkspaceOptions& options)
       : server_root(std::move(root)),
         engine_root(std::move(engine)),
         name_key(std::move(key)),
         last_use(server_root / kLastUse, options.now ? options.now : system_now),
-        volumes(server_root / kImages, options.quota) {}
+        volumes(server_root / kImages, options.quota),
+        index(options.index) {}
+
+  // The directory a conversation key lives in: the key itself unless the index bound it elsewhere.
+  [[nodiscard]] core::Result<std::string> directory_for(const std::string& key) const {
+    if (!index) return key;
+    return index->directory_for(key);
+  }
+
+  // The sweep removed directory `name`: the index forgets the conversation that lived there.
+  void forget_directory(const std::string& name) const {
+    if (!index || is_ephemeral_name(name)) return;
+    if (auto key = index->key_for_directory(name)) (void)index->forget(*key);
+  }
 
   // Makes the directory a conversation's /data: a real directory (never a link a run planted),
   // mounted when there is a quota, owned by the runner user. The caller holds the claim.
@@ -316,31 +330,94 @@ std::string Workspaces::check_conversation_id(std::string_view id) {
   return {};
 }
 
+std::string Workspaces::key_of(std::string_view conversation_id) const {
+  return hmac_sha256_hex(m_state->name_key, conversation_id).substr(0, kNameHexDigits);
+}
+
 core::Result<Workspace> Workspaces::open(std::string_view conversation_id) const {
   if (auto problem = check_conversation_id(conversation_id); !problem.empty()) {
     return core::fail(ErrorKind::invalid_argument, problem);
   }
-  return make(hmac_sha256_hex(m_state->name_key, conversation_id).substr(0, kNameHexDigits), false, true);
+  auto key = key_of(conversation_id);
+  auto directory = m_state->directory_for(key);
+  if (!directory) return core::fail(directory.error());
+  return make(*directory, std::move(key), false, true, true);
+}
+
+core::Result<bool> Workspaces::exists(std::string_view conversation_id) const {
+  if (auto problem = check_conversation_id(conversation_id); !problem.empty()) {
+    return core::fail(ErrorKind::invalid_argument, problem);
+  }
+  auto directory = m_state->directory_for(key_of(conversation_id));
+  if (!directory) return core::fail(directory.error());
+  struct stat info {};
+  if (::lstat((m_state->server_root / *directory).c_str(), &info) == 0) return true;
+  if (errno == ENOENT) return false;
+  return core::fail(ErrorKind::unavailable, "cannot look up a conversation: " + std::string(std::strerror(errno)));
+}
+
+core::Result<Workspace> Workspaces::open_unbound() const {
+  // The same shape as a key, so links, stamps, volumes and the sweep treat it as any conversation's.
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    auto name = core::random_hex(kNameHexDigits / 2);
+    struct stat info {};
+    if (::lstat((m_state->server_root / name).c_str(), &info) == 0) continue;  // astronomically unlikely
+    auto workspace = make(name, {}, false, true, true);
+    if (workspace) workspace->ephemeral = true;  // discard() removes it until a conversation adopts it
+    return workspace;
+  }
+  return core::fail(ErrorKind::internal, "cannot pick a fresh directory name");
+}
+
+core::Result<void> Workspaces::record_use(std::string_view caller, const Workspace& workspace) const {
+  if (!m_state->index || caller.empty() || workspace.key.empty()) return {};
+  return m_state->index->record_use(caller, workspace.key);
+}
+
+core::Result<Workspace> Workspaces::adopt(std::string_view conversation_id, const Workspace& unbound) const {
+  if (auto problem = check_conversation_id(conversation_id); !problem.empty()) {
+    return core::fail(ErrorKind::invalid_argument, problem);
+  }
+  if (!m_state->index) return core::fail(ErrorKind::conflict, "no conversation index to bind a directory in");
+  if (!unbound.ephemeral || !unbound.key.empty() || is_ephemeral_name(unbound.name)) {
+    return core::fail(ErrorKind::invalid_argument, "only a directory from open_unbound() can be adopted");
+  }
+  auto key = key_of(conversation_id);
+  // A conversation of the original layout has its directory but no binding: it is not new.
+  struct stat info {};
+  if (::lstat((m_state->server_root / key).c_str(), &info) == 0) {
+    return core::fail(ErrorKind::conflict, "the conversation exists already");
+  }
+  if (auto bound = m_state->index->adopt(key, unbound.name); !bound) return core::fail(bound.error());
+  Workspace adopted = unbound;
+  adopted.ephemeral = false;
+  adopted.key = std::move(key);
+  return adopted;
 }
 
 core::Result<Workspace> Workspaces::find(std::string_view conversation_id, bool mount) const {
   if (auto problem = check_conversation_id(conversation_id); !problem.empty()) {
     return core::fail(ErrorKind::invalid_argument, problem);
   }
-  return make(hmac_sha256_hex(m_state->name_key, conversation_id).substr(0, kNameHexDigits), false, false, mount);
+  auto key = key_of(conversation_id);
+  auto directory = m_state->directory_for(key);
+  if (!directory) return core::fail(directory.error());
+  return make(*directory, std::move(key), false, false, mount);
 }
 
 core::Result<Workspace> Workspaces::open_ephemeral() const {
-  return make(std::string(kEphemeralPrefix) + core::random_hex(kEphemeralHexDigits / 2), true, true);
+  return make(std::string(kEphemeralPrefix) + core::random_hex(kEphemeralHexDigits / 2), {}, true, true, true);
 }
 
 core::Result<Workspace> Workspaces::open_existing(std::string_view name) const {
   if (!is_hex(name, kNameHexDigits)) return core::fail(ErrorKind::not_found, "no such conversation");
-  return make(std::string(name), false, false);
+  return make(std::string(name), {}, false, false, true);
 }
 
-core::Result<Workspace> Workspaces::make(const std::string& name, bool ephemeral, bool create, bool mount) const {
-  Workspace workspace{name, m_state->server_root / name, m_state->engine_root + "/" + name, ephemeral, nullptr};
+core::Result<Workspace> Workspaces::make(const std::string& name, std::string key, bool ephemeral, bool create,
+                                         bool mount) const {
+  Workspace workspace{name, m_state->server_root / name, m_state->engine_root + "/" + name, ephemeral, nullptr,
+                      std::move(key)};
   m_state->claims.claim(name);
   auto prepared = m_state->prepare(workspace, create, mount);
   m_state->claims.finish(name, prepared.has_value());
@@ -396,6 +473,7 @@ SweepReport Workspaces::sweep(const SweepPolicy& policy) const {
     }
     if (due(expire, unmount)) {
       auto done = expire ? state.remove(name) : unmount_volume(root / name);
+      if (done && expire) state.forget_directory(name);
       if (!done) {
         report.problems.push_back(name.substr(0, 8) + ": " + done.error().message);
       } else {
