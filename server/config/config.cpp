@@ -229,7 +229,7 @@ void register_settings(CLI::App& app, Config& c) {
           "Deadline for a request's whole body, seconds", capacity)
       ->check(CLI::Range(1, 3600));
   setting(app, "--http-max-connections-per-peer", "HTTP_MAX_CONNECTIONS_PER_PEER", c.http_max_connections_per_peer,
-          "Open connections from one address (more are closed at once; trusted proxies are not capped); 0 = no cap", capacity)
+          "Open connections from one address (at the cap an idle one makes room, else more are closed at once; trusted proxies are not capped); 0 = no cap", capacity)
       ->check(CLI::Range(0, 65536));
 
   const std::string logging = "Logging";

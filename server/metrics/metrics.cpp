@@ -96,7 +96,7 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Counter>& connections_refused =
       prometheus::BuildCounter()
           .Name("mcp_sandbox_http_connections_closed_total")
-          .Help("Connections closed by the HTTP guard: per_peer (cap), read_deadline (slow request) or framing (ambiguous or oversized request head)")
+          .Help("Connections closed by the HTTP guard: per_peer (cap), idle_for_room (a kept-alive connection closed while idle to make room for another), read_deadline (slow request) or framing (ambiguous or oversized request head)")
           .Register(*registry);
   prometheus::Counter& storage_full = prometheus::BuildCounter()
                                           .Name("mcp_sandbox_storage_full_total")

@@ -86,7 +86,10 @@ class ServerFixture {
  public:
   explicit ServerFixture(http::ConnectionLimits limits, int threads = 8, http::TrustedProxies proxies = {}) {
     limits.on_closed = [this](std::string_view reason) {
-      (reason == "per_peer" ? per_peer : reason == "framing" ? framing : read_deadline)++;
+      (reason == "per_peer"        ? per_peer
+       : reason == "framing"       ? framing
+       : reason == "idle_for_room" ? idle_for_room
+                                   : read_deadline)++;
     };
     http::ServerOptions options;
     options.address = "127.0.0.1:0";
@@ -148,6 +151,7 @@ class ServerFixture {
   std::atomic<int> per_peer{0};
   std::atomic<int> read_deadline{0};
   std::atomic<int> framing{0};
+  std::atomic<int> idle_for_room{0};
   std::atomic<int> echo_calls{0};
   std::atomic<bool> stream_failed{false};
   std::string file_path;  ///< what /file sends
@@ -172,15 +176,52 @@ http::ConnectionLimits fast_limits() {
 
 TEST_CASE("peer connections: a cap per address, 0 for none", "[http_server]") {
   http::PeerConnections peers(2);
-  CHECK(peers.open("a"));
-  CHECK(peers.open("a"));
-  CHECK_FALSE(peers.open("a"));
-  CHECK(peers.open("b"));
+  CHECK(peers.open(10, "a"));
+  CHECK(peers.open(11, "a"));
+  CHECK_FALSE(peers.open(12, "a"));
+  CHECK(peers.open(13, "b"));
+  CHECK(peers.open(14, "a", /*capped=*/false));
   CHECK(peers.count("a") == 2);
-  peers.close("a");
-  CHECK(peers.open("a"));
+  peers.close(10);
+  CHECK(peers.count("a") == 1);
+  CHECK(peers.open(12, "a"));
   http::PeerConnections unlimited(0);
-  for (int i = 0; i < 100; ++i) REQUIRE(unlimited.open("a"));
+  for (int i = 0; i < 100; ++i) REQUIRE(unlimited.open(100 + i, "a"));
+}
+
+TEST_CASE("peer connections: at the cap, the address's longest-idle connection makes room", "[http_server]") {
+  int made_room = 0;
+  http::PeerConnections peers(2, [&] { ++made_room; });
+  // Real sockets: making room shuts the idle one down, which its worker would see.
+  int a[2];
+  int b[2];
+  int c[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, a) == 0);
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, b) == 0);
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, c) == 0);
+  REQUIRE(peers.open(a[0], "p"));
+  REQUIRE(peers.open(b[0], "p"));
+  REQUIRE(peers.open(c[0], "other"));
+  peers.idle(c[0]);  // another address's idle connection is not this address's room
+
+  CHECK_FALSE(peers.open(50, "p"));  // both busy: refused
+  peers.idle(b[0]);
+  peers.idle(a[0]);  // b has been idle longer
+  CHECK(peers.open(50, "p"));
+  CHECK(made_room == 1);
+  CHECK(peers.count("p") == 2);
+  CHECK_FALSE(peers.busy(b[0]));  // b is over: its worker stops serving it
+  CHECK(peers.busy(a[0]));        // a got its request in time and goes on
+  char byte;
+  CHECK(::recv(b[1], &byte, 1, 0) == 0);  // the client of b sees the connection end
+  peers.close(b[0]);
+  CHECK(peers.count("p") == 2);  // b's slot went to 50 already
+
+  // Every worker taken: the longest-idle connection of any address goes.
+  CHECK(peers.close_longest_idle());
+  CHECK_FALSE(peers.busy(c[0]));
+  CHECK_FALSE(peers.close_longest_idle());
+  for (int fd : {a[0], a[1], b[0], b[1], c[0], c[1]}) ::close(fd);
 }
 
 TEST_CASE("http server: serves ordinary requests, keep-alive included", "[http_server]") {
@@ -250,10 +291,12 @@ TEST_CASE("http server: connections beyond the per-address cap get 429 at once",
   ServerFixture server(limits);
   RawConnection first("127.0.0.2", server.port);
   RawConnection second("127.0.0.2", server.port);
-  // An answered request proves a worker took (and counted) each; both then stay open, kept alive.
+  // An answered request proves a worker took (and counted) each; both then start another request
+  // and stay in the middle of it.
   for (RawConnection* connection : {&first, &second}) {
     REQUIRE(connection->send("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"));
     CHECK_THAT(connection->read_until("pong from 127.0.0.2"), Catch::Contains("200 OK"));
+    REQUIRE(connection->send("GET /ping HTTP/1.1\r\nX-Slow: "));
   }
   RawConnection third("127.0.0.2", server.port);
   bool closed = false;
@@ -266,6 +309,55 @@ TEST_CASE("http server: connections beyond the per-address cap get 429 at once",
   auto result = client.Get("/ping");
   REQUIRE(result);
   CHECK(result->status == 200);
+}
+
+TEST_CASE("http server: at the per-address cap, an idle kept-alive connection of that address makes room",
+          "[http_server]") {
+  auto limits = fast_limits();
+  limits.idle_timeout = 30s;  // idle connections would otherwise stay for the whole test
+  limits.max_connections_per_peer = 2;
+  ServerFixture server(limits);
+  RawConnection first("127.0.0.2", server.port);
+  RawConnection second("127.0.0.2", server.port);
+  for (RawConnection* connection : {&first, &second}) {
+    REQUIRE(connection->send("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"));
+    CHECK_THAT(connection->read_until("pong from 127.0.0.2"), Catch::Contains("200 OK"));
+  }
+  // Both are kept alive and idle; a third connection from the address is served, not refused.
+  RawConnection third("127.0.0.2", server.port);
+  REQUIRE(third.send("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"));
+  CHECK_THAT(third.read_until("pong from 127.0.0.2"), Catch::Contains("200 OK"));
+  CHECK(server.per_peer == 0);
+  CHECK(server.idle_for_room == 1);
+  // The one idle longest (the first) was closed: its client reads the end of the connection.
+  bool closed = false;
+  CHECK(first.read_until_closed(2s, closed).empty());
+  CHECK(closed);
+  // The second is still kept alive and serves its next request.
+  REQUIRE(second.send("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"));
+  CHECK_THAT(second.read_until("pong from 127.0.0.2"), Catch::Contains("200 OK"));
+}
+
+TEST_CASE("http server: with every worker taken, an idle kept-alive connection frees one", "[http_server]") {
+  auto limits = fast_limits();
+  limits.idle_timeout = 30s;
+  ServerFixture server(limits, /*threads=*/2);
+  RawConnection first("127.0.0.2", server.port);
+  RawConnection second("127.0.0.3", server.port);
+  for (RawConnection* connection : {&first, &second}) {
+    REQUIRE(connection->send("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"));
+    CHECK_THAT(connection->read_until("pong from"), Catch::Contains("200 OK"));
+  }
+  // Both workers wait on idle connections; a third client is answered well before the idle timeout.
+  RawConnection third("127.0.0.4", server.port);
+  const auto started = Clock::now();
+  REQUIRE(third.send("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"));
+  CHECK_THAT(third.read_until("pong from 127.0.0.4"), Catch::Contains("200 OK"));
+  CHECK(Clock::now() - started < 5s);
+  CHECK(server.idle_for_room >= 1);
+  bool closed = false;
+  CHECK(first.read_until_closed(2s, closed).empty());
+  CHECK(closed);
 }
 
 TEST_CASE("http server: many slow connections from one address leave workers for others",
