@@ -226,13 +226,13 @@ void Executor::prewarm(const sandbox::Workspace& workspace, const Manifest& mani
     request.language = manifest.language;
     request.workspace = workspace;
     request.environment = environment;
-    auto image = m_engine.inspect_image(manifest.image);
+    auto image = m_warm->image_for_start(manifest.image);
     if (!image) return core::Result<StartedContainer>(core::fail(image.error().with_context("finding the runner image")));
     const auto identity = new_identity();
     auto spec = build_container_spec(manifest, request, m_options.limits, m_options.runtime, false, identity);
-    spec.image = image->id;
+    spec.image = *image;
     auto started = start_run_container(m_engine, spec, identity, m_options.tracked);
-    if (started) started->image_id = image->id;
+    if (started) started->image_id = *image;
     return started;
   });
 }

@@ -16,6 +16,7 @@
 
 #include "core/error.hpp"
 #include "docker/engine.hpp"
+#include "runner/image_ids.hpp"
 #include "runner/run_container.hpp"
 
 namespace runner {
@@ -105,6 +106,11 @@ class WarmPool {
   /// Removes containers idle since before `now - idle_timeout` and those whose image tag moved.
   void sweep(std::chrono::steady_clock::time_point now);
 
+  /// The image id `image_ref` names, for a container about to start: read within the last
+  /// sweep_interval (most often by the claim of the run that starts it), so a run reads it once.
+  /// A container pinned to an id that went stale in that time is caught by its own claim.
+  core::Result<std::string> image_for_start(const std::string& image_ref);
+
   /// Stops the background work and removes every warm container. Idempotent.
   void shutdown();
 
@@ -130,6 +136,7 @@ class WarmPool {
   docker::Engine& m_engine;
   WarmPoolOptions m_options;
   WarmPoolEvents m_events;
+  ImageIds m_images{m_engine};
 
   mutable std::mutex m_mutex;
   std::condition_variable m_wake;
