@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <set>
 #include <system_error>
 #include <utility>
 
@@ -183,6 +184,13 @@ struct Workspaces::State {
     return index->directory_for(key);
   }
 
+  // The directory of a conversation a use may create: bound to its key's own directory unless it is
+  // bound already, in one step with adopt(), so two first calls never split a conversation.
+  [[nodiscard]] core::Result<std::string> bind_own(const std::string& key) const {
+    if (!index) return key;
+    return index->bind_own(key);
+  }
+
   // The sweep removed directory `name`: the index forgets the conversation that lived there.
   void forget_directory(const std::string& name) const {
     if (!index || is_ephemeral_name(name)) return;
@@ -339,7 +347,7 @@ core::Result<Workspace> Workspaces::open(std::string_view conversation_id) const
     return core::fail(ErrorKind::invalid_argument, problem);
   }
   auto key = key_of(conversation_id);
-  auto directory = m_state->directory_for(key);
+  auto directory = m_state->bind_own(key);
   if (!directory) return core::fail(directory.error());
   return make(*directory, std::move(key), false, true, true);
 }
@@ -363,7 +371,16 @@ core::Result<Workspace> Workspaces::open_unbound() const {
     struct stat info {};
     if (::lstat((m_state->server_root / name).c_str(), &info) == 0) continue;  // astronomically unlikely
     auto workspace = make(name, {}, false, true, true);
-    if (workspace) workspace->ephemeral = true;  // discard() removes it until a conversation adopts it
+    if (!workspace) return workspace;
+    workspace->ephemeral = true;  // discard() removes it until a conversation adopts it
+    // Recorded while this process holds it: a directory a crash left unadopted is then known as
+    // such, and the sweep removes it instead of keeping it as a conversation nobody can name.
+    if (m_state->index) {
+      if (auto reserved = m_state->index->reserve(name); !reserved) {
+        discard(*workspace);
+        return core::fail(reserved.error());
+      }
+    }
     return workspace;
   }
   return core::fail(ErrorKind::internal, "cannot pick a fresh directory name");
@@ -431,7 +448,8 @@ core::Result<Workspace> Workspaces::make(const std::string& name, std::string ke
 void Workspaces::discard(const Workspace& workspace) const {
   if (!workspace.ephemeral) return;
   m_state->claims.claim(workspace.name);
-  (void)m_state->remove(workspace.name);  // what is left the sweep removes later
+  // What is left the sweep removes later; a pooled directory's reservation goes with it.
+  if (m_state->remove(workspace.name)) m_state->forget_directory(workspace.name);
   m_state->claims.finish(workspace.name, false);
 }
 
@@ -447,11 +465,27 @@ SweepReport Workspaces::sweep(const SweepPolicy& policy) const {
   auto& state = *m_state;
   const auto& root = state.server_root;
   const std::int64_t now = state.last_use.now();
+  // Directories made for new conversations that none adopted: this process's pool holds its own,
+  // so those that nobody holds were left by a process that ended (crashed) before it removed them.
+  std::set<std::string> unborn;
+  if (state.index) {
+    if (auto reserved = state.index->unborn()) {
+      unborn.insert(reserved->begin(), reserved->end());
+    } else {
+      report.problems.push_back(reserved.error().message);
+    }
+  }
   for (const auto& name : directory_names(root)) {
     if (!is_workspace_name(name)) continue;
     const bool ephemeral = is_ephemeral_name(name);
+    const bool reserved = unborn.erase(name) > 0;
     // What is due, judged on the recorded last use; re-judged once the claim is held.
     const auto due = [&](bool& expire, bool& unmount) {
+      if (reserved) {
+        // Still unadopted (an adoption may have come between the list and the claim)?
+        expire = state.index->is_unborn(name).value_or(false);
+        return expire;
+      }
       const auto last = state.last_use.get(name);
       if (!last) {
         // Never seen (made before stamps existed): its idle time starts now.
@@ -468,7 +502,7 @@ SweepReport Workspaces::sweep(const SweepPolicy& policy) const {
     bool unmount = false;
     if (!due(expire, unmount)) continue;
     if (!state.claims.try_claim_idle(name)) {
-      ++report.in_use;
+      if (!reserved) ++report.in_use;  // a pooled directory is always held: not worth reporting
       continue;
     }
     if (due(expire, unmount)) {
@@ -480,6 +514,13 @@ SweepReport Workspaces::sweep(const SweepPolicy& policy) const {
         ++(expire ? report.removed : report.unmounted);
       }
     }
+    state.claims.finish(name, false);
+  }
+  // Reservations whose directory is gone (a crash mid-removal).
+  for (const auto& name : unborn) {
+    if (!state.claims.try_claim_idle(name)) continue;
+    struct stat info {};
+    if (::lstat((root / name).c_str(), &info) != 0 && errno == ENOENT) state.forget_directory(name);
     state.claims.finish(name, false);
   }
   // Images and stamps whose conversation directory is gone (a crash mid-removal).

@@ -77,7 +77,8 @@ class Workspaces {
   core::Result<void> check_quota_support() const;
 
   /// The conversation's directory, created (owned 1000:1000) and mounted when missing.
-  /// Ids are 1-128 characters of letters, digits and `._:@-`.
+  /// Ids are 1-128 characters of letters, digits and `._:@-`. With an index, a new conversation is
+  /// bound to its own directory in the same step adopt() takes: racing first calls agree on one.
   core::Result<Workspace> open(std::string_view conversation_id) const;
 
   /// An existing conversation by its id; never creates one (not_found when there is none). With
@@ -93,8 +94,9 @@ class Workspaces {
   [[nodiscard]] core::Result<bool> exists(std::string_view conversation_id) const;
 
   /// A fresh, empty directory (and volume) under a random name that no conversation has had,
-  /// made ahead of any conversation (for a pooled container's /data). Until adopt() binds it, it
-  /// is throwaway-like: discard() removes it and the sweep removes it when left over.
+  /// made ahead of any conversation (for a pooled container's /data), and reserved in the index.
+  /// Until adopt() binds it, it is throwaway-like: discard() removes it, and the sweep removes it
+  /// as soon as nothing holds it (left over by a process that ended before it could).
   core::Result<Workspace> open_unbound() const;
 
   /// Binds a never-seen conversation to a directory from open_unbound(); fails (conflict) when the

@@ -471,3 +471,81 @@ TEST_CASE("workspace: record_use lists the conversation for its caller only, and
   REQUIRE(list->size() == 1);
   CHECK(list->front().key == workspace->key);
 }
+
+TEST_CASE("workspace: a pooled directory no conversation adopted is removed by the sweep once nothing holds it",
+          "[root]") {
+  IndexedRoot r;
+  auto pooled = r.workspaces.open_unbound();
+  REQUIRE(pooled);
+  const auto directory = pooled->server_path;
+  CHECK(r.index->unborn().value() == std::vector<std::string>{pooled->name});
+  // Held by its pool: kept, and not reported as a conversation in use.
+  auto held = r.workspaces.sweep(ttl(0));
+  CHECK(held.removed == 0);
+  CHECK(held.in_use == 0);
+  CHECK(fs::exists(directory));
+  // Its process ends without removing it (a crash): the next process's first sweep removes it,
+  // with no TTL to wait for.
+  pooled = core::fail(core::ErrorKind::not_found, "released");
+  sandbox::Workspaces restarted(r.root.path, "/host/sandboxes", kSecret,
+                                sandbox::WorkspaceOptions{{}, r.clock.function(), r.index});
+  auto report = restarted.sweep(sandbox::SweepPolicy{});
+  CHECK(report.removed == 1);
+  CHECK(report.problems.empty());
+  CHECK_FALSE(fs::exists(directory));
+  CHECK(r.index->unborn().value().empty());
+
+  // An adopted one is a conversation: the sweep keeps it; discard() of an unadopted one ends its
+  // reservation with it.
+  auto adopted_from = r.workspaces.open_unbound();
+  REQUIRE(adopted_from);
+  auto adopted = r.workspaces.adopt("kept", *adopted_from);
+  REQUIRE(adopted);
+  adopted_from = core::fail(core::ErrorKind::not_found, "released");
+  const auto kept = adopted->server_path;
+  adopted = core::fail(core::ErrorKind::not_found, "released");
+  auto discarded = r.workspaces.open_unbound();
+  REQUIRE(discarded);
+  r.workspaces.discard(*discarded);
+  CHECK(r.index->unborn().value().empty());
+  CHECK(restarted.sweep(sandbox::SweepPolicy{}).removed == 0);
+  CHECK(fs::exists(kept));
+}
+
+TEST_CASE("workspace: two first calls of one new conversation, one adopting and one opening, agree on its directory",
+          "[root]") {
+  IndexedRoot r;
+  for (int round = 0; round < 20; ++round) {
+    const std::string id = "race-" + std::to_string(round);
+    auto pooled = r.workspaces.open_unbound();
+    REQUIRE(pooled);
+    std::string adopting;
+    std::string opening;
+    std::atomic<int> ready{0};
+    const auto start_together = [&ready] {
+      ready.fetch_add(1);
+      while (ready.load() < 2) std::this_thread::yield();
+    };
+    std::thread adopter([&] {
+      start_together();
+      // What a run_code first call does: adopt the pooled directory, or live where the winner put it.
+      auto adopted = r.workspaces.adopt(id, *pooled);
+      if (!adopted) {
+        r.workspaces.discard(*pooled);
+        adopted = r.workspaces.open(id);
+      }
+      if (adopted) adopting = adopted->name;
+    });
+    std::thread opener([&] {
+      start_together();
+      auto opened = r.workspaces.open(id);  // a call the pool cannot serve (network), or an empty pool
+      if (opened) opening = opened->name;
+    });
+    adopter.join();
+    opener.join();
+    CAPTURE(round);
+    REQUIRE_FALSE(adopting.empty());
+    CHECK(adopting == opening);
+    CHECK(r.workspaces.open(id)->name == adopting);
+  }
+}
