@@ -83,7 +83,7 @@ void mount_file_routes(http::Router& routes, const sandbox::Workspaces& workspac
     const auto encoded = rest.size() > kSandboxNameLength + 1 && rest[kSandboxNameLength] == '/'
                              ? rest.substr(kSandboxNameLength + 1)
                              : std::string_view();
-    const auto decoded = http::percent_decode(encoded);
+    const auto decoded = core::percent_decode(encoded);
     if (!is_sandbox_name(sandbox_name) || !decoded || decoded->empty()) {
       metrics.file_download("bad_path", 0);
       return refuse(response, 404, "no such file");

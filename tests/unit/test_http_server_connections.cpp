@@ -29,7 +29,7 @@ namespace {
 // several peers) to 127.0.0.1:port.
 class RawConnection {
  public:
-  RawConnection(const char* source, int port) : m_fd(::socket(AF_INET, SOCK_STREAM, 0)) {
+  RawConnection(const char* source, int port) : m_fd(::socket(AF_INET, SOCK_STREAM, 0)), m_source(source) {
     sockaddr_in from{};
     from.sin_family = AF_INET;
     ::inet_pton(AF_INET, source, &from.sin_addr);
@@ -43,6 +43,8 @@ class RawConnection {
   ~RawConnection() { ::close(m_fd); }
   RawConnection(const RawConnection&) = delete;
   RawConnection& operator=(const RawConnection&) = delete;
+
+  [[nodiscard]] const std::string& source() const { return m_source; }
 
   bool send(std::string_view data) { return ::send(m_fd, data.data(), data.size(), MSG_NOSIGNAL) == ssize_t(data.size()); }
 
@@ -79,6 +81,7 @@ class RawConnection {
 
  private:
   int m_fd;
+  std::string m_source;
 };
 
 // Our HTTP server with two routes on a free port, running until destroyed.
@@ -161,6 +164,12 @@ class ServerFixture {
   std::unique_ptr<http::Server> m_server;
   std::thread m_thread;
 };
+
+// One GET /ping on `connection`, answered with 200, read to its end (the connection then stays kept alive).
+void ping(RawConnection& connection) {
+  REQUIRE(connection.send("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"));
+  CHECK_THAT(connection.read_until("pong from " + connection.source()), Catch::Contains("200 OK"));
+}
 
 http::ConnectionLimits fast_limits() {
   http::ConnectionLimits limits;
@@ -294,8 +303,7 @@ TEST_CASE("http server: connections beyond the per-address cap get 429 at once",
   // An answered request proves a worker took (and counted) each; both then start another request
   // and stay in the middle of it.
   for (RawConnection* connection : {&first, &second}) {
-    REQUIRE(connection->send("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"));
-    CHECK_THAT(connection->read_until("pong from 127.0.0.2"), Catch::Contains("200 OK"));
+    ping(*connection);
     REQUIRE(connection->send("GET /ping HTTP/1.1\r\nX-Slow: "));
   }
   RawConnection third("127.0.0.2", server.port);
@@ -319,14 +327,11 @@ TEST_CASE("http server: at the per-address cap, an idle kept-alive connection of
   ServerFixture server(limits);
   RawConnection first("127.0.0.2", server.port);
   RawConnection second("127.0.0.2", server.port);
-  for (RawConnection* connection : {&first, &second}) {
-    REQUIRE(connection->send("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"));
-    CHECK_THAT(connection->read_until("pong from 127.0.0.2"), Catch::Contains("200 OK"));
-  }
+  ping(first);
+  ping(second);
   // Both are kept alive and idle; a third connection from the address is served, not refused.
   RawConnection third("127.0.0.2", server.port);
-  REQUIRE(third.send("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"));
-  CHECK_THAT(third.read_until("pong from 127.0.0.2"), Catch::Contains("200 OK"));
+  ping(third);
   CHECK(server.per_peer == 0);
   CHECK(server.idle_for_room == 1);
   // The one idle longest (the first) was closed: its client reads the end of the connection.
@@ -334,8 +339,7 @@ TEST_CASE("http server: at the per-address cap, an idle kept-alive connection of
   CHECK(first.read_until_closed(2s, closed).empty());
   CHECK(closed);
   // The second is still kept alive and serves its next request.
-  REQUIRE(second.send("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"));
-  CHECK_THAT(second.read_until("pong from 127.0.0.2"), Catch::Contains("200 OK"));
+  ping(second);
 }
 
 TEST_CASE("http server: with every worker taken, an idle kept-alive connection frees one", "[http_server]") {
@@ -344,15 +348,12 @@ TEST_CASE("http server: with every worker taken, an idle kept-alive connection f
   ServerFixture server(limits, /*threads=*/2);
   RawConnection first("127.0.0.2", server.port);
   RawConnection second("127.0.0.3", server.port);
-  for (RawConnection* connection : {&first, &second}) {
-    REQUIRE(connection->send("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"));
-    CHECK_THAT(connection->read_until("pong from"), Catch::Contains("200 OK"));
-  }
+  ping(first);
+  ping(second);
   // Both workers wait on idle connections; a third client is answered well before the idle timeout.
   RawConnection third("127.0.0.4", server.port);
   const auto started = Clock::now();
-  REQUIRE(third.send("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"));
-  CHECK_THAT(third.read_until("pong from 127.0.0.4"), Catch::Contains("200 OK"));
+  ping(third);
   CHECK(Clock::now() - started < 5s);
   CHECK(server.idle_for_room >= 1);
   bool closed = false;

@@ -60,6 +60,14 @@ struct InProcess {
   std::unique_ptr<transport::McpEndpoint> endpoint;
 };
 
+const json kInitialize = {{"jsonrpc", "2.0"},
+                          {"id", 1},
+                          {"method", "initialize"},
+                          {"params",
+                           {{"protocolVersion", "2025-06-18"},
+                            {"capabilities", json::object()},
+                            {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}};
+
 std::vector<http::Header> headers(std::vector<http::Header> extra = {}) {
   extra.push_back({"Authorization", "Bearer " + kToken});
   extra.push_back({"Content-Type", "application/json"});
@@ -121,15 +129,8 @@ TEST_CASE("in process: a body over the cap is a JSON-RPC error with 413 that clo
 
 TEST_CASE("in process: a 2025 session from initialize to DELETE", "[transport]") {
   InProcess mcp;
-  const json init = {{"jsonrpc", "2.0"},
-                     {"id", 1},
-                     {"method", "initialize"},
-                     {"params",
-                      {{"protocolVersion", "2025-06-18"},
-                       {"capabilities", json::object()},
-                       {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}};
   test_http::FakeRequest initialize("POST", "/mcp", headers({{"Accept", "application/json, text/event-stream"}}),
-                                    init.dump());
+                                    kInitialize.dump());
   const auto opened = mcp.call(initialize);
   REQUIRE(opened.status == 200);
   const auto session = opened.header("Mcp-Session-Id");
@@ -154,14 +155,7 @@ TEST_CASE("in process: a request's token is verified once, whatever the request 
     extra.push_back({"Accept", "application/json, text/event-stream"});
     return extra;
   };
-  const json init = {{"jsonrpc", "2.0"},
-                     {"id", 1},
-                     {"method", "initialize"},
-                     {"params",
-                      {{"protocolVersion", "2025-06-18"},
-                       {"capabilities", json::object()},
-                       {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}};
-  test_http::FakeRequest initialize("POST", "/mcp", granted({}), init.dump());
+  test_http::FakeRequest initialize("POST", "/mcp", granted({}), kInitialize.dump());
   const auto opened = mcp.call(initialize);
   REQUIRE(opened.status == 200);
   CHECK(verified == 1);
