@@ -141,6 +141,16 @@ void register_settings(CLI::App& app, Config& c) {
   setting(app, "--warm-idle-seconds", "WARM_IDLE_SECONDS", c.warm_idle_seconds,
           "A warm container not claimed within this many seconds is removed", warm)
       ->check(CLI::Range(1, 86400));
+  setting(app, "--warm-new-per-language", "WARM_NEW_PER_LANGUAGE", c.warm_new_per_language,
+          "Started containers kept ready for new conversations, per runner language in use (each with its own "
+          "fresh /data); 0 disables",
+          warm)
+      ->check(CLI::Range(0, 64));
+  setting(app, "--warm-new-idle-seconds", "WARM_NEW_IDLE_SECONDS", c.warm_new_idle_seconds,
+          "A language no new conversation used for this many seconds gets no ready containers; one unused "
+          "this long is replaced",
+          warm)
+      ->check(CLI::Range(10, 86400));
 
   const std::string server = "Server";
   setting(app, "--http-addr", "MCP_HTTP_ADDR", c.http_addr, "Listen address, host:port or :port", server);

@@ -64,6 +64,8 @@ struct Config {
   // Warm containers (docs/performance.md)
   int warm_max = 16;            ///< idle warm containers kept at once; 0 disables them
   int warm_idle_seconds = 300;  ///< a warm container unclaimed this long is removed
+  int warm_new_per_language = 1;    ///< started containers kept for new conversations per language in use; 0: off
+  int warm_new_idle_seconds = 240;  ///< a language unused by new conversations this long loses its pool
 
   // Server
   std::string http_addr = "127.0.0.1:8080";

@@ -64,7 +64,13 @@ core::Result<CodeCall> parse_call(const json& arguments, mcp::ToolContext& conte
         network ? nullptr : &network.error()}) {
     if (error != nullptr) return core::fail(*error);
   }
-  auto conversation = resolve_conversation(args, context, services);
+  // A new conversation's first run may take a started container from the pool: only a run the
+  // pooled container fits (no network, no extra environment: the spec it was made with).
+  std::function<std::optional<sandbox::Workspace>()> take_fresh;
+  if (services.new_conversations != nullptr && !network->value_or(false) && environment->empty()) {
+    take_fresh = [&services, &language] { return services.new_conversations->take(*language); };
+  }
+  auto conversation = resolve_conversation(args, context, services, take_fresh);
   if (!conversation) return core::fail(conversation.error());
   runner::RunRequest request;
   request.language = std::move(*language);

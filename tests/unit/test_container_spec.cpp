@@ -15,7 +15,7 @@ runner::RunRequest request() {
   runner::RunRequest r;
   r.language = "python";
   r.environment = {{"FOO", "bar"}};
-  r.workspace = sandbox::Workspace{"0123abcd", "/srv/sandboxes/0123abcd", "/host/sandboxes/0123abcd", false, nullptr};
+  r.workspace = sandbox::Workspace{"0123abcd", "/srv/sandboxes/0123abcd", "/host/sandboxes/0123abcd", false, nullptr, {}};
   return r;
 }
 

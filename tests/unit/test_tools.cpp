@@ -10,7 +10,11 @@
 #include "runner/container_spec.hpp"
 #include "runner/runtime_share.hpp"
 #include "mcp/tool_methods.hpp"
+#include "runner/new_conversation_pool.hpp"
+#include "sandbox/conversation_index.hpp"
 #include "tools/tools.hpp"
+
+#include <set>
 
 namespace fs = std::filesystem;
 
@@ -40,7 +44,7 @@ struct ToolsFixture {
 
   explicit ToolsFixture(sandbox::VolumeLimits quota = {})
       : workspaces(root, root.string(), std::string(40, 's'),
-                   sandbox::WorkspaceOptions{quota, [n = now] { return *n; }}) {
+                   sandbox::WorkspaceOptions{quota, [n = now] { return *n; }, nullptr}) {
     fs::create_directories(root);
     REQUIRE(workspaces.prepare_root());
     engine.add_runner("python", R"(["py"])");
@@ -353,4 +357,85 @@ TEST_CASE("tools: without a quota, storage is null") {
   auto listed = f.call("list_files", {{"conversationId", "plain"}});
   REQUIRE(listed);
   CHECK((*listed)["structuredContent"]["storage"].is_null());
+}
+
+TEST_CASE("tools: a new conversation's first run_code takes a container started for it; its caller lists it", "[root]") {
+  const fs::path root = fs::temp_directory_path() / ("mcp-sandbox-tools-" + core::random_hex(6));
+  const fs::path state = root.string() + "-state";
+  fs::create_directories(root);
+  testing::FakeEngine engine;
+  engine.add_runner("python", R"(["py"])");
+  runner::RunnerCatalog catalog;
+  catalog.reset(*runner::Registry::discover(engine));
+  std::shared_ptr<sandbox::ConversationIndex> index = std::move(*sandbox::ConversationIndex::open(state, 100));
+  sandbox::Workspaces workspaces(root, "/host/sandboxes", std::string(40, 's'),
+                                 sandbox::WorkspaceOptions{{}, {}, index});
+  REQUIRE(workspaces.prepare_root());
+  int hits = 0;
+  runner::ExecutorOptions options;
+  options.warm_max = 4;
+  options.allow_network = true;
+  options.warm_scheduler = [](std::function<void()> job) { job(); };
+  options.warm_events.claimed = [&hits](bool hit) { hits += hit ? 1 : 0; };
+  runner::Executor executor(engine, catalog, options);
+  runner::Admission admission{runner::AdmissionLimits{}};
+  sandbox::UrlSigner signer{std::string(40, 's'), "http://files.test", std::chrono::seconds(60)};
+  metrics::Metrics metrics;
+  tools::Services services{executor, admission, catalog, workspaces, signer, metrics, config::RunLimits{}, true,
+                           "http://files.test", tools::ResultLimits{}};
+  runner::NewConversationPool pool(executor, workspaces,
+                                   runner::NewConversationPoolOptions{1, std::chrono::seconds(100),
+                                                                      std::chrono::milliseconds(0),
+                                                                      tools::run_environment_of(services)});
+  services.new_conversations = &pool;
+  mcp::ToolRegistry registry;
+  tools::register_tools(registry, services);
+  const auto call = [&](const json& arguments) {
+    mcp::ToolCallScope scope;
+    scope.revision = &mcp::revision("2025-11-25");
+    scope.caller = "token:0123456789abcdef";
+    auto result = mcp::call_tool(registry, json{{"name", "run_code"}, {"arguments", arguments}}, scope);
+    REQUIRE(result);
+    REQUIRE((*result)["isError"] == false);
+    return (*result)["structuredContent"];
+  };
+
+  // The first new conversation in python finds no pool yet (the language was not in use): cold.
+  const auto first = call({{"language", "py"}, {"code", "print(1)"}});
+  CHECK(hits == 0);
+  pool.tick(std::chrono::steady_clock::now());
+  REQUIRE(pool.size() == 1);
+  const auto pooled_bind = engine.created_specs.back().binds.at(0);
+
+  // The next new conversation is born in the pooled directory and its run is a warm hit.
+  const auto second = call({{"conversationId", "brand-new"}, {"language", "python"}, {"code", "print(1)"}});
+  CHECK(second["conversationId"] == "brand-new");
+  CHECK(hits == 1);
+  CHECK(pool.size() == 0);
+  const auto adopted = workspaces.open("brand-new");
+  REQUIRE(adopted);
+  CHECK(pooled_bind == "/host/sandboxes/" + adopted->name + ":/data:rw");
+  CHECK(adopted->name != workspaces.key_of("brand-new"));
+  // Its follow-up finds its own successor; an existing conversation never takes from the pool.
+  pool.tick(std::chrono::steady_clock::now());
+  (void)call({{"conversationId", "brand-new"}, {"language", "python"}, {"code", "print(1)"}});
+  CHECK(hits == 2);
+  CHECK(pool.size() == 1);
+  // A run with network is never served from the pool.
+  (void)call({{"conversationId", "with-network"}, {"language", "python"}, {"code", "print(1)"}, {"network", true}});
+  CHECK(hits == 2);
+  CHECK(pool.size() == 1);
+
+  // Every conversation the caller used is in their list.
+  auto listed = index->recent("token:0123456789abcdef", 10);
+  REQUIRE(listed);
+  std::set<std::string> keys;
+  for (const auto& entry : *listed) keys.insert(entry.key);
+  CHECK(keys == std::set<std::string>{workspaces.key_of(first["conversationId"].get<std::string>()),
+                                      workspaces.key_of("brand-new"), workspaces.key_of("with-network")});
+  pool.shutdown();
+  executor.shutdown();
+  std::error_code ignored;
+  fs::remove_all(root, ignored);
+  fs::remove_all(state, ignored);
 }
