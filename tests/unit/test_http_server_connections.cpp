@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -575,6 +576,14 @@ std::string patterned(std::size_t size) {
   return data;
 }
 
+// Writes `data` as the whole content of the file at `path`.
+void write_whole(const std::filesystem::path& path, const std::string& data) {
+  std::FILE* out = std::fopen(path.c_str(), "wb");
+  REQUIRE(out != nullptr);
+  REQUIRE(std::fwrite(data.data(), 1, data.size(), out) == data.size());
+  std::fclose(out);
+}
+
 }  // namespace
 
 TEST_CASE("http server: a file body goes out whole and exact, announced, chunked and from an offset",
@@ -582,12 +591,7 @@ TEST_CASE("http server: a file body goes out whole and exact, announced, chunked
   testing::TempDir dir;
   const auto data = patterned(3 * 1024 * 1024 + 17);
   const auto path = dir.path / "file.bin";
-  {
-    std::FILE* out = std::fopen(path.c_str(), "wb");
-    REQUIRE(out != nullptr);
-    REQUIRE(std::fwrite(data.data(), 1, data.size(), out) == data.size());
-    std::fclose(out);
-  }
+  write_whole(path, data);
   ServerFixture server(fast_limits());
   server.file_path = path.string();
   httplib::Client client("127.0.0.1", server.port);
@@ -619,12 +623,7 @@ TEST_CASE("http server: a client that goes away mid-file costs the server nothin
   testing::TempDir dir;
   const auto data = patterned(32 * 1024 * 1024);
   const auto path = dir.path / "file.bin";
-  {
-    std::FILE* out = std::fopen(path.c_str(), "wb");
-    REQUIRE(out != nullptr);
-    REQUIRE(std::fwrite(data.data(), 1, data.size(), out) == data.size());
-    std::fclose(out);
-  }
+  write_whole(path, data);
   ServerFixture server(fast_limits());
   server.file_path = path.string();
   for (int i = 0; i < 3; ++i) {
