@@ -218,12 +218,12 @@ void Executor::prewarm(const sandbox::Workspace& workspace, const std::map<std::
   if (runner != nullptr) prewarm(workspace, runner->manifest, environment);
 }
 
-void Executor::prewarm(const sandbox::Workspace& workspace, const Manifest& manifest,
-                       const std::map<std::string, std::string>& environment) {
-  if (!m_warm || workspace.engine_path.empty()) return;
+bool Executor::prewarm(const sandbox::Workspace& workspace, const Manifest& manifest,
+                       const std::map<std::string, std::string>& environment, WarmFor purpose) {
+  if (!m_warm || workspace.engine_path.empty()) return false;
   // Built exactly as run() builds it for a run with this environment and no
   // network, so its fingerprint matches such a run; only the image is pinned by id.
-  m_warm->prepare(workspace.name, manifest.language, manifest.image, [this, workspace, manifest, environment] {
+  return m_warm->prepare(workspace.name, manifest.language, manifest.image, [this, workspace, manifest, environment] {
     RunRequest request;
     request.language = manifest.language;
     request.workspace = workspace;
@@ -237,19 +237,19 @@ void Executor::prewarm(const sandbox::Workspace& workspace, const Manifest& mani
     auto started = start_run_container(m_engine, spec, identity, m_options.tracked);
     if (started) started->image_id = *image;
     return started;
-  });
+  }, purpose);
 }
 
 bool Executor::prewarm_new(const sandbox::Workspace& workspace, const std::string& language,
                            const std::map<std::string, std::string>& environment) {
-  // Conversations that exist come first: a pooled container never evicts one's successor.
-  if (!m_warm || m_warm->full()) return false;
+  if (!m_warm) return false;
   const auto registry = m_catalog.current();
   const Runner* runner = registry->find(language);
   if (runner == nullptr) return false;
-  prewarm(workspace, runner->manifest, environment);
-  return m_warm->holds(workspace.name);
+  return prewarm(workspace, runner->manifest, environment, WarmFor::new_conversation);
 }
+
+bool Executor::warm_room_for_new() const { return m_warm && m_warm->has_room(WarmFor::new_conversation); }
 
 std::optional<std::string> Executor::language_name(const std::string& language) const {
   const auto registry = m_catalog.current();

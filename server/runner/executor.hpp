@@ -64,10 +64,14 @@ class Executor {
   void prewarm(const sandbox::Workspace& workspace, const std::map<std::string, std::string>& environment);
 
   /// Starts a container for `language` (a name or an alias) on `workspace` in the background, as
-  /// prewarm does, for a conversation that does not exist yet; false when warm containers are off
-  /// or the language is unknown.
+  /// prewarm does, for a conversation that does not exist yet; false when warm containers are off,
+  /// the language is unknown or WARM_MAX has no room for it (it may evict the longest-idle
+  /// successor, see WarmFor).
   bool prewarm_new(const sandbox::Workspace& workspace, const std::string& language,
                    const std::map<std::string, std::string>& environment);
+
+  /// Whether prewarm_new would start a container now (WARM_MAX has room, or a successor may make it).
+  [[nodiscard]] bool warm_room_for_new() const;
 
   /// The runner's own name for `language` (resolving aliases); nullopt when unknown.
   [[nodiscard]] std::optional<std::string> language_name(const std::string& language) const;
@@ -91,8 +95,8 @@ class Executor {
   core::Result<void> check(const RunRequest& request) const;
   core::Result<Runner> resolve(const std::string& language);
   RunIdentity new_identity() const;
-  void prewarm(const sandbox::Workspace& workspace, const Manifest& manifest,
-               const std::map<std::string, std::string>& environment);
+  bool prewarm(const sandbox::Workspace& workspace, const Manifest& manifest,
+               const std::map<std::string, std::string>& environment, WarmFor purpose = WarmFor::successor);
   core::Result<RunOutcome> execute(StartedContainer& container, const RunRequest& request, const Runner& runner,
                                    int timeout_seconds);
 

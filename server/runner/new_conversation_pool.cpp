@@ -82,6 +82,9 @@ void NewConversationPool::tick(Clock::time_point now) {
   remove(std::move(expired), discard_reason::kUnused);
   // Made outside the lock: a directory (and its volume) takes a few milliseconds, a start is queued.
   for (const auto& language : wanted) {
+    // Checked before making a directory: with WARM_MAX taken, a tick every second would otherwise
+    // make and remove one each time.
+    if (!m_executor.warm_room_for_new()) break;
     auto workspace = m_workspaces.open_unbound();
     if (!workspace) {
       spdlog::warn("new-conversation pool: cannot make a directory: {}", workspace.error().message);

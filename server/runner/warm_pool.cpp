@@ -42,48 +42,78 @@ std::optional<std::string> WarmPool::last_language(const std::string& conversati
   return std::nullopt;
 }
 
-void WarmPool::prepare(const std::string& conversation, const std::string& language, const std::string& image_ref,
-                       Starter start) {
+std::map<std::string, WarmPool::Entry>::iterator WarmPool::eviction_victim(WarmFor purpose) {
+  auto oldest_of = [this](WarmFor wanted) {
+    auto oldest = m_ready.end();
+    for (auto it = m_ready.begin(); it != m_ready.end(); ++it) {
+      if (it->second.purpose == wanted && (oldest == m_ready.end() || it->second.ready_at < oldest->second.ready_at)) {
+        oldest = it;
+      }
+    }
+    return oldest;
+  };
+  if (purpose == WarmFor::successor) {
+    auto victim = oldest_of(WarmFor::successor);
+    return victim != m_ready.end() ? victim : oldest_of(WarmFor::new_conversation);
+  }
+  // New conversations' containers make room only up to half of the bound, and only by evicting a
+  // successor: they never evict each other, and a small WARM_MAX keeps room for successors.
+  std::size_t for_new = 0;
+  for (const auto& [conversation, entry] : m_ready) for_new += entry.purpose == WarmFor::new_conversation;
+  for (const auto& [conversation, starting_for] : m_starting) for_new += starting_for == WarmFor::new_conversation;
+  if (2 * (for_new + 1) > m_options.max_idle) return m_ready.end();
+  return oldest_of(WarmFor::successor);
+}
+
+bool WarmPool::prepare(const std::string& conversation, const std::string& language, const std::string& image_ref,
+                       Starter start, WarmFor purpose) {
   std::vector<Entry> removed;
   std::vector<Entry> evicted;
   std::function<void()> job;
   {
     std::lock_guard lock(m_mutex);
-    if (m_stopping || m_options.max_idle == 0) return;
+    if (m_stopping || m_options.max_idle == 0) return false;
     remember_language(conversation, language);
-    if (m_starting.contains(conversation)) return;
+    if (m_starting.contains(conversation)) return true;
     if (auto it = m_ready.find(conversation); it != m_ready.end()) {
-      if (it->second.language == language) return;
+      if (it->second.language == language) return true;
       removed.push_back(std::move(it->second));
       m_ready.erase(it);
     }
     if (m_ready.size() + m_starting.size() >= m_options.max_idle) {
-      // Full: the container idle the longest makes room; if every slot is
-      // still starting, this conversation goes without.
-      auto oldest = std::min_element(m_ready.begin(), m_ready.end(), [](const auto& a, const auto& b) {
-        return a.second.ready_at < b.second.ready_at;
-      });
-      if (oldest == m_ready.end()) return;
-      evicted.push_back(std::move(oldest->second));
-      m_ready.erase(oldest);
+      // Full: the container idle the longest makes room (eviction_victim); if none may, this
+      // conversation goes without.
+      if (auto victim = eviction_victim(purpose); victim != m_ready.end()) {
+        evicted.push_back(std::move(victim->second));
+        m_ready.erase(victim);
+      }
     }
-    m_starting.insert(conversation);
-    job = [this, conversation, language, image_ref, start = std::move(start)] {
-      run_start_job(conversation, language, image_ref, start);
-    };
-    if (!m_options.scheduler) {
-      m_jobs.emplace_back(conversation, std::move(job));
-      job = nullptr;
-      m_wake.notify_one();
+    if (m_ready.size() + m_starting.size() < m_options.max_idle) {
+      m_starting.emplace(conversation, purpose);
+      job = [this, conversation, language, image_ref, purpose, start = std::move(start)] {
+        run_start_job(conversation, language, image_ref, start, purpose);
+      };
+      if (!m_options.scheduler) {
+        m_jobs.emplace_back(conversation, std::move(job));
+        job = nullptr;
+        m_wake.notify_one();
+      }
     }
   }
   discard(std::move(removed), discard_reason::kReplaced);
   discard(std::move(evicted), discard_reason::kEvicted);
   if (job) m_options.scheduler(std::move(job));
+  return holds(conversation);
+}
+
+bool WarmPool::has_room(WarmFor purpose) {
+  std::lock_guard lock(m_mutex);
+  if (m_stopping || m_options.max_idle == 0) return false;
+  return m_ready.size() + m_starting.size() < m_options.max_idle || eviction_victim(purpose) != m_ready.end();
 }
 
 void WarmPool::run_start_job(const std::string& conversation, const std::string& language,
-                             const std::string& image_ref, const Starter& start) {
+                             const std::string& image_ref, const Starter& start, WarmFor purpose) {
   auto started = start();
   std::optional<Entry> replaced;
   bool stopping = false;
@@ -94,7 +124,7 @@ void WarmPool::run_start_job(const std::string& conversation, const std::string&
     stopping = m_stopping;
     if (started && !stopping) {
       if (auto it = m_ready.find(conversation); it != m_ready.end()) replaced = std::move(it->second);
-      m_ready[conversation] = Entry{language, image_ref, std::move(*started), Clock::now()};
+      m_ready[conversation] = Entry{language, image_ref, std::move(*started), Clock::now(), purpose};
     }
   }
   m_job_done.notify_all();
@@ -148,11 +178,6 @@ std::optional<StartedContainer> WarmPool::claim(const std::string& conversation,
   if (!state || !state->running) return miss(discard_reason::kDead);
   if (m_events.claimed) m_events.claimed(true);
   return std::move(entry->container);
-}
-
-bool WarmPool::full() const {
-  std::lock_guard lock(m_mutex);
-  return m_ready.size() + m_starting.size() >= m_options.max_idle;
 }
 
 bool WarmPool::holds(const std::string& conversation) const {

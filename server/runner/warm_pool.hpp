@@ -47,6 +47,13 @@ inline constexpr std::string_view kCancelled = "cancelled";  ///< its predecesso
 inline constexpr std::string_view kUnused = "unused";  ///< a new conversations' container nobody took in time
 }  // namespace discard_reason
 
+/// Whom a warm container is started for. Both count toward max_idle; when it is reached, the
+/// longest-idle successor makes room first: a new conversation's container serves the next new
+/// conversation of its language (every new chat starts with one), while a successor idle the
+/// longest is the least likely to be claimed. New conversations' containers take at most half of
+/// max_idle by evicting successors, so a small WARM_MAX still keeps successors.
+enum class WarmFor { successor, new_conversation };
+
 /// What the pool reports, for metrics (all optional; called without the pool's lock held).
 struct WarmPoolEvents {
   std::function<void(std::size_t idle)> idle_changed{};
@@ -76,8 +83,10 @@ class WarmPool {
   /// Starts `conversation`'s next container for `language` in the background
   /// (via `start`), unless one is ready or on its way. `image_ref` is the tag
   /// the runner image is known by; a rebuild moves the tag and the container is discarded.
-  void prepare(const std::string& conversation, const std::string& language, const std::string& image_ref,
-               Starter start);
+  /// Returns whether a container for `conversation` is ready or on its way afterwards (false:
+  /// the bound is reached and nothing may make room, see WarmFor).
+  bool prepare(const std::string& conversation, const std::string& language, const std::string& image_ref,
+               Starter start, WarmFor purpose = WarmFor::successor);
 
   /// Takes the conversation's warm container if it is for `language`, has the
   /// same spec fingerprint, is still running and its image is still current;
@@ -91,8 +100,8 @@ class WarmPool {
   /// on its way); it stays tracked until removed. Inline when jobs run inline.
   void retire(StartedContainer container);
 
-  /// Whether the bound (max_idle) is reached: another prepare() would evict a ready container.
-  [[nodiscard]] bool full() const;
+  /// Whether prepare() for `purpose` would start a container now (a free slot, or one it may evict).
+  [[nodiscard]] bool has_room(WarmFor purpose);
 
   /// Whether a container for `conversation` is ready, queued or being started.
   [[nodiscard]] bool holds(const std::string& conversation) const;
@@ -122,10 +131,14 @@ class WarmPool {
     std::string image_ref;
     StartedContainer container;
     std::chrono::steady_clock::time_point ready_at;
+    WarmFor purpose = WarmFor::successor;
   };
 
+  /// The ready entry to evict so that a container for `purpose` fits, or end(); under the lock.
+  std::map<std::string, Entry>::iterator eviction_victim(WarmFor purpose);
+
   void run_start_job(const std::string& conversation, const std::string& language, const std::string& image_ref,
-                     const Starter& start);
+                     const Starter& start, WarmFor purpose);
   void worker();
   void remove_retired();
   void discard(std::vector<Entry> entries, std::string_view reason);
@@ -141,7 +154,7 @@ class WarmPool {
   mutable std::mutex m_mutex;
   std::condition_variable m_wake;
   std::map<std::string, Entry> m_ready;     ///< conversation -> its warm container
-  std::set<std::string> m_starting;         ///< conversations whose container is queued or being started
+  std::map<std::string, WarmFor> m_starting;  ///< conversations whose container is queued or being started
   std::set<std::string> m_running_jobs;     ///< of those, the ones a worker is starting right now
   std::condition_variable m_job_done;
   std::deque<std::pair<std::string, std::function<void()>>> m_jobs;  ///< (conversation, job)

@@ -237,7 +237,7 @@ TEST_CASE("new conversations: shutdown removes every pooled container and direct
   CHECK(left == 0);
 }
 
-TEST_CASE("new conversations: WARM_MAX bounds the pool; it never evicts a conversation's successor", "[root]") {
+TEST_CASE("new conversations: WARM_MAX bounds the pool", "[root]") {
   Fixture f;
   runner::Executor executor(f.engine, f.catalog, f.executor_options(2));
   runner::NewConversationPool pool(executor, *f.workspaces, f.pool_options(4), f.pool_events());
@@ -246,4 +246,68 @@ TEST_CASE("new conversations: WARM_MAX bounds the pool; it never evicts a conver
   CHECK(pool.size() == 2);
   CHECK(executor.warm_idle() == 2);
   CHECK(f.discards["evicted"] == 0);
+}
+
+TEST_CASE("new conversations: with WARM_MAX taken by idle successors, the pool still refills after each take",
+          "[root]") {
+  // Every conversation leaves a successor waiting for WARM_IDLE_SECONDS; many conversations
+  // (most of them never called again) fill WARM_MAX with them. The pool's container must not be
+  // the one that makes room, and its refill must get a slot: the longest-idle successor goes.
+  Fixture f;
+  runner::Executor executor(f.engine, f.catalog, f.executor_options(4));
+  runner::NewConversationPool pool(executor, *f.workspaces, f.pool_options(), f.pool_events());
+  (void)pool.take("python");
+  pool.tick(Clock::now());
+  REQUIRE(pool.size() == 1);
+
+  auto run_in = [&](const std::string& id) {
+    auto workspace = f.workspaces->open(id);
+    REQUIRE(workspace);
+    auto request = Fixture::first_run(*workspace);
+    REQUIRE(executor.run(request));
+  };
+  for (const auto* id : {"conv-1", "conv-2", "conv-3", "conv-4", "conv-5"}) run_in(id);
+  CHECK(executor.warm_idle() == 4);
+  CHECK(pool.size() == 1);  // the successors evicted each other, not the pooled container
+  CHECK(f.discards["evicted"] == 2);
+
+  for (int round = 0; round < 3; ++round) {
+    auto fresh = pool.take("python");
+    REQUIRE(fresh);
+    auto adopted = f.workspaces->adopt("new-" + std::to_string(round), *fresh);
+    REQUIRE(adopted);
+    const auto hits_before = f.warm_hits;
+    REQUIRE(executor.run(Fixture::first_run(*adopted)));
+    CHECK(f.warm_hits == hits_before + 1);
+    pool.tick(Clock::now());
+    CHECK(pool.size() == 1);
+    CHECK(executor.warm_idle() == 4);
+  }
+  CHECK(f.taken_hits == 3);
+}
+
+TEST_CASE("new conversations: pooled containers take at most half of WARM_MAX from successors", "[root]") {
+  Fixture f;
+  runner::Executor executor(f.engine, f.catalog, f.executor_options(2));
+  runner::NewConversationPool pool(executor, *f.workspaces, f.pool_options(), f.pool_events());
+  auto conversation = f.workspaces->open("conv-1");
+  REQUIRE(conversation);
+  REQUIRE(executor.run(Fixture::first_run(*conversation)));
+  auto other = f.workspaces->open("conv-2");
+  REQUIRE(other);
+  REQUIRE(executor.run(Fixture::first_run(*other)));
+  REQUIRE(executor.warm_idle() == 2);
+  (void)pool.take("python");
+  (void)pool.take("bash");
+  pool.tick(Clock::now());
+  // One slot for a new conversation (conv-1's successor, idle the longest, made room), one kept for a successor.
+  CHECK(pool.size() == 1);
+  CHECK(executor.warm_idle() == 2);
+  CHECK(executor.warm_holds(other->name));
+  CHECK_FALSE(executor.warm_holds(conversation->name));
+  // Ticks do not churn: nothing more is evicted while the pool holds its half.
+  pool.tick(Clock::now());
+  pool.tick(Clock::now());
+  CHECK(f.discards["evicted"] == 1);
+  CHECK(executor.warm_holds(other->name));
 }
