@@ -35,6 +35,12 @@ class Attachment {
   /// does not block reading. Call again after `deadline` to keep reading
   /// (e.g. in slices, or after killing the container).
   virtual Result<PumpEnd> pump(std::string_view input, Clock::time_point deadline, StreamDemux& sink) = 0;
+
+  /// Before the first pump: whether the connection is open and nothing has arrived on it. A
+  /// process blocked reading its stdin (a warm container's bootstrap) has written nothing; once it
+  /// exits, or the container is removed or the engine restarts, the engine closes the stream. So
+  /// this answers "still waiting for its code?" without an engine call.
+  [[nodiscard]] virtual bool silent() = 0;
 };
 
 /// The Docker Engine API calls this product uses. One method per endpoint;

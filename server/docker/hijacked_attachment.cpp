@@ -84,6 +84,13 @@ class HijackedAttachment final : public Attachment {
   HijackedAttachment(curl::Easy handle, int fd, std::string early_output, std::string what)
       : m_handle(std::move(handle)), m_fd(fd), m_pending(std::move(early_output)), m_what(std::move(what)) {}
 
+  bool silent() override {
+    if (m_started || !m_pending.empty()) return false;
+    // POLLRDHUP: the engine closed its side; POLLIN: output arrived or the stream ended.
+    const auto ready = core::poll_until(m_fd, POLLIN | POLLRDHUP, Clock::now());
+    return ready && *ready == 0;
+  }
+
   core::Result<PumpEnd> pump(std::string_view input, Clock::time_point deadline, StreamDemux& sink) override {
     if (!m_pending.empty()) {
       sink.feed(m_pending);

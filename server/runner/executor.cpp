@@ -50,11 +50,20 @@ core::Error engine_failure(const core::Error& error, const std::string& step, bo
 // Pumps in slices so that progress can be reported and a cancellation seen
 // while the program runs; returns at EOF, at the deadline or when cancelled
 // (by the client or by a shutdown).
+// `delivered` runs once the code is handed to the container (a first slice with no wait: the
+// socket takes a program's code at once), before any output is awaited.
 core::Result<docker::PumpEnd> pump_until(docker::Attachment& attachment, const std::string& input,
                                          Clock::time_point deadline, docker::StreamDemux& output,
-                                         const RunRequest& request, const std::stop_token& shutdown) {
+                                         const RunRequest& request, const std::stop_token& shutdown,
+                                         const std::function<void()>& delivered) {
   const auto started = Clock::now();
   std::string_view pending = input;
+  if (delivered) {
+    auto handed = attachment.pump(pending, Clock::now(), output);
+    pending = {};
+    delivered();
+    if (!handed || *handed == docker::PumpEnd::eof) return handed;
+  }
   while (true) {
     const auto slice_end = std::min(deadline, Clock::now() + kProgressInterval);
     auto pumped = attachment.pump(pending, slice_end, output);
@@ -193,13 +202,17 @@ core::Result<RunOutcome> Executor::run(const RunRequest& request) {
     }
     container = std::move(*started);
   }
-  // The conversation's next container starts now, while this one runs, so a call sent right after
-  // the answer finds it ready (a start takes longer than most programs). The pool keeps at most
-  // one per conversation. A network run's successor is not warmed: network runs are the exception.
-  if (!request.cancel.stop_requested() && !request.network) {
-    prewarm(request.workspace, runner->manifest, request.environment);
+  // The conversation's next container starts as soon as this run's code is handed over, while the
+  // program runs, so a call sent right after the answer finds it ready (a start takes longer than
+  // most programs). Not before: the start's burst of engine CPU (runc, containerd) would compete
+  // with the program's own start-up on a small host, and the program needs its code first. The pool
+  // keeps at most one per conversation. A network run's successor is not warmed: network runs are
+  // the exception.
+  std::function<void()> start_successor;
+  if (m_warm && !request.cancel.stop_requested() && !request.network) {
+    start_successor = [this, &request, &runner] { prewarm(request.workspace, runner->manifest, request.environment); };
   }
-  auto outcome = execute(container, request, *runner, timeout_seconds);
+  auto outcome = execute(container, request, *runner, timeout_seconds, start_successor);
   if (m_warm) {
     m_warm->retire(std::move(container));  // removed in the background, off the answer's path
     // A cancelled run's client is gone: its successor would only wait for the idle timeout.
@@ -267,7 +280,8 @@ void Executor::warm_drop(const std::string& workspace_name, std::string_view rea
 }
 
 core::Result<RunOutcome> Executor::execute(StartedContainer& container, const RunRequest& request,
-                                           const Runner& runner, int timeout_seconds) {
+                                           const Runner& runner, int timeout_seconds,
+                                           const std::function<void()>& delivered) {
   const std::string& id = container.id;
   auto& attachment = *container.attachment;
   const auto output_cap = static_cast<std::size_t>(m_options.limits.output_bytes);
@@ -281,7 +295,8 @@ core::Result<RunOutcome> Executor::execute(StartedContainer& container, const Ru
 
   const std::stop_token server_stopping = m_options.drain != nullptr ? m_options.drain->stop_token() : std::stop_token();
   auto pumped =
-      pump_until(attachment, frame_input(request.code, request.stdin_data), deadline, output, request, server_stopping);
+      pump_until(attachment, frame_input(request.code, request.stdin_data), deadline, output, request, server_stopping,
+                 delivered);
   if (!pumped) return core::fail(engine_failure(pumped.error(), "reading the program's output", true));
   if (request.cancel.stop_requested()) {
     (void)kill_while_draining(m_engine, id, attachment, output, m_options.drain_after_kill);

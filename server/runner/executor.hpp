@@ -97,8 +97,9 @@ class Executor {
   RunIdentity new_identity() const;
   bool prewarm(const sandbox::Workspace& workspace, const Manifest& manifest,
                const std::map<std::string, std::string>& environment, WarmFor purpose = WarmFor::successor);
+  /// Delivers the code, then calls `delivered` (may be empty), then collects the output.
   core::Result<RunOutcome> execute(StartedContainer& container, const RunRequest& request, const Runner& runner,
-                                   int timeout_seconds);
+                                   int timeout_seconds, const std::function<void()>& delivered);
 
   docker::Engine& m_engine;
   RunnerCatalog& m_catalog;

@@ -170,12 +170,13 @@ std::optional<StartedContainer> WarmPool::claim(const std::string& conversation,
   report_idle();
   if (entry->language != language) return miss(discard_reason::kLanguageChanged);
   if (entry->container.fingerprint != fingerprint) return miss(discard_reason::kSpecChanged);
-  // Two cheap engine reads: the tag still names the image the container was
-  // made from (no rebuild since: read now, never from memory), and the bootstrap is still waiting.
+  // The bootstrap is still waiting: its attach stream is open and silent (no engine call; a
+  // container that exited or was removed has its stream closed by the engine). Then one cheap
+  // engine read: the tag still names the image the container was made from (no rebuild since:
+  // read now, never from memory).
+  if (!entry->container.attachment || !entry->container.attachment->silent()) return miss(discard_reason::kDead);
   auto image = m_images.current(entry->image_ref, std::chrono::milliseconds(0));
   if (!image || *image != entry->container.image_id) return miss(discard_reason::kImageChanged);
-  auto state = m_engine.inspect_container(entry->container.id);
-  if (!state || !state->running) return miss(discard_reason::kDead);
   if (m_events.claimed) m_events.claimed(true);
   return std::move(entry->container);
 }

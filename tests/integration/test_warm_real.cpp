@@ -136,6 +136,37 @@ TEST_CASE("real warm: the deadline counts from code delivery, not from the conta
   spaces.discard(*workspace);
 }
 
+TEST_CASE("real warm: a waiting container removed from outside is seen at claim from its closed stream; the run goes cold") {
+  auto spaces = integration::workspaces();
+  auto workspace = spaces.open("warm-removed");
+  REQUIRE(workspace);
+  WarmFixture fixture;
+  auto executor = fixture.executor();
+  runner::RunRequest request;
+  request.language = "python";
+  request.workspace = *workspace;
+  request.code = "print('first')";
+  auto first = executor.run(request);
+  REQUIRE(first);
+  REQUIRE(executor.warm_idle() == 1);
+  // The successor, as an operator's `docker rm -f` (or an engine restart) would leave it: gone.
+  auto ours = integration::env().engine->list_containers(std::string(runner::labels::kInstance) + "=" +
+                                                         integration::env().instance_id);
+  REQUIRE(ours);
+  REQUIRE(ours->size() == 1);
+  REQUIRE(integration::env().engine->remove_container(ours->front().id));
+
+  request.code = "print('second')";
+  auto second = executor.run(request);
+  REQUIRE(second);
+  CHECK(fixture.hits == 0);
+  CHECK(fixture.misses == 2);
+  CHECK(second->exit_code == 0);
+  CHECK(second->stdout_data == "second\n");
+  executor.shutdown();
+  spaces.discard(*workspace);
+}
+
 TEST_CASE("real warm: a new conversation's first run is served by a pooled container on an empty /data of its own") {
   testing::TempDir state;
   auto index = sandbox::ConversationIndex::open(state.path, 100);

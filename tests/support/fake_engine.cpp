@@ -18,7 +18,13 @@ std::string frame(unsigned char stream, const std::string& payload) {
 
 class FakeAttachment : public docker::Attachment {
  public:
-  explicit FakeAttachment(FakeEngine& engine) : m_engine(engine) {}
+  FakeAttachment(FakeEngine& engine, std::string id) : m_engine(engine), m_id(std::move(id)) {}
+
+  // Like the engine's stream: closed once the container exited or was removed.
+  bool silent() override {
+    return !m_delivered && m_engine.live_containers.contains(m_id) && !m_engine.exited_containers.contains(m_id);
+  }
+
   Result<docker::PumpEnd> pump(std::string_view input, docker::Clock::time_point deadline,
                                docker::StreamDemux& sink) override {
     if (auto error = m_engine.step("pump")) return core::fail(*error);
@@ -40,6 +46,7 @@ class FakeAttachment : public docker::Attachment {
 
  private:
   FakeEngine& m_engine;
+  std::string m_id;
   bool m_delivered = false;
 };
 
@@ -95,9 +102,9 @@ std::string FakeEngine::add_container(docker::Labels labels) {
   return id;
 }
 
-Result<std::unique_ptr<docker::Attachment>> FakeEngine::attach(std::string_view) {
+Result<std::unique_ptr<docker::Attachment>> FakeEngine::attach(std::string_view id) {
   if (auto error = step("attach")) return core::fail(*error);
-  return std::unique_ptr<docker::Attachment>(std::make_unique<FakeAttachment>(*this));
+  return std::unique_ptr<docker::Attachment>(std::make_unique<FakeAttachment>(*this, std::string(id)));
 }
 
 Result<void> FakeEngine::start_container(std::string_view) {

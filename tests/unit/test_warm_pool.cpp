@@ -261,23 +261,41 @@ std::size_t position(const std::vector<std::string>& calls, const std::string& n
 
 }  // namespace
 
-TEST_CASE("warm: the successor starts as soon as the run has its container, before its code is delivered") {
+TEST_CASE("warm: the successor starts once the run's code is delivered, before its output is collected") {
   Fixture f;
   runner::Executor executor(f.engine, f.catalog, f.options());
   REQUIRE(executor.run(Fixture::request("conv-a")));
-  // The cold run's create/start, then its successor's, then the run's code and output.
-  CHECK(position(f.engine.calls, "start", 1) < position(f.engine.calls, "pump"));
+  // The cold run's create/start, its code handed over (the first pump), then its successor's
+  // start, then the rest of the output and the exit status.
+  CHECK(position(f.engine.calls, "start") < position(f.engine.calls, "pump"));
+  CHECK(position(f.engine.calls, "pump") < position(f.engine.calls, "start", 1));
+  CHECK(position(f.engine.calls, "start", 1) < position(f.engine.calls, "wait"));
   CHECK(f.idle == 1);
 
-  // A warm run starts its own successor the same way: a back-to-back call finds one waiting.
+  // A warm run starts its own successor the same way: a back-to-back call finds one waiting or starting.
   f.engine.calls.clear();
   auto second = executor.run(Fixture::request("conv-a"));
   REQUIRE(second);
   CHECK(f.hits == 1);
-  CHECK(position(f.engine.calls, "start") < position(f.engine.calls, "pump"));
+  CHECK(position(f.engine.calls, "pump") < position(f.engine.calls, "start"));
+  CHECK(position(f.engine.calls, "start") < position(f.engine.calls, "wait"));
   CHECK(position(f.engine.calls, "start", 1) == f.engine.calls.size());  // one start: at most one successor
   CHECK(f.engine.live_containers.size() == 1);
   CHECK(f.idle == 1);
+}
+
+TEST_CASE("warm: a claim checks the waiting container without an engine call, and the image with one") {
+  Fixture f;
+  runner::Executor executor(f.engine, f.catalog, f.options());
+  REQUIRE(executor.run(Fixture::request("conv-a")));
+  f.engine.calls.clear();
+  REQUIRE(executor.run(Fixture::request("conv-a")));
+  CHECK(f.hits == 1);
+  // Up to the code delivery: one image read, no container inspect, nothing created or started.
+  const auto delivered = position(f.engine.calls, "pump");
+  REQUIRE(delivered < f.engine.calls.size());
+  const std::vector<std::string> before(f.engine.calls.begin(), f.engine.calls.begin() + static_cast<long>(delivered));
+  CHECK(before == std::vector<std::string>{"inspect_image"});
 }
 
 TEST_CASE("warm: a network run neither takes nor leaves a successor") {
