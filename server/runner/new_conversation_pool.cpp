@@ -36,11 +36,19 @@ std::optional<sandbox::Workspace> NewConversationPool::take(const std::string& l
     }
     m_refill_wanted = true;
   }
-  m_wake.notify_one();
   remove(std::move(broken), discard_reason::kDead);
   if (m_events.taken) m_events.taken(taken.has_value());
   report_size();
   return taken;
+}
+
+void NewConversationPool::run_ended() {
+  {
+    std::lock_guard lock(m_mutex);
+    if (!m_refill_wanted) return;
+    m_refill_now = true;
+  }
+  m_wake.notify_one();
 }
 
 void NewConversationPool::give_up(const sandbox::Workspace& workspace) {
@@ -110,8 +118,10 @@ void NewConversationPool::tick(Clock::time_point now) {
 void NewConversationPool::loop() {
   std::unique_lock lock(m_mutex);
   while (!m_stopping) {
-    m_wake.wait_for(lock, m_options.check_interval, [this] { return m_stopping || m_refill_wanted; });
+    // Woken by run_ended() (a refill wanted now) or after check_interval (expiry, a missed refill).
+    m_wake.wait_for(lock, m_options.check_interval, [this] { return m_stopping || m_refill_now; });
     if (m_stopping) break;
+    m_refill_now = false;
     lock.unlock();
     tick(Clock::now());
     lock.lock();

@@ -56,9 +56,14 @@ class NewConversationPool {
   NewConversationPool& operator=(const NewConversationPool&) = delete;
 
   /// A fresh, unbound directory whose container for `language` (a name or an alias) is ready or
-  /// starting; nullopt when there is none (the caller starts cold). Marks the language in use
-  /// and asks for a refill.
+  /// starting; nullopt when there is none (the caller starts cold). Marks the language in use;
+  /// the refill starts at the caller's run_ended() (or the next check).
   std::optional<sandbox::Workspace> take(const std::string& language);
+
+  /// The run of the call that used take() has its output: start the refill now. Not at take():
+  /// a start's burst of engine CPU would compete with that very run on a small host. Cheap when
+  /// nothing is wanted.
+  void run_ended();
 
   /// A directory take() gave that could not be bound: removed, container and all.
   void give_up(const sandbox::Workspace& workspace);
@@ -93,7 +98,8 @@ class NewConversationPool {
   std::map<std::string, std::deque<Pooled>> m_pooled;                  ///< language -> ready directories
   std::map<std::string, std::chrono::steady_clock::time_point> m_used;  ///< language -> last asked for
   bool m_stopping = false;
-  bool m_refill_wanted = false;
+  bool m_refill_wanted = false;  ///< take() was called since the last tick
+  bool m_refill_now = false;     ///< run_ended() asked the thread to tick now
   std::thread m_thread;
 };
 

@@ -219,6 +219,8 @@ mcp::ToolHandler run_code_handler(Services& services) {
                        "waiting for a free run slot (" + std::to_string(counts.running) + " running, " +
                            std::to_string(counts.queued) + " queued)");
     });
+    // A new conversation's pooled container was used (or missed): its refill starts now, off this run.
+    if (services.new_conversations != nullptr) services.new_conversations->run_ended();
     if (!ran) return core::fail(ran.error());
     std::vector<std::string> changed;
     bool list_changed = !ran->removed.empty();

@@ -1,7 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <condition_variable>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 
@@ -310,4 +312,40 @@ TEST_CASE("new conversations: pooled containers take at most half of WARM_MAX fr
   pool.tick(Clock::now());
   CHECK(f.discards["evicted"] == 1);
   CHECK(executor.warm_holds(other->name));
+}
+
+TEST_CASE("new conversations: a taken container is replaced as soon as its run ends, not at the next check",
+          "[root]") {
+  Fixture f;
+  runner::Executor executor(f.engine, f.catalog, f.executor_options());
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::size_t pooled = 0;
+  auto options = f.pool_options();
+  options.check_interval = std::chrono::hours(1);  // the background thread runs; its periodic check never comes
+  runner::NewConversationPool pool(executor, *f.workspaces, options,
+                                   runner::NewConversationPoolEvents{{}, [&](std::size_t n) {
+                                                                       const std::lock_guard lock(mutex);
+                                                                       pooled = n;
+                                                                       changed.notify_all();
+                                                                     }});
+  auto wait_for_pooled = [&](std::size_t n) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, std::chrono::seconds(10), [&] { return pooled == n; });
+  };
+
+  CHECK_FALSE(pool.take("python"));  // the language is now in use
+  pool.run_ended();
+  REQUIRE(wait_for_pooled(1));
+
+  auto fresh = pool.take("python");
+  REQUIRE(fresh);
+  CHECK(pool.size() == 0);
+  auto adopted = f.workspaces->adopt("conv-new", *fresh);
+  REQUIRE(adopted);
+  REQUIRE(executor.run(Fixture::first_run(*adopted)));
+  CHECK(f.warm_hits == 1);
+  pool.run_ended();
+  REQUIRE(wait_for_pooled(1));
+  CHECK(pool.take("python"));
 }
