@@ -445,6 +445,63 @@ TEST_CASE("curl engine attach: the upgrade, early output, stdin to EOF and the s
   CHECK(*again == PumpEnd::eof);
 }
 
+namespace {
+
+// Asks `attachment` until it is no longer silent, at most 5 s (the peer's bytes or hang-up cross loopback).
+bool becomes_loud(docker::Attachment& attachment) {
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  while (attachment.silent()) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("curl engine attach: silent while the process waits for stdin; not after output or a hang-up") {
+  SECTION("the engine closes the stream (the container exited or was removed)") {
+    std::promise<void> go;
+    const std::shared_future<void> went = go.get_future().share();
+    RawServer server(attach_session([went](int fd, const std::string&) {
+      test::write_all(fd, std::string(kUpgraded));
+      went.wait_for(std::chrono::seconds(5));
+    }));
+    const auto attachment = attach_through(server);
+    CHECK(attachment->silent());
+    CHECK(attachment->silent());  // asking reads nothing
+    go.set_value();
+    CHECK(becomes_loud(*attachment));
+  }
+  SECTION("output arrives before any code was sent") {
+    std::promise<void> go;
+    const std::shared_future<void> went = go.get_future().share();
+    RawServer server(attach_session([went](int fd, const std::string&) {
+      test::write_all(fd, std::string(kUpgraded));
+      went.wait_for(std::chrono::seconds(5));
+      test::write_all(fd, test::frame(2, "unexpected"));
+      (void)test::read_to_eof(fd, 1 << 20);
+    }));
+    const auto attachment = attach_through(server);
+    CHECK(attachment->silent());
+    go.set_value();
+    CHECK(becomes_loud(*attachment));
+    StreamDemux demux(1 << 20, 1 << 20);
+    REQUIRE(attachment->pump("", Clock::now() + std::chrono::seconds(5), demux));
+    CHECK(demux.err() == "unexpected");  // the check consumed nothing
+  }
+  SECTION("once pumping began, it is never silent") {
+    RawServer server(attach_session([](int fd, const std::string&) {
+      test::write_all(fd, std::string(kUpgraded));
+      (void)test::read_to_eof(fd, 1 << 20);
+    }));
+    const auto attachment = attach_through(server);
+    StreamDemux demux(1 << 20, 1 << 20);
+    REQUIRE(attachment->pump("code", Clock::now(), demux));
+    CHECK_FALSE(attachment->silent());
+  }
+}
+
 TEST_CASE("curl engine attach: an error answer without Content-Length carries the engine's text") {
   RawServer server(attach_session([](int fd, const std::string&) {
     // Captured from docker 20.10 for a missing container.
