@@ -197,6 +197,7 @@ class McpClient:
         McpClient.opened.append(self)
         self.port, self.token = port, token
         self.conn = http.client.HTTPConnection("127.0.0.1", port)
+        self.last_answer = time.monotonic()
         self.session = None
         self.next_id = 1
         init = self.post({"jsonrpc": "2.0", "id": 0, "method": "initialize",
@@ -214,9 +215,14 @@ class McpClient:
         return h
 
     def post(self, message):
+        # The server ends a kept-alive connection after 5 s idle; a loaded machine's other variants
+        # can take that long between two calls. A client reconnects, and so does this one.
+        if time.monotonic() - self.last_answer > 4.0:
+            self.conn.close()
         self.conn.request("POST", "/mcp", body=json.dumps(message), headers=self.headers())
         response = self.conn.getresponse()
         data = response.read()
+        self.last_answer = time.monotonic()
         if self.session is None:
             self.session = response.getheader("Mcp-Session-Id")
         if not data:
