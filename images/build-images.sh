@@ -165,7 +165,8 @@ let m;
 try { m = JSON.parse(fs.readFileSync(file, "utf8")); } catch (e) { fail(e.message); }
 if (m === null || typeof m !== "object" || Array.isArray(m)) fail("not a JSON object");
 const keys = ["language", "aliases", "image", "file", "command", "version"];
-const extra = Object.keys(m).filter((k) => !keys.includes(k));
+const optional = ["registries"];
+const extra = Object.keys(m).filter((k) => !keys.includes(k) && !optional.includes(k));
 const missing = keys.filter((k) => !(k in m));
 if (extra.length) fail(`unknown keys: ${extra.join(", ")}`);
 if (missing.length) fail(`missing keys: ${missing.join(", ")}`);
@@ -182,6 +183,9 @@ if (typeof m.file !== "string" || !/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(m.file))
 if (!isArgv(m.command)) fail("command must be a non-empty array of non-empty strings");
 if (!m.command.some((s) => s.includes(`/tmp/${m.file}`))) fail(`command never mentions /tmp/${m.file}`);
 if (!isArgv(m.version)) fail("version must be a non-empty array of non-empty strings");
+if ("registries" in m && !(Array.isArray(m.registries) &&
+        m.registries.every((h) => typeof h === "string" && /^(\*\.)?[a-z0-9_-]+(\.[a-z0-9_-]+)+$/.test(h))))
+    fail("registries must be an array of host names or *.name patterns");
 console.log(JSON.stringify(m));
 console.log(m.image);
 for (const arg of m.version) console.log(arg);

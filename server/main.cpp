@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/doctor.hpp"
+#include "cli/egress_proxy.hpp"
 #include "cli/logging.hpp"
 #include "cli/run_command.hpp"
 #include "cli/serve.hpp"
@@ -52,6 +53,10 @@ int main(int argc, char** argv) {
   auto* doctor = app.add_subcommand("doctor", "Check the engine, runner images, limits, sandbox root and secrets");
   config::register_settings(*doctor, config);
 
+  auto* egress_proxy = app.add_subcommand(
+      "egress-proxy", "Serve the filtering proxy that is the only way out for runs with egress (docs/security.md)");
+  config::register_settings(*egress_proxy, config);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -65,6 +70,9 @@ int main(int argc, char** argv) {
     return kConfigError;
   }
   cli::setup_logging(config.log_level, config.log_format);
+
+  // The proxy needs no engine and no secret; it runs apart from the server.
+  if (egress_proxy->parsed()) return cli::egress_proxy(config, std::cerr);
 
   auto engine = docker::connect_engine(engine_options(config));
   if (doctor->parsed()) return cli::doctor(config, engine, std::cout);

@@ -110,6 +110,7 @@ runner::ExecutorOptions executor_options(const config::Config& config, const std
                                          metrics::Metrics& metrics) {
   runner::ExecutorOptions options{config.limits, config.runner_runtime, config.allow_network, instance_id, &tracked};
   options.drain = &drain;
+  options.egress = runner::egress_settings(config);
   options.warm_max = static_cast<std::size_t>(config.warm_max);
   options.warm_idle = std::chrono::seconds(config.warm_idle_seconds);
   options.warm_events = runner::WarmPoolEvents{

@@ -115,6 +115,11 @@ struct Metrics::Families {
           .Name("mcp_sandbox_warm_discards_total")
           .Help("Warm containers removed without running anything, by reason")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& egress_decisions =
+      prometheus::BuildCounter()
+          .Name("mcp_sandbox_egress_decisions_total")
+          .Help("Requests the egress proxy allowed or refused, by the run's policy and the reason")
+          .Register(*registry);
 
   // The language labels seen so far (see run_finished).
   std::mutex languages_mutex;
@@ -196,6 +201,15 @@ void Metrics::warm_claim(bool hit) { m_families->warm_claims.Add({{"result", hit
 
 void Metrics::warm_discard(std::string_view reason) {
   m_families->warm_discards.Add({{"reason", std::string(reason)}}).Increment();
+}
+
+void Metrics::egress_decision(std::string_view policy, bool allowed, std::string_view reason) {
+  const bool known = policy == "packages" || policy == "allowlist" || policy == "open";
+  m_families->egress_decisions
+      .Add({{"policy", known ? std::string(policy) : "unknown"},
+            {"decision", allowed ? "allowed" : "denied"},
+            {"reason", std::string(reason)}})
+      .Increment();
 }
 
 std::string Metrics::serialize() const {

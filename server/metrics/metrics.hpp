@@ -55,6 +55,10 @@ class Metrics {
   void warm_claim(bool hit);
   /// A warm container was removed unused: image_changed, spec_changed, idle, evicted, ...
   void warm_discard(std::string_view reason);
+  /// The egress proxy allowed or refused a request. `policy` is packages, allowlist or open
+  /// (anything else counts as unknown: the caller was not yet identified); `reason` is one of
+  /// egress::Reason's names, a bounded set.
+  void egress_decision(std::string_view policy, bool allowed, std::string_view reason);
 
   /// The Prometheus text exposition of every family.
   [[nodiscard]] std::string serialize() const;

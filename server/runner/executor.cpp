@@ -89,6 +89,10 @@ core::Result<void> kill_while_draining(docker::Engine& engine, const std::string
 
 Executor::Executor(docker::Engine& engine, RunnerCatalog& catalog, ExecutorOptions options)
     : m_engine(engine), m_catalog(catalog), m_options(std::move(options)) {
+  // ALLOW_NETWORK is the older switch for network access: it offers egress open.
+  if (m_options.allow_network && !m_options.egress.offers(EgressPolicy::open)) {
+    m_options.egress.offered.push_back(EgressPolicy::open);
+  }
   if (m_options.warm_max > 0) {
     m_warm = std::make_unique<WarmPool>(
         m_engine, WarmPoolOptions{m_options.warm_max, m_options.warm_idle, std::chrono::milliseconds(1000), 2,
@@ -122,9 +126,11 @@ core::Result<void> Executor::check(const RunRequest& request) const {
   if (request.timeout_seconds && *request.timeout_seconds <= 0) {
     return core::fail(ErrorKind::invalid_argument, "timeout must be a positive number of seconds");
   }
-  if (request.network && !m_options.allow_network) {
+  if (request.network && !m_options.egress.offers(EgressPolicy::open)) {
     return core::fail(ErrorKind::invalid_argument,
-                      "network access is disabled by the operator's policy (ALLOW_NETWORK); run without it");
+                      "network access is disabled by the operator's policy (egress 'open' is not offered: "
+                      "ALLOW_NETWORK, EGRESS_POLICIES); run without it, or with an egress policy this server offers "
+                      "(list_runners)");
   }
   if (request.environment.size() > kMaxEnvironmentEntries) {
     return core::fail(ErrorKind::invalid_argument, "at most 64 environment variables are allowed");
@@ -173,16 +179,46 @@ core::Result<RunOutcome> Executor::run(const RunRequest& request) {
 
   const int timeout_seconds = m_options.limits.timeout_for(request.timeout_seconds);
   const auto identity = new_identity();
-  const auto spec = build_container_spec(runner->manifest, request, m_options.limits, m_options.runtime,
-                                         request.network, identity);
+  auto spec = build_container_spec(runner->manifest, request, m_options.limits, m_options.runtime, false, identity);
+
+  // A run with egress joins the internal network whose only way out is the proxy, with a grant
+  // that is in force exactly while the run is (removed on every path by `grant`).
+  const auto policy = request.network ? EgressPolicy::open : request.egress;
+  auto plan = plan_egress(m_options.egress, runner->manifest, policy, identity.run_id);
+  if (!plan) return core::fail(plan.error());
+  struct GrantInForce {
+    std::optional<egress::GrantDirectory> directory;
+    std::string run_id;
+    ~GrantInForce() {
+      if (directory) directory->remove(run_id);
+    }
+  } grant;
+  if (plan->policy != EgressPolicy::none) {
+    spec.network_disabled = false;
+    spec.network_mode = plan->network;
+    spec.env.insert(spec.env.end(), plan->environment.begin(), plan->environment.end());
+    const egress::GrantDirectory directory(m_options.egress.grants_dir);
+    if (auto put = directory.prepare().and_then([&] { return directory.put(plan->grant); }); !put) {
+      return core::fail(ErrorKind::unavailable, "egress unavailable: " + put.error().message);
+    }
+    grant.directory = directory;
+    grant.run_id = identity.run_id;
+  }
 
   std::optional<StartedContainer> warm;
-  if (m_warm) warm = m_warm->claim(request.workspace.name, runner->manifest.language, spec_fingerprint(spec));
+  // Warm containers have no network; a run with egress always starts its own.
+  if (m_warm && plan->policy == EgressPolicy::none) {
+    warm = m_warm->claim(request.workspace.name, runner->manifest.language, spec_fingerprint(spec));
+  }
   StartedContainer container;
   if (warm) {
     container = std::move(*warm);
   } else {
     auto started = start_run_container(m_engine, spec, identity, m_options.tracked);
+    if (!started && plan->policy != EgressPolicy::none && started.error().kind == ErrorKind::not_found) {
+      return core::fail(ErrorKind::unavailable, "egress unavailable: " + started.error().message +
+                                                    " (is the egress proxy deployed on network " + plan->network + "?)");
+    }
     if (!started) {
       const auto& error = started.error();
       const bool engine_away = error.kind == ErrorKind::unavailable || error.kind == ErrorKind::timeout;
@@ -199,7 +235,7 @@ core::Result<RunOutcome> Executor::run(const RunRequest& request) {
   }
   // The conversation's next run finds its container started (unless cancelled: the client is gone).
   // A network run's successor is not warmed: network runs are the exception.
-  if (!request.cancel.stop_requested() && !request.network) {
+  if (!request.cancel.stop_requested() && plan->policy == EgressPolicy::none) {
     prewarm(request.workspace, runner->manifest, request.environment);
   }
   return outcome;

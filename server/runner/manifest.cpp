@@ -68,6 +68,7 @@ core::Result<Manifest> parse_manifest(std::string_view json_text) {
   read_strings(doc, "aliases", false, manifest.aliases, problems);
   read_strings(doc, "command", true, manifest.command, problems);
   read_strings(doc, "version", true, manifest.version, problems);
+  read_strings(doc, "registries", false, manifest.registries, problems);
   if (!manifest.file.empty() && !plain_file_name(manifest.file)) {
     problems.push_back("'file' must be a plain file name without '/'");
   }

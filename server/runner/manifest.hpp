@@ -17,6 +17,9 @@ struct Manifest {
   std::string file;                  ///< source file name the code is stored under in /tmp
   std::vector<std::string> command;  ///< argv that runs /tmp/<file>
   std::vector<std::string> version;  ///< argv that prints the runtime's version
+  /// Host patterns of the language's package registries ("name" or "*.name"): what the
+  /// `packages` egress policy lets a run reach. Optional; EGRESS_PACKAGE_HOSTS replaces it.
+  std::vector<std::string> registries;
 
   /// True when `name` is the language or one of its aliases (case-insensitive).
   [[nodiscard]] bool answers_to(std::string_view name) const;

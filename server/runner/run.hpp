@@ -12,6 +12,14 @@
 
 namespace runner {
 
+/// What a caller may choose for a run's way out (docs/security.md, "Egress").
+enum class EgressPolicy {
+  none,       ///< no network interface but lo (NetworkDisabled; the fast path)
+  packages,   ///< the runner's package registries only, through the egress proxy
+  allowlist,  ///< the operator's host list, through the egress proxy
+  open,       ///< any public address through the egress proxy (never private, loopback, link-local, metadata)
+};
+
 /// What a caller asks to run.
 struct RunRequest {
   std::string language;  ///< name or alias
@@ -19,7 +27,8 @@ struct RunRequest {
   std::string stdin_data;
   std::optional<int> timeout_seconds;  ///< lowered to the operator's cap; never raised
   std::map<std::string, std::string> environment;
-  bool network = false;  ///< only honoured when the operator's policy allows it
+  bool network = false;  ///< the older spelling of egress `open`; only honoured when the operator offers open
+  EgressPolicy egress = EgressPolicy::none;  ///< checked against what the operator offers (plan_egress)
   sandbox::Workspace workspace;
   /// Stopping it kills the run (the client cancelled); the run then fails with a timeout-kind error.
   std::stop_token cancel;

@@ -50,12 +50,15 @@ core::Result<CodeCall> parse_call(const json& arguments, mcp::ToolContext& conte
   auto stdin_text = args.optional_string("stdin");
   auto environment = args.optional_string_map("environment");
   auto network = args.optional_bool("network");
+  auto egress = args.optional_string("egress");
   for (const core::Error* error :
        {language ? nullptr : &language.error(), code ? nullptr : &code.error(), timeout ? nullptr : &timeout.error(),
         stdin_text ? nullptr : &stdin_text.error(), environment ? nullptr : &environment.error(),
-        network ? nullptr : &network.error()}) {
+        network ? nullptr : &network.error(), egress ? nullptr : &egress.error()}) {
     if (error != nullptr) return core::fail(*error);
   }
+  auto policy = runner::parse_egress_policy(egress->value_or("none"));
+  if (!policy) return core::fail(policy.error());
   auto conversation = resolve_conversation(args, context, services);
   if (!conversation) return core::fail(conversation.error());
   runner::RunRequest request;
@@ -66,6 +69,7 @@ core::Result<CodeCall> parse_call(const json& arguments, mcp::ToolContext& conte
   request.environment = run_environment(services, conversation->workspace);
   request.environment.insert(environment->begin(), environment->end());
   request.network = network->value_or(false);
+  request.egress = *policy;
   request.workspace = conversation->workspace;
   request.cancel = context.cancelled;
   return CodeCall{std::move(*conversation), std::move(request)};
@@ -105,6 +109,26 @@ json present(const runner::CodeRunResult& ran, const Conversation& conversation,
   return result;
 }
 
+// The `egress` argument: the policies this server offers, each explained.
+json egress_schema(const runner::EgressSettings& settings) {
+  json names = json::array({"none"});
+  std::string description =
+      "The program's way out: none (default) = no network; every other policy goes through a filtering proxy "
+      "(HTTP and HTTPS via HTTP_PROXY/HTTPS_PROXY, no other route; private and metadata addresses are never "
+      "reachable).";
+  for (const auto policy : settings.offered) {
+    names.push_back(std::string(runner::to_string(policy)));
+    switch (policy) {
+      case runner::EgressPolicy::packages: description += " packages = the language's package registries only."; break;
+      case runner::EgressPolicy::allowlist: description += " allowlist = the hosts this server's operator lists."; break;
+      case runner::EgressPolicy::open: description += " open = any public address."; break;
+      case runner::EgressPolicy::none: break;
+    }
+  }
+  if (settings.offered.empty()) description += " This server offers none.";
+  return {{"type", "string"}, {"enum", names}, {"default", "none"}, {"description", description}};
+}
+
 }  // namespace
 
 mcp::ToolDefinition run_code_definition(const Services& services) {
@@ -132,10 +156,12 @@ mcp::ToolDefinition run_code_definition(const Services& services) {
          {{"type", "object"},
           {"additionalProperties", {{"type", "string"}}},
           {"description", "Environment variables for the program"}}},
+        {"egress", egress_schema(services.executor.egress())},
         {"network",
          {{"type", "boolean"},
-          {"description", services.allow_network ? "Give the program network access"
-                                                 : "Network access; disabled by this server's policy"}}}}},
+          {"description", services.executor.egress().offers(runner::EgressPolicy::open)
+                              ? "The older spelling of egress \"open\""
+                              : "Network access; disabled by this server's policy"}}}}},
       {"required", {"language", "code"}},
   };
   json file = {{"type", "object"},
@@ -165,7 +191,7 @@ mcp::ToolDefinition run_code_definition(const Services& services) {
   return mcp::ToolDefinition{
       "run_code", "Run code", description.str(), input, output,
       json{{"title", "Run code"}, {"readOnlyHint", false}, {"destructiveHint", true},
-           {"idempotentHint", false}, {"openWorldHint", services.allow_network}}};
+           {"idempotentHint", false}, {"openWorldHint", !services.executor.egress().offered.empty()}}};
 }
 
 mcp::ToolHandler run_code_handler(Services& services) {

@@ -8,7 +8,7 @@ namespace {
 
 runner::Manifest python_manifest() {
   return runner::Manifest{"python", {"py"}, "mcp-sandbox/runner-python:latest", "main.py",
-                          {"python3", "/tmp/main.py"}, {"python3", "--version"}};
+                          {"python3", "/tmp/main.py"}, {"python3", "--version"}, {}};
 }
 
 runner::RunRequest request() {

@@ -9,6 +9,7 @@
 #include "support/mounts.hpp"
 #include "runner/runtime_share.hpp"
 #include "mcp/tool_methods.hpp"
+#include "tools/run_code.hpp"
 #include "tools/tools.hpp"
 
 namespace fs = std::filesystem;
@@ -312,4 +313,36 @@ TEST_CASE("tools: without a quota, storage is null") {
   auto listed = f.call("list_files", {{"conversationId", "plain"}});
   REQUIRE(listed);
   CHECK((*listed)["structuredContent"]["storage"].is_null());
+}
+
+TEST_CASE("tools: the run_code schema and list_runners say which egress policies are offered, per runner") {
+  ToolsFixture f;
+  runner::ExecutorOptions options;
+  options.egress.offered = {runner::EgressPolicy::packages, runner::EgressPolicy::open};
+  runner::Executor executor{f.engine, f.catalog, options};
+  tools::Services services{executor, f.admission, f.catalog, f.workspaces, f.signer, f.metrics, config::RunLimits{},
+                           false, "http://files.test", tools::ResultLimits{}};
+  const auto definition = tools::run_code_definition(services);
+  const auto& egress = definition.input_schema["properties"]["egress"];
+  CHECK(egress["enum"] == json::array({"none", "packages", "open"}));
+  CHECK(egress["default"] == "none");
+  CHECK(definition.annotations["openWorldHint"] == true);
+
+  mcp::ToolRegistry registry;
+  tools::register_tools(registry, services);
+  mcp::ToolCallScope scope;
+  scope.revision = &mcp::revision("2025-11-25");
+  auto result = mcp::call_tool(registry, json{{"name", "list_runners"}, {"arguments", json::object()}}, scope);
+  REQUIRE(result);
+  // python's manifest lists no registries and the operator named none: packages does not apply to it.
+  CHECK((*result)["structuredContent"]["runners"][0]["egress"] == json::array({"none", "open"}));
+  CHECK((*result)["structuredContent"]["limits"]["networkAllowed"] == true);
+
+  // An unknown policy is refused with the names; one not offered says what is.
+  auto unknown = mcp::call_tool(
+      registry, json{{"name", "run_code"}, {"arguments", {{"language", "python"}, {"code", "x"}, {"egress", "all"}}}}, scope);
+  REQUIRE(unknown);
+  CHECK((*unknown)["isError"] == true);
+  CHECK((*unknown)["content"][0]["text"].get<std::string>().find("egress must be one of none, packages, allowlist, open") !=
+        std::string::npos);
 }

@@ -6,6 +6,7 @@
 #include "runner/executor.hpp"
 #include "runner/labels.hpp"
 #include "support/fake_engine.hpp"
+#include "support/temp_dir.hpp"
 
 // Warm containers through the executor, with the fake engine and warm-start
 // jobs run inline (deterministic: no threads, no sleeps).
@@ -180,6 +181,8 @@ TEST_CASE("warm: the successor is made with its run's environment, so the same e
   request.network = true;
   runner::ExecutorOptions with_network = f.options();
   with_network.allow_network = true;
+  const testing::TempDir grants;
+  with_network.egress.grants_dir = grants.path.string();
   runner::Executor networked(f.engine, f.catalog, with_network);
   const auto created = f.engine.created_specs.size();
   REQUIRE(networked.run(request));
