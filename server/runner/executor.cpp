@@ -128,8 +128,8 @@ core::Result<void> Executor::check(const RunRequest& request) const {
   }
   if (request.network && !m_options.egress.offers(EgressPolicy::open)) {
     return core::fail(ErrorKind::invalid_argument,
-                      "network access is disabled by the operator's policy (egress 'open' is not offered: "
-                      "ALLOW_NETWORK, EGRESS_POLICIES); run without it, or with an egress policy this server offers "
+                      "network access is disabled by the operator's policy (ALLOW_NETWORK): egress 'open' is not "
+                      "offered (EGRESS_POLICIES); run without it, or with an egress policy this server offers "
                       "(list_runners)");
   }
   if (request.environment.size() > kMaxEnvironmentEntries) {
