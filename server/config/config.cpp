@@ -150,6 +150,11 @@ void register_settings(CLI::App& app, Config& c) {
   setting(app, "--egress-max-connections", "EGRESS_MAX_CONNECTIONS", c.egress_max_connections,
           "Connections one run may hold open through the proxy at once", egress)
       ->check(CLI::Range(1, 1024));
+  setting(app, "--egress-max-kbps", "EGRESS_MAX_KBPS", c.egress_max_kbps,
+          "Bandwidth of one run through the proxy, KiB/s, all its connections and both directions together; "
+          "0: not paced",
+          egress)
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 30));
 
   const std::string warm = "Warm containers";
   setting(app, "--warm-max", "WARM_MAX", c.warm_max,

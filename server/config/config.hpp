@@ -68,6 +68,7 @@ struct Config {
   std::string egress_metrics_listen;                     ///< where `egress-proxy` serves /metrics; empty = off
   std::int64_t egress_max_mb = 512;                      ///< traffic per run, both directions
   int egress_max_connections = 16;                       ///< open at once per run
+  std::int64_t egress_max_kbps = 10240;                  ///< KiB/s per run, both directions; 0 = not paced
 
   // Warm containers (docs/performance.md)
   int warm_max = 16;            ///< idle warm containers kept at once; 0 disables them

@@ -35,7 +35,8 @@ std::string grant_to_json(const Grant& grant) {
   nlohmann::json json = {{"run_id", grant.run_id},   {"token", grant.token},
                          {"policy", grant.policy},   {"hosts", grant.hosts.to_strings()},
                          {"ports", grant.ports},     {"max_bytes", grant.max_bytes},
-                         {"max_connections", grant.max_connections}};
+                         {"max_connections", grant.max_connections},
+                         {"max_bytes_per_second", grant.max_bytes_per_second}};
   return json.dump();
 }
 
@@ -52,6 +53,7 @@ core::Result<Grant> grant_from_json(std::string_view text) {
     grant.ports = json.at("ports").get<std::vector<int>>();
     grant.max_bytes = json.at("max_bytes").get<std::uint64_t>();
     grant.max_connections = json.at("max_connections").get<int>();
+    grant.max_bytes_per_second = json.value("max_bytes_per_second", std::uint64_t{0});
     if (!valid_run_id(grant.run_id) || grant.token.size() < 16) {
       return core::fail(core::ErrorKind::invalid_argument, "grant has a malformed run id or token");
     }

@@ -21,6 +21,7 @@ struct Grant {
   std::vector<int> ports{80, 443};
   std::uint64_t max_bytes = 256ULL * 1024 * 1024;  ///< both directions, all connections together
   int max_connections = 16;                        ///< open at once
+  std::uint64_t max_bytes_per_second = 0;          ///< all connections together; 0 = not paced
 };
 
 /// True for a run id usable as a file name and proxy user: 8-64 lower-case hex characters.

@@ -160,6 +160,7 @@ bool split_authority(std::string_view authority, int default_port, std::string& 
 struct RunUsage {
   int open = 0;
   std::uint64_t bytes = 0;
+  std::chrono::steady_clock::time_point paced_until{};  ///< when the bytes passed so far have been "paid for"
 };
 
 }  // namespace
@@ -219,6 +220,7 @@ struct Proxy::State {
   std::atomic<bool> stopping{false};
   std::mutex mutex;
   std::condition_variable idle;
+  std::condition_variable paced;  ///< woken only by stop(): paced connections wait on it
   std::set<int> clients;  ///< client and upstream descriptors, shut down on stop
   int threads = 0;
   std::map<std::string, RunUsage, std::less<>> usage;
@@ -283,7 +285,26 @@ struct Proxy::State {
 
   // Copies bytes both ways until both sides are done, the idle timeout passes or the run's
   // byte cap is reached (then it returns false).
-  bool relay(int client, int upstream, const std::string& run_id, std::uint64_t max_bytes) {
+  // Holds the connection until the run's bytes so far fit its rate: every byte passed books
+  // 1/rate seconds on one clock shared by all of the run's connections.
+  void pace(const std::string& run_id, std::size_t bytes, std::uint64_t bytes_per_second) {
+    if (bytes_per_second == 0 || bytes == 0) return;
+    Clock::time_point until;
+    {
+      std::lock_guard lock(mutex);
+      auto& used = usage[run_id];
+      const auto now = Clock::now();
+      if (used.paced_until < now) used.paced_until = now;
+      used.paced_until += std::chrono::nanoseconds(static_cast<std::int64_t>(
+          static_cast<double>(bytes) * 1e9 / static_cast<double>(bytes_per_second)));
+      until = used.paced_until;
+    }
+    std::unique_lock lock(mutex);
+    paced.wait_until(lock, until, [this] { return stopping.load(); });
+  }
+
+  bool relay(int client, int upstream, const std::string& run_id, std::uint64_t max_bytes,
+             std::uint64_t bytes_per_second) {
     bool client_open = true;
     bool upstream_open = true;
     std::string buffer(kRelayChunk, '\0');
@@ -318,6 +339,7 @@ struct Proxy::State {
         const bool cut = pass < static_cast<std::size_t>(n);
         if (!send_all(to, std::string_view(buffer.data(), pass))) return !cut;
         if (cut) return false;
+        pace(run_id, pass, bytes_per_second);
       }
     }
     return true;
@@ -518,7 +540,7 @@ struct Proxy::State {
       sent = send_all(upstream.get(), forwarded) && send_all(upstream.get(), leftover);
     }
     bool within_budget = true;
-    if (sent) within_budget = relay(fd, upstream.get(), grant->run_id, grant->max_bytes);
+    if (sent) within_budget = relay(fd, upstream.get(), grant->run_id, grant->max_bytes, grant->max_bytes_per_second);
     untrack(upstream.get());
     if (!within_budget) {
       Decision over = decision;
@@ -606,6 +628,7 @@ void Proxy::stop() {
   ::shutdown(m_state->listener.get(), SHUT_RDWR);
   if (m_state->acceptor.joinable()) m_state->acceptor.join();
   std::unique_lock lock(m_state->mutex);
+  m_state->paced.notify_all();
   for (const int fd : m_state->clients) ::shutdown(fd, SHUT_RDWR);
   m_state->idle.wait(lock, [&] { return m_state->threads == 0; });
 }

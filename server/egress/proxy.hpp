@@ -69,7 +69,7 @@ struct ProxyOptions {
 /// run id and the grant's token), checks the host and port against the run's grant, resolves
 /// the name itself, refuses unless every address passes the AddressPolicy, and connects to the
 /// checked address (never re-resolving), then relays bytes within the run's byte and
-/// connection caps. One thread per client connection, at most `max_clients`.
+/// connection caps, paced to the run's rate. One thread per client connection, at most `max_clients`.
 class Proxy {
  public:
   /// Binds and starts accepting; an error when the address cannot be bound.

@@ -56,6 +56,7 @@ EgressSettings egress_settings(const config::Config& config) {
   settings.runtime = config.runner_runtime;
   settings.max_bytes = static_cast<std::uint64_t>(config.egress_max_mb) * 1024 * 1024;
   settings.max_connections = config.egress_max_connections;
+  settings.max_bytes_per_second = static_cast<std::uint64_t>(config.egress_max_kbps) * 1024;
   return settings;
 }
 
@@ -106,6 +107,7 @@ core::Result<EgressPlan> plan_egress(const EgressSettings& settings, const Manif
   plan.grant.hosts = std::move(*patterns);
   plan.grant.max_bytes = settings.max_bytes;
   plan.grant.max_connections = settings.max_connections;
+  plan.grant.max_bytes_per_second = settings.max_bytes_per_second;
   plan.network = settings.network;
   const std::string url = "http://" + run_id + ":" + plan.grant.token + "@" + settings.proxy;
   // Both spellings: curl reads only the lower-case http_proxy, most others either; npm and

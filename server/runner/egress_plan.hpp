@@ -29,6 +29,7 @@ struct EgressSettings {
   std::string runtime;  ///< the runs' OCI runtime: runsc has no network, so no egress
   std::uint64_t max_bytes = 512ULL * 1024 * 1024;
   int max_connections = 16;
+  std::uint64_t max_bytes_per_second = 10ULL * 1024 * 1024;
 
   [[nodiscard]] bool offers(EgressPolicy policy) const;
 };

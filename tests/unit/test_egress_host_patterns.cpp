@@ -50,6 +50,7 @@ TEST_CASE("egress grants: JSON both ways, and a directory the proxy reads") {
   grant.ports = {443, 8080};
   grant.max_bytes = 1234;
   grant.max_connections = 3;
+  grant.max_bytes_per_second = 4096;
   const auto parsed = egress::grant_from_json(egress::grant_to_json(grant));
   REQUIRE(parsed);
   CHECK(parsed->run_id == grant.run_id);
@@ -58,6 +59,7 @@ TEST_CASE("egress grants: JSON both ways, and a directory the proxy reads") {
   CHECK(parsed->ports == grant.ports);
   CHECK(parsed->max_bytes == 1234);
   CHECK(parsed->max_connections == 3);
+  CHECK(parsed->max_bytes_per_second == 4096);
   CHECK_FALSE(egress::grant_from_json("{"));
   CHECK_FALSE(egress::grant_from_json(R"({"run_id":"../x","token":"t","policy":"open","hosts":[],"ports":[],"max_bytes":1,"max_connections":1})"));
 

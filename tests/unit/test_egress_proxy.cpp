@@ -132,9 +132,9 @@ struct Fixture {
   std::map<std::string, std::vector<core::IpAddress>> names;
 
   explicit Fixture(const std::vector<std::string>& hosts = {"registry.test", "*.files.test"}, std::uint64_t max_bytes = 1 << 20,
-                   int max_connections = 4) {
+                   int max_connections = 4, std::uint64_t bytes_per_second = 0) {
     REQUIRE(grants.prepare());
-    put_grant(hosts, max_bytes, max_connections);
+    put_grant(hosts, max_bytes, max_connections, bytes_per_second);
     const auto here = *core::parse_ip_address("127.0.0.2");
     const auto loopback = *core::parse_ip_address("127.0.0.1");
     names = {{"registry.test", {here}},
@@ -161,7 +161,8 @@ struct Fixture {
     proxy = std::move(*started);
   }
 
-  void put_grant(const std::vector<std::string>& hosts, std::uint64_t max_bytes, int max_connections) {
+  void put_grant(const std::vector<std::string>& hosts, std::uint64_t max_bytes, int max_connections,
+                 std::uint64_t bytes_per_second) {
     egress::Grant grant;
     grant.run_id = kRunId;
     grant.token = kToken;
@@ -170,6 +171,7 @@ struct Fixture {
     grant.ports = {upstream.port};
     grant.max_bytes = max_bytes;
     grant.max_connections = max_connections;
+    grant.max_bytes_per_second = bytes_per_second;
     REQUIRE(grants.put(grant));
   }
 
@@ -335,4 +337,17 @@ TEST_CASE("egress proxy: stop closes open tunnels and returns") {
   f.proxy->stop();
   char c;
   CHECK(::recv(held.get(), &c, 1, 0) == 0);  // closed by the proxy, not timed out
+}
+
+TEST_CASE("egress proxy: a run's traffic is paced to its rate") {
+  // 64 KiB at 128 KiB/s takes at least half a second, however fast the machine; unpaced it takes
+  // a few milliseconds on loopback.
+  Fixture f({"registry.test"}, 1 << 24, 4, 128 * 1024);
+  f.upstream.padding = 64 * 1024;
+  const auto started = std::chrono::steady_clock::now();
+  const auto answer = f.get("registry.test");
+  const auto took = std::chrono::steady_clock::now() - started;
+  CHECK(answer.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(answer.size() > 64 * 1024);
+  CHECK(took >= std::chrono::milliseconds(450));
 }
