@@ -153,7 +153,9 @@ start_egress_proxy() {
   proxy_name="${proxy_name%%:*}"
   grants="${EGRESS_GRANTS_DIR:-${STATE_DIR:-${SANDBOX_ROOT:-/var/lib/mcp-sandbox/sandboxes}/.state}/egress-grants}"
   mkdir -p "$grants" && chmod 700 "$grants"
-  "$docker" network inspect "$net" >/dev/null 2>&1 || "$docker" network create --internal "$net" >/dev/null
+  # inhibit_ipv4: the host has no address on the internal bridge, so runs cannot reach its services.
+  "$docker" network inspect "$net" >/dev/null 2>&1 ||
+    "$docker" network create --internal -o com.docker.network.bridge.inhibit_ipv4=true "$net" >/dev/null
   "$docker" network inspect mcp-sandbox-egress-out >/dev/null 2>&1 ||
     "$docker" network create mcp-sandbox-egress-out >/dev/null
   "$docker" rm -f mcp-sandbox-egress-proxy >/dev/null 2>&1 || true
