@@ -18,6 +18,8 @@ RUNTIME_PACKAGES=(mmdebstrap openssl curl ca-certificates libatomic1 runsc)
 BENCH_PACKAGES=(wrk python3)
 # ./build.sh package and its test: dpkg-shlibdeps computes Depends, lintian checks the package.
 PACKAGE_PACKAGES=(dpkg-dev lintian)
+# ./build.sh test: a real browser for the pages a person sees (the OAuth consent page).
+TEST_PACKAGES=(chromium)
 
 say() { printf '\033[1m==>\033[0m %s\n' "$*"; }
 die() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -249,7 +251,7 @@ cmd_gvisor() {
 }
 
 cmd_test() {
-  cmd_deps "${PACKAGE_PACKAGES[@]}"
+  cmd_deps "${PACKAGE_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
   cmd_engine
   cmd_build
   cmd_images

@@ -5,6 +5,7 @@
 
 #include "cli/doctor.hpp"
 #include "cli/egress_proxy.hpp"
+#include "cli/oauth_command.hpp"
 #include "cli/logging.hpp"
 #include "cli/run_command.hpp"
 #include "cli/serve.hpp"
@@ -56,6 +57,16 @@ int main(int argc, char** argv) {
   auto* egress_proxy = app.add_subcommand(
       "egress-proxy", "Serve the filtering proxy that is the only way out for runs with egress (docs/security.md)");
   config::register_settings(*egress_proxy, config);
+  cli::OAuthArgs oauth_args;
+  auto* oauth = app.add_subcommand("oauth", "List or revoke the clients the owner allowed through OAuth");
+  config::register_settings(*oauth, config);
+  oauth->require_subcommand(1);
+  // fallthrough: the settings (--state-dir, --sandbox-root) may follow the action as well.
+  oauth->add_subcommand("list", "Print every grant: id, client, when allowed, last used")
+      ->fallthrough()
+      ->callback([&oauth_args] { oauth_args.list = true; });
+  auto* revoke = oauth->add_subcommand("revoke", "Revoke a grant (its tokens stop working at once)")->fallthrough();
+  revoke->add_option("grant", oauth_args.revoke, "A grant id from `oauth list`, or all")->required();
 
   try {
     app.parse(argc, argv);
@@ -70,6 +81,7 @@ int main(int argc, char** argv) {
     return kConfigError;
   }
   cli::setup_logging(config.log_level, config.log_format);
+  if (oauth->parsed()) return cli::oauth_command(config, oauth_args, std::cout, std::cerr);
 
   // The proxy needs no engine and no secret; it runs apart from the server.
   if (egress_proxy->parsed()) return cli::egress_proxy(config, std::cerr);

@@ -10,6 +10,7 @@
 #include <optional>
 #include <thread>
 
+#include "cli/oauth_service.hpp"
 #include "cli/sandbox_probe.hpp"
 #include "core/version.hpp"
 #include "docker/observed_engine.hpp"
@@ -21,7 +22,9 @@
 #include "runner/executor.hpp"
 #include "runner/instance_id.hpp"
 #include "runner/reaper.hpp"
+#include "sandbox/conversation_index.hpp"
 #include "sandbox/root_lock.hpp"
+#include "tools/file_resources.hpp"
 #include "tools/tools.hpp"
 #include "transport/mcp_endpoint.hpp"
 
@@ -226,6 +229,9 @@ Step<int> serve_steps(const config::Config& config, docker::Engine& raw_engine) 
                                  workspace_options(config));
   const auto root_lock = prepare_storage(config, workspaces);
   if (!root_lock) return tl::unexpected(root_lock.error());
+  // After the root lock: the database in STATE_DIR is then this server's alone.
+  auto oauth_service = start_oauth(config, *base_url, metrics);
+  if (!oauth_service) return refuse(kCannotServe, "refusing to start: " + oauth_service.error().message);
   auto discovered = discover_runners(config, engine);
   if (!discovered) return tl::unexpected(discovered.error());
   runner::RunnerCatalog catalog(std::move(*discovered));
@@ -257,14 +263,31 @@ Step<int> serve_steps(const config::Config& config, docker::Engine& raw_engine) 
                            config.allow_network,
                            *base_url,
                            tools::ResultLimits{config.inline_image_bytes, 4, config.read_file_bytes, 200}};
+  // Files as MCP resources: what tools change is announced here, and listed from the conversations in use.
+  mcp::ResourceEvents resource_events;
+  tools::ActiveConversations active_conversations;
+  services.resource_events = &resource_events;
+  services.active = &active_conversations;
+  auto opened_index = sandbox::ConversationIndex::open(config.state_directory(), sandbox::kConversationsPerCaller);
+  if (!opened_index) return refuse(kCannotServe, "refusing to start: " + opened_index.error().message);
+  const std::shared_ptr<sandbox::ConversationIndex> conversation_index = std::move(*opened_index);
+  services.index = conversation_index.get();
+  const tools::FileResources file_resources(services, active_conversations, conversation_index.get());
   mcp::ToolRegistry tool_registry;
   tools::register_tools(tool_registry, services);
-  transport::McpEndpoint endpoint(tool_registry, endpoint_options(config, metrics));
+  auto mcp_options = endpoint_options(config, metrics);
+  if (*oauth_service) {
+    mcp_options.token_verifier = (*oauth_service)->verifier();
+    mcp_options.challenge = (*oauth_service)->challenge();
+  }
+  mcp_options.resources = mcp::ResourceSupport{&file_resources, &resource_events};
+  transport::McpEndpoint endpoint(tool_registry, std::move(mcp_options));
 
   auto server_options = http_options(config);
   if (!server_options) return tl::unexpected(server_options.error());
   http::Server server(std::move(*server_options), metrics);
   endpoint.mount(server.routes());
+  if (*oauth_service) (*oauth_service)->endpoints->mount(server.routes());
   routes::mount_file_routes(server.routes(), workspaces, signer, metrics);
   routes::mount_ops_routes(
       server.routes(), engine, catalog,

@@ -34,6 +34,17 @@ bool read_secret_file(const std::string& path, std::string& out) {
 
 }  // namespace
 
+bool valid_test_origin(std::string_view origin) {
+  constexpr std::string_view prefix = "https://localhost:";
+  if (origin.substr(0, prefix.size()) != prefix) return false;
+  const std::string_view port = origin.substr(prefix.size());
+  if (port.empty() || port.size() > 5 || port.front() == '0' ||
+      !std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+    return false;
+  }
+  return std::stoi(std::string(port)) <= 65535;
+}
+
 bool valid_instance_id(std::string_view id) {
   return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char ch) {
     return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '.' || ch == '_' || ch == '-';
@@ -207,6 +218,30 @@ void register_settings(CLI::App& app, Config& c) {
           "Largest file read_file returns (bigger files: use the URL)", server)
       ->check(CLI::Range(std::int64_t{1024}, std::int64_t{64} << 20));
 
+  const std::string oauth = "OAuth (remote assistants: Claude.ai, ChatGPT, Claude apps)";
+  setting(app, "--oauth", "OAUTH_ENABLED", c.oauth_enabled,
+          "Run the built-in OAuth 2.1 authorization server so assistants that cannot send a static token can connect "
+          "after the owner approves them in a browser (needs an https PUBLIC_BASE_URL, or http on loopback)", oauth);
+  setting(app, "--oauth-owner-password", "OAUTH_OWNER_PASSWORD", c.oauth_owner_password,
+          "What the owner types on the consent page to approve a client (>= 16 chars)", oauth);
+  setting(app, "--oauth-owner-password-file", "OAUTH_OWNER_PASSWORD_FILE", c.oauth_owner_password_file,
+          "Read OAUTH_OWNER_PASSWORD from this file instead", oauth);
+  setting(app, "--oauth-access-token-ttl", "OAUTH_ACCESS_TOKEN_TTL", c.oauth_access_token_ttl,
+          "Lifetime of an access token (seconds, or with s, m, h, d)", oauth);
+  setting(app, "--oauth-refresh-token-ttl", "OAUTH_REFRESH_TOKEN_TTL", c.oauth_refresh_token_ttl,
+          "Lifetime of a refresh token; each refresh issues a new one (seconds, or with s, m, h, d)", oauth);
+  setting(app, "--oauth-registrations-per-hour", "OAUTH_REGISTRATIONS_PER_HOUR", c.oauth_registrations_per_hour,
+          "Client registrations per hour from one address (429 beyond)", oauth)
+      ->check(CLI::Range(1, 100000));
+  setting(app, "--oauth-max-pending-clients", "OAUTH_MAX_PENDING_CLIENTS", c.oauth_max_pending_clients,
+          "Registered clients the owner has not approved yet (each forgotten after a day); registration answers 503 beyond",
+          oauth)
+      ->check(CLI::Range(1, 1000000));
+  setting(app, "--oauth-login-failures-per-15-minutes", "OAUTH_LOGIN_FAILURES_PER_15_MINUTES",
+          c.oauth_login_failures_per_15_minutes,
+          "Wrong owner passwords from one address per 15 minutes before the consent page answers 429", oauth)
+      ->check(CLI::Range(1, 100000));
+
   const std::string capacity = "Capacity and abuse limits";
   setting(app, "--max-concurrent-runs", "MAX_CONCURRENT_RUNS", c.max_concurrent_runs,
           "Run containers at once; 0 = CPU cores / RUN_CPUS (2 x cores at 0.5 CPU per run)", capacity)
@@ -238,12 +273,29 @@ void register_settings(CLI::App& app, Config& c) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   setting(app, "--log-format", "LOG_FORMAT", c.log_format, "text or json", logging)
       ->check(CLI::IsMember({"text", "json"}));
+
+  // Test-only escape hatches: each is refused by validate() unless MCP_SANDBOX_TEST_MODE=1 is set too,
+  // so that no single variable copied into a production environment opens anything.
+  const std::string testing = "Testing only (refused unless MCP_SANDBOX_TEST_MODE=1)";
+  setting(app, "--test-mode", "MCP_SANDBOX_TEST_MODE", c.test_mode,
+          "Allows the settings of this group, which exist for the project's own tests; never set it on a server "
+          "that real users reach (the server logs a warning at start when they are in use)",
+          testing);
+  setting(app, "--oauth-cimd-test-origin", "OAUTH_CIMD_TEST_ORIGIN", c.oauth_cimd_test_origin,
+          "https://localhost:PORT: the one loopback origin Client ID Metadata Documents may be fetched from "
+          "(every other loopback, private or link-local address stays refused); needs OAUTH_CIMD_TEST_CA",
+          testing);
+  setting(app, "--oauth-cimd-test-ca", "OAUTH_CIMD_TEST_CA", c.oauth_cimd_test_ca,
+          "PEM file of the CA trusted for OAUTH_CIMD_TEST_ORIGIN only (other origins use the system CAs)", testing);
 }
 
 std::vector<std::string> resolve_secret_files(Config& c) {
   std::vector<std::string> problems;
   if (!c.file_secret_file.empty() && !read_secret_file(c.file_secret_file, c.file_secret)) {
     problems.push_back("FILE_SECRET_FILE " + c.file_secret_file + " cannot be read");
+  }
+  if (!c.oauth_owner_password_file.empty() && !read_secret_file(c.oauth_owner_password_file, c.oauth_owner_password)) {
+    problems.push_back("OAUTH_OWNER_PASSWORD_FILE " + c.oauth_owner_password_file + " cannot be read");
   }
   if (!c.api_token_file.empty()) {
     std::string text;
@@ -268,6 +320,17 @@ std::vector<std::string> validate(const Config& c) {
   }
   if (!c.state_dir.empty() && c.state_dir.front() != '/') {
     problems.push_back("STATE_DIR must be an absolute path (got '" + c.state_dir + "')");
+  }
+  if (c.oauth_enabled && c.oauth_owner_password.size() < kMinOwnerPasswordLength) {
+    problems.push_back("OAUTH_ENABLED needs OAUTH_OWNER_PASSWORD (or _FILE) of at least " +
+                       std::to_string(kMinOwnerPasswordLength) + " characters");
+  }
+  for (const auto* ttl : {&c.oauth_access_token_ttl, &c.oauth_refresh_token_ttl}) {
+    const auto seconds = parse_duration_seconds(*ttl);
+    if (!seconds || *seconds < 60) {
+      problems.push_back("OAUTH_ACCESS_TOKEN_TTL and OAUTH_REFRESH_TOKEN_TTL must be at least 60 s, e.g. 1h or 30d (got '" +
+                         *ttl + "')");
+    }
   }
   if (!c.sandbox_host_path.empty() && c.sandbox_host_path.front() != '/') {
     problems.push_back("SANDBOX_HOST_PATH must be an absolute host path (got '" + c.sandbox_host_path + "')");
@@ -320,6 +383,19 @@ std::vector<std::string> validate(const Config& c) {
   }
   if (c.required_runners.empty()) {
     problems.push_back("REQUIRED_RUNNERS must name at least one language");
+  }
+  if (!c.oauth_cimd_test_origin.empty() || !c.oauth_cimd_test_ca.empty()) {
+    if (!c.test_mode) {
+      problems.push_back("OAUTH_CIMD_TEST_ORIGIN and OAUTH_CIMD_TEST_CA exist only for tests and are refused unless "
+                         "MCP_SANDBOX_TEST_MODE=1; unset them");
+    }
+    if (!valid_test_origin(c.oauth_cimd_test_origin)) {
+      problems.push_back("OAUTH_CIMD_TEST_ORIGIN must be https://localhost:PORT (got '" +
+                         core::printable(c.oauth_cimd_test_origin, 80) + "')");
+    }
+    if (c.oauth_cimd_test_ca.empty() || c.oauth_cimd_test_ca.front() != '/') {
+      problems.push_back("OAUTH_CIMD_TEST_CA must be the absolute path of a PEM file when OAUTH_CIMD_TEST_ORIGIN is set");
+    }
   }
   return problems;
 }

@@ -89,6 +89,16 @@ struct Config {
   int max_sessions = 1000;
   int http_threads = 64;
 
+  // OAuth (docs/clients.md, docs/security.md)
+  bool oauth_enabled = false;
+  std::string oauth_owner_password;
+  std::string oauth_owner_password_file;
+  std::string oauth_access_token_ttl = "1h";
+  std::string oauth_refresh_token_ttl = "30d";
+  int oauth_registrations_per_hour = 20;
+  int oauth_max_pending_clients = 1000;
+  int oauth_login_failures_per_15_minutes = 10;
+
   // Capacity and abuse limits (docs/limits.md)
   int max_concurrent_runs = 0;  ///< run containers at once; 0 = CPU cores / RUN_CPUS
   int max_queued_runs = 16;     ///< runs waiting for a slot beyond those
@@ -106,6 +116,11 @@ struct Config {
   // Logging
   std::string log_level = "info";
   std::string log_format = "text";
+
+  // Testing only (docs/configuration.md): refused unless test_mode is on
+  bool test_mode = false;              ///< MCP_SANDBOX_TEST_MODE: allows the settings below, loudly
+  std::string oauth_cimd_test_origin;  ///< https://localhost:PORT, the one loopback origin CIMD may fetch from
+  std::string oauth_cimd_test_ca;      ///< PEM file of the CA the test origin's certificate is signed by
 
   /// Where the server keeps state that outlives it (databases); runs never see it.
   [[nodiscard]] std::string state_directory() const {
@@ -130,11 +145,17 @@ std::optional<std::int64_t> parse_duration_seconds(std::string_view text);
 /// SANDBOX_TTL in seconds (0: never); validate() has checked it.
 std::int64_t sandbox_ttl_seconds(const Config& config);
 
+/// Minimum length of OAUTH_OWNER_PASSWORD.
+inline constexpr std::size_t kMinOwnerPasswordLength = 16;
+
 /// Minimum length of MCP_API_TOKEN entries and FILE_SECRET.
 inline constexpr std::size_t kMinSecretLength = 32;
 
 /// True when `id` can be an INSTANCE_ID: 1-64 of [A-Za-z0-9._-] (it becomes a label value and a file's content).
 bool valid_instance_id(std::string_view id);
+
+/// True when `origin` is a test origin OAUTH_CIMD_TEST_ORIGIN accepts: https://localhost:PORT.
+bool valid_test_origin(std::string_view origin);
 
 /// Adds every setting to `app` as a flag with its environment variable
 /// (a flag given on the command line wins over the environment).

@@ -5,12 +5,13 @@
 #include <sys/random.h>
 
 #include <stdexcept>
-#include <vector>
 
 namespace core {
 
-std::string random_hex(std::size_t bytes) {
-  std::vector<unsigned char> buffer(bytes);
+std::string random_hex(std::size_t bytes) { return hex_encode(random_bytes(bytes)); }
+
+std::string random_bytes(std::size_t bytes) {
+  std::string buffer(bytes, '\0');
   std::size_t filled = 0;
   while (filled < bytes) {
     const ssize_t got = getrandom(buffer.data() + filled, bytes - filled, 0);
@@ -21,7 +22,7 @@ std::string random_hex(std::size_t bytes) {
     }
     filled += static_cast<std::size_t>(got);
   }
-  return hex_encode(std::string_view(reinterpret_cast<const char*>(buffer.data()), buffer.size()));
+  return buffer;
 }
 
 }  // namespace core

@@ -1,5 +1,7 @@
 #include "http/message.hpp"
 
+#include <algorithm>
+
 #include "http/url.hpp"
 
 namespace http {
@@ -29,12 +31,14 @@ std::string Request::query_param(std::string_view name) const {
   return query_value(m_head.query, name).value_or(std::string());
 }
 
-const tl::expected<std::string, HttpError>& Request::body() {
+const tl::expected<std::string, HttpError>& Request::body() { return body(m_max_body); }
+
+const tl::expected<std::string, HttpError>& Request::body(std::uint64_t max_bytes) {
   if (!m_body) {
     if (!m_head.has_body()) {
       m_body.emplace(std::string());
     } else {
-      m_body.emplace(m_source->read_all(m_max_body));
+      m_body.emplace(m_source->read_all(std::min(max_bytes, m_max_body)));
     }
   }
   return *m_body;

@@ -86,6 +86,8 @@ class Request {
   /// Reads the body (the first call; later calls return what it returned) within the server's cap.
   /// Handlers call this only after the caller is authenticated: an unread body is never received.
   const tl::expected<std::string, HttpError>& body();
+  /// body() with a smaller cap for this route (e.g. a form that is never large); the server's cap still holds.
+  const tl::expected<std::string, HttpError>& body(std::uint64_t max_bytes);
   /// Whether the body was read to its end (or there was none): the connection may serve another request.
   [[nodiscard]] bool body_consumed() const { return !m_head.has_body() || (m_body && m_body->has_value()); }
 

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "core/encoding.hpp"
+#include "mcp/resource_methods.hpp"
 #include "mcp/tool_methods.hpp"
 
 namespace mcp {
@@ -29,26 +30,6 @@ std::string status_of(const json& response) {
   return result.is_object() && result.value("isError", false) ? "tool_error" : "ok";
 }
 
-// A subscriptions/listen stream: this server has no change notifications to offer (its tool list is
-// fixed), so it acknowledges an empty filter and holds the stream until the client leaves or the
-// server stops; the result then says the subscription ended gracefully.
-tl::expected<json, RpcError> listen(const Request& request, const RequestContext& context) {
-  if (!request.params.is_object() || !request.params.contains("notifications") ||
-      !request.params["notifications"].is_object()) {
-    return fail(error_code::invalid_params, "Invalid params: subscriptions/listen needs a \"notifications\" object");
-  }
-  if (context.notify) {
-    json meta{{meta_key::subscription_id, request.id}};
-    context.notify(make_notification("notifications/subscriptions/acknowledged",
-                                     json{{"notifications", json::object()}, {"_meta", std::move(meta)}}));
-  }
-  std::mutex mutex;
-  std::condition_variable_any woken;
-  std::unique_lock lock(mutex);
-  woken.wait(lock, context.stop, [] { return false; });
-  return json{{"_meta", json{{meta_key::subscription_id, request.id}}}};
-}
-
 // logging/setLevel: the session's minimum level for notifications/message from now on.
 tl::expected<json, RpcError> set_level(const Request& request, const RequestContext& context) {
   const json level_name = request.params.is_object() ? request.params.value("level", json()) : json();
@@ -62,7 +43,8 @@ tl::expected<json, RpcError> set_level(const Request& request, const RequestCont
 
 }  // namespace
 
-Dispatcher::Dispatcher(const ToolRegistry& tools, ServerInfo info) : m_tools(tools), m_info(std::move(info)) {}
+Dispatcher::Dispatcher(const ToolRegistry& tools, ServerInfo info, ResourceSupport resources)
+    : m_tools(tools), m_info(std::move(info)), m_resources(resources) {}
 
 json Dispatcher::answer(const Request& request, const RequestContext& context) const {
   const auto started = std::chrono::steady_clock::now();
@@ -95,35 +77,65 @@ json Dispatcher::answer(const Request& request, const RequestContext& context) c
 
 tl::expected<json, RpcError> Dispatcher::run(const Request& request, const RequestContext& context) const {
   using Handler = tl::expected<json, RpcError> (*)(const Dispatcher&, const Request&, const RequestContext&);
-  // Whether a method exists for a request of this revision, with or without a session.
-  using Offered = bool (*)(const Revision&, bool in_session);
+  // Whether a method exists for a request of this revision, with or without a session, on this server.
+  using Offered = bool (*)(const Dispatcher&, const Revision&, bool in_session);
   struct Method {
     std::string_view name;
     Offered offered;
     Handler handle;
   };
-  // Every method this server answers, once: where it exists and what answers it. initialize and
-  // logging/setLevel change session state, so they only exist where there is a session.
-  static constexpr std::array<Method, 7> kMethods{{
-      {"initialize", [](const Revision& r, bool in_session) { return !r.stateless && in_session; },
+  // Every method this server answers, once: where it exists and what answers it. initialize,
+  // logging/setLevel and resources/(un)subscribe change session state, so they only exist where
+  // there is a session; resources/* only with a resource provider.
+  static constexpr std::array<Method, 12> kMethods{{
+      {"initialize", [](const Dispatcher&, const Revision& r, bool in_session) { return !r.stateless && in_session; },
        [](const Dispatcher& d, const Request& q, const RequestContext& c) { return d.initialize(q.params, c.session); }},
-      {"ping", [](const Revision& r, bool) { return r.ping; },
+      {"ping", [](const Dispatcher&, const Revision& r, bool) { return r.ping; },
        [](const Dispatcher&, const Request&, const RequestContext&) -> tl::expected<json, RpcError> {
          return json::object();
        }},
-      {"tools/list", [](const Revision&, bool) { return true; },
+      {"tools/list", [](const Dispatcher&, const Revision&, bool) { return true; },
        [](const Dispatcher& d, const Request& q, const RequestContext& c) { return d.list(q, c); }},
-      {"tools/call", [](const Revision&, bool) { return true; },
+      {"tools/call", [](const Dispatcher&, const Revision&, bool) { return true; },
        [](const Dispatcher& d, const Request& q, const RequestContext& c) { return d.call(q, c); }},
-      {"logging/setLevel", [](const Revision& r, bool in_session) { return r.set_level && in_session; },
+      {"resources/list", [](const Dispatcher& d, const Revision&, bool) { return d.m_resources.provider != nullptr; },
+       [](const Dispatcher& d, const Request& q, const RequestContext& c) {
+         return list_resources(*d.m_resources.provider, q.params, resource_scope(c));
+       }},
+      {"resources/read", [](const Dispatcher& d, const Revision&, bool) { return d.m_resources.provider != nullptr; },
+       [](const Dispatcher& d, const Request& q, const RequestContext& c) {
+         return read_resource(*d.m_resources.provider, q.params, resource_scope(c));
+       }},
+      {"resources/templates/list",
+       [](const Dispatcher& d, const Revision&, bool) { return d.m_resources.provider != nullptr; },
+       [](const Dispatcher& d, const Request& q, const RequestContext& c) {
+         return list_resource_templates(*d.m_resources.provider, q.params, resource_scope(c));
+       }},
+      // 2026-07-28 replaced these with subscriptions/listen's resourceSubscriptions.
+      {"resources/subscribe",
+       [](const Dispatcher& d, const Revision& r, bool in_session) {
+         return !r.stateless && in_session && d.resource_events() != nullptr;
+       },
+       [](const Dispatcher& d, const Request& q, const RequestContext& c) {
+         return subscribe_resource(*d.m_resources.provider, q.params, *c.session);
+       }},
+      {"resources/unsubscribe",
+       [](const Dispatcher& d, const Revision& r, bool in_session) {
+         return !r.stateless && in_session && d.resource_events() != nullptr;
+       },
+       [](const Dispatcher& d, const Request& q, const RequestContext& c) {
+         return unsubscribe_resource(*d.m_resources.provider, q.params, *c.session);
+       }},
+      {"logging/setLevel",
+       [](const Dispatcher&, const Revision& r, bool in_session) { return r.set_level && in_session; },
        [](const Dispatcher&, const Request& q, const RequestContext& c) { return set_level(q, c); }},
-      {"server/discover", [](const Revision& r, bool) { return r.stateless; },
+      {"server/discover", [](const Dispatcher&, const Revision& r, bool) { return r.stateless; },
        [](const Dispatcher& d, const Request&, const RequestContext&) { return d.discover(); }},
-      {"subscriptions/listen", [](const Revision& r, bool) { return r.stateless; },
-       [](const Dispatcher&, const Request& q, const RequestContext& c) { return listen(q, c); }},
+      {"subscriptions/listen", [](const Dispatcher&, const Revision& r, bool) { return r.stateless; },
+       [](const Dispatcher& d, const Request& q, const RequestContext& c) { return d.listen(q, c); }},
   }};
   const auto method = std::find_if(kMethods.begin(), kMethods.end(), [&](const Method& m) {
-    return m.name == request.method && m.offered(*context.revision, context.session != nullptr);
+    return m.name == request.method && m.offered(*this, *context.revision, context.session != nullptr);
   });
   if (method == kMethods.end()) {
     return fail(error_code::method_not_found, "Method not found: " + request.method);
@@ -172,6 +184,7 @@ tl::expected<json, RpcError> Dispatcher::call(const Request& request, const Requ
   ToolCallScope scope;
   scope.revision = context.revision;
   scope.session_id = context.session != nullptr ? context.session->id() : "";
+  scope.caller = !context.caller.empty() || context.session == nullptr ? context.caller : context.session->caller();
   scope.stop = context.stop;
   scope.progress_token = progress_token(request.params);
   scope.notify = context.notify;
@@ -200,6 +213,55 @@ void Dispatcher::apply(const Notification& notification, Session* session) const
                 session->id().substr(0, 8));
 }
 
+ResourceScope Dispatcher::resource_scope(const RequestContext& context) {
+  ResourceScope scope;
+  scope.revision = context.revision;
+  scope.caller = caller_of(context);
+  scope.session_id = context.session != nullptr ? context.session->id() : "";
+  return scope;
+}
+
+// A subscriptions/listen stream: acknowledges what of the client's filter this server honours (resource
+// list changes and resource subscriptions; its tool list never changes), forwards those changes until the
+// client leaves or the server stops, then says the subscription ended gracefully.
+tl::expected<json, RpcError> Dispatcher::listen(const Request& request, const RequestContext& context) const {
+  if (!request.params.is_object() || !request.params.contains("notifications") ||
+      !request.params["notifications"].is_object()) {
+    return fail(error_code::invalid_params, "Invalid params: subscriptions/listen needs a \"notifications\" object");
+  }
+  const std::string caller = caller_of(context);
+  auto filter = listen_filter(request.params["notifications"], resource_events() != nullptr, m_resources.provider,
+                              caller);
+  if (!filter) return tl::unexpected(filter.error());
+  // Every notification on the stream names the listen request it belongs to.
+  const auto stamped = [id = request.id](json notification) {
+    notification["params"]["_meta"][meta_key::subscription_id] = id;
+    return notification;
+  };
+  // Listening before the acknowledgement: a client that saw it misses no change made after it.
+  ResourceEvents::Subscription subscription;
+  if (filter->any && context.notify) {
+    subscription = resource_events()->subscribe(
+        [notify = context.notify, resources = filter->resources, stamped](const ResourceChange& change) {
+          for (auto& notification : resource_notifications(change, resources)) notify(stamped(std::move(notification)));
+        });
+  }
+  if (context.notify) {
+    context.notify(stamped(make_notification("notifications/subscriptions/acknowledged",
+                                             json{{"notifications", filter->acknowledged}})));
+  }
+  std::mutex mutex;
+  std::condition_variable_any woken;
+  std::unique_lock lock(mutex);
+  woken.wait(lock, context.stop, [] { return false; });
+  subscription.reset();  // before `notify` may go away
+  return json{{"_meta", json{{meta_key::subscription_id, request.id}}}};
+}
+
+std::string Dispatcher::caller_of(const RequestContext& context) {
+  return !context.caller.empty() || context.session == nullptr ? context.caller : context.session->caller();
+}
+
 RequestContext Dispatcher::stateless_context(const RequestEnvelope& envelope, std::stop_token stop, Outbound notify) {
   RequestContext context;
   context.revision = &revision(envelope.protocol_version);
@@ -210,7 +272,12 @@ RequestContext Dispatcher::stateless_context(const RequestEnvelope& envelope, st
 }
 
 json Dispatcher::capabilities() const {
-  return json{{"tools", json{{"listChanged", false}}}, {"logging", json::object()}};
+  json capabilities{{"tools", json{{"listChanged", false}}}, {"logging", json::object()}};
+  if (m_resources.provider != nullptr) {
+    const bool events = resource_events() != nullptr;
+    capabilities["resources"] = json{{"subscribe", events}, {"listChanged", events}};
+  }
+  return capabilities;
 }
 
 json Dispatcher::implementation() const { return json{{"name", m_info.name}, {"version", m_info.version}}; }

@@ -17,6 +17,7 @@ struct Revision {
   bool structured_output = false;  ///< Tool.title, Tool.outputSchema, CallToolResult.structuredContent (2025-06-18 on)
   bool progress_message = false;   ///< notifications/progress carries `message` (2025-03-26 on)
   bool result_type = false;        ///< results carry resultType and _meta serverInfo; lists are cacheable (2026-07-28)
+  bool resource_links = false;     ///< `resource_link` content blocks, Resource.title and _meta (2025-06-18 on)
 };
 
 /// The revision negotiated by `initialize` when the client asks for one we do not have.

@@ -8,6 +8,27 @@ namespace mcp {
 Session::Session(std::string id, std::string protocol_version)
     : m_id(std::move(id)), m_protocol_version(std::move(protocol_version)) {}
 
+bool Session::subscribe_resource(const std::string& uri) {
+  const std::scoped_lock lock(m_mutex);
+  if (m_resource_subscriptions.size() >= kMaxResourceSubscriptions && !m_resource_subscriptions.contains(uri)) {
+    return false;
+  }
+  m_resource_subscriptions.insert(uri);
+  return true;
+}
+
+void Session::unsubscribe_resource(const std::string& uri) {
+  const std::scoped_lock lock(m_mutex);
+  m_resource_subscriptions.erase(uri);
+}
+
+ResourceFilter Session::resource_filter() const {
+  const std::scoped_lock lock(m_mutex);
+  // Servers announce list changes to every session that can hear them (the capability says so);
+  // content changes only for what the session subscribed to.
+  return ResourceFilter{m_caller, true, m_resource_subscriptions};
+}
+
 std::string Session::protocol_version() const {
   const std::scoped_lock lock(m_mutex);
   return m_protocol_version;
@@ -85,6 +106,16 @@ void Session::close() {
 bool Session::closed() const {
   const std::scoped_lock lock(m_mutex);
   return m_closed;
+}
+
+void Session::set_caller(std::string caller) {
+  const std::lock_guard lock(m_mutex);
+  m_caller = std::move(caller);
+}
+
+std::string Session::caller() const {
+  const std::lock_guard lock(m_mutex);
+  return m_caller;
 }
 
 }  // namespace mcp

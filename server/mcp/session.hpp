@@ -9,6 +9,7 @@
 #include <string>
 
 #include "mcp/logging_level.hpp"
+#include "mcp/resources.hpp"
 
 namespace mcp {
 
@@ -31,6 +32,9 @@ class Session {
   [[nodiscard]] bool negotiated() const;
   /// The client's self-reported name ("" before initialize).
   [[nodiscard]] std::string client_name() const;
+  /// Who opened the session (ToolContext::caller); its tool calls are theirs. Set by the transport.
+  void set_caller(std::string caller);
+  [[nodiscard]] std::string caller() const;
 
   /// The minimum level of notifications/message the client wants; nullopt until logging/setLevel.
   [[nodiscard]] std::optional<LogLevel> log_level() const;
@@ -45,6 +49,15 @@ class Session {
   /// Stops request `id` (notifications/cancelled); false when no such request is running.
   bool cancel_request(const nlohmann::json& id);
 
+  /// The most resources one session may subscribe to at once.
+  static constexpr std::size_t kMaxResourceSubscriptions = 256;
+  /// resources/subscribe: false when the session already has kMaxResourceSubscriptions others.
+  bool subscribe_resource(const std::string& uri);
+  /// resources/unsubscribe (unknown URIs are ignored).
+  void unsubscribe_resource(const std::string& uri);
+  /// What notifications this session's stream should carry: its subscribed URIs and its caller's list.
+  [[nodiscard]] ResourceFilter resource_filter() const;
+
   /// Ends the session: stops every running request and refuses new ones.
   void close();
   /// Whether close() was called.
@@ -55,11 +68,13 @@ class Session {
   mutable std::mutex m_mutex;
   std::string m_protocol_version;
   std::string m_client_name;
+  std::string m_caller;
   bool m_negotiated = false;
   std::optional<LogLevel> m_log_level;
   bool m_closed = false;
   std::map<std::string, std::stop_source> m_running;  ///< keyed by the id's JSON text, so 1 and "1" differ
   std::set<std::string> m_cancelled;
+  std::set<std::string> m_resource_subscriptions;
 };
 
 }  // namespace mcp

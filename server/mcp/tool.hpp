@@ -33,6 +33,8 @@ struct ToolContext {
   std::string session_id;
   /// The negotiated protocol revision, e.g. "2025-06-18" or "2026-07-28".
   std::string protocol_version;
+  /// Who calls: "token:<token_id>" for a static bearer token, "oauth:<grant id>" for OAuth; empty without auth.
+  std::string caller;
   /// Stops when the client cancels the request (notifications/cancelled) or the session ends.
   std::stop_token cancelled;
   /// Sends notifications/progress when the client gave a progressToken; a no-op otherwise.

@@ -39,6 +39,7 @@ tl::unexpected<RpcError> internal() {
 ToolContext make_context(const ToolCallScope& scope, const std::string& tool_name) {
   ToolContext context;
   context.session_id = scope.session_id;
+  context.caller = scope.caller;
   context.protocol_version = std::string(scope.revision->version);
   context.cancelled = scope.stop;
   if (!scope.progress_token.is_null() && scope.notify) {
@@ -76,6 +77,14 @@ tl::expected<json, RpcError> shape_result(json result, const Revision& revision,
   }
   if (!revision.structured_output) {
     result.erase("structuredContent");  // unknown before 2025-06-18; the text content carries the same data
+  }
+  if (!revision.resource_links) {
+    // Unknown before 2025-06-18 (a client would fail to parse the result); the text names the same files.
+    json kept = json::array();
+    for (auto& block : result["content"]) {
+      if (!block.is_object() || block.value("type", "") != "resource_link") kept.push_back(std::move(block));
+    }
+    result["content"] = std::move(kept);
   }
   return result;
 }

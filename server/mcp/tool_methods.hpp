@@ -22,6 +22,7 @@ namespace mcp {
 struct ToolCallScope {
   const Revision* revision = nullptr;  ///< never null
   std::string session_id;              ///< empty for stateless calls
+  std::string caller;                  ///< ToolContext::caller
   std::stop_token stop;
   json progress_token;  ///< the request's _meta.progressToken; null: no progress notifications
   std::function<std::optional<LogLevel>()> log_level;  ///< the current minimum; nullopt: no notifications/message

@@ -82,6 +82,12 @@ struct Metrics::Families {
           .Name("mcp_sandbox_runs_rejected_total")
           .Help("Runs refused by admission: queue_full, queue_timeout or cancelled while queued")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& oauth_events =
+      prometheus::BuildCounter()
+          .Name("mcp_sandbox_oauth_events_total")
+          .Help("OAuth authorization server events (registered, allowed, denied, login_failed, token_issued, "
+                "refreshed, replay_revoked, revoked, refused)")
+          .Register(*registry);
   prometheus::Family<prometheus::Counter>& rate_limited =
       prometheus::BuildCounter()
           .Name("mcp_sandbox_rate_limited_total")
@@ -185,6 +191,10 @@ void Metrics::set_admission(std::size_t running, std::size_t queued) {
 
 void Metrics::run_rejected(std::string_view reason) {
   m_families->runs_rejected.Add({{"reason", std::string(reason)}}).Increment();
+}
+
+void Metrics::oauth_event(std::string_view event) {
+  m_families->oauth_events.Add({{"event", std::string(event)}}).Increment();
 }
 
 void Metrics::rate_limited(std::string_view reason) {

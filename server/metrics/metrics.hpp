@@ -44,6 +44,8 @@ class Metrics {
   void set_admission(std::size_t running, std::size_t queued);
   /// A run refused by admission: `reason` is queue_full, queue_timeout or cancelled.
   void run_rejected(std::string_view reason);
+  /// An event of the OAuth authorization server; `event` is one of a fixed set (never a client id).
+  void oauth_event(std::string_view event);
   /// A request answered 429 before it was served: `reason` is tool_calls or auth_failures.
   void rate_limited(std::string_view reason);
   /// A connection closed by the HTTP guard: `reason` is per_peer (too many open from one address)

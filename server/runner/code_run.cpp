@@ -1,5 +1,7 @@
 #include "runner/code_run.hpp"
 
+#include <set>
+
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -95,16 +97,25 @@ core::Result<CodeRunResult> CodeRun::run(const RunRequest& request,
         result.files_truncated = true;
         break;
       }
-      result.files.push_back(RunFile{entry.path, entry.size});
       const auto mime = sandbox::mime_type_for(entry.path);
       const auto old = previous.find(entry.path);
       const bool changed = old == previous.end() || old->second != std::make_pair(entry.size, entry.mtime_ns);
+      result.files.push_back(RunFile{entry.path, entry.size, changed, old == previous.end()});
       if (changed && sandbox::is_inline_image(mime) && entry.size <= m_limits.max_image_bytes &&
           result.images.size() < m_limits.max_images) {
         if (auto bytes = files.read(entry.path, static_cast<std::size_t>(m_limits.max_image_bytes))) {
           result.images.push_back(RunImage{entry.path, mime, std::move(*bytes)});
         }
       }
+    }
+  }
+  if (before && !before->truncated && after && !after->truncated) {
+    std::set<std::string> present;
+    for (const auto& entry : after->entries) {
+      if (entry.type == sandbox::FileInfo::Type::file) present.insert(entry.path);
+    }
+    for (const auto& [path, stamp] : previous) {
+      if (!present.contains(path)) result.removed.push_back(path);
     }
   }
   // A program that filled its volume sees ENOSPC in its own stderr at best; the caller says it plainly.

@@ -21,6 +21,8 @@ namespace runner {
 struct RunFile {
   std::string path;  ///< relative to /data
   std::int64_t size = 0;
+  bool changed = false;  ///< new, or its size or modification time differs from before the run
+  bool added = false;    ///< not there before the run
 };
 
 /// An image the run made or changed, with its bytes, for a surface to show.
@@ -44,6 +46,8 @@ struct CodeRunResult {
   bool files_truncated = false;  ///< there were more (or /data could not be listed completely)
   /// Images (PNG, JPEG, GIF, WebP) among `files` that are new or changed since before the run.
   std::vector<RunImage> images;
+  /// Files there before the run and gone after it (only when both scans were complete).
+  std::vector<std::string> removed;
   std::optional<sandbox::VolumeUsage> usage;  ///< the volume after the run; nullopt without a quota
 };
 

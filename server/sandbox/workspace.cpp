@@ -177,7 +177,7 @@ struct Workspaces::State {
 
   // Makes the directory a conversation's /data: a real directory (never a link a run planted),
   // mounted when there is a quota, owned by the runner user. The caller holds the claim.
-  core::Result<void> prepare(const Workspace& workspace, bool create) const {
+  core::Result<void> prepare(const Workspace& workspace, bool create, bool mount = true) const {
     const auto& path = workspace.server_path;
     if (create && ::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
       return core::fail(ErrorKind::unavailable, "cannot create " + path.string() + ": " + std::strerror(errno));
@@ -190,7 +190,11 @@ struct Workspaces::State {
     if (!S_ISDIR(info.st_mode)) {
       return core::fail(ErrorKind::internal, "sandbox entry " + workspace.name + " is not a directory");
     }
-    if (volumes.quota().enabled()) {
+    if (volumes.quota().enabled() && !mount) {
+      auto mounted = is_mount_point(path);
+      if (!mounted) return core::fail(mounted.error());
+      if (!*mounted) return core::fail(ErrorKind::not_found, "the conversation is idle (its volume is not mounted)");
+    } else if (volumes.quota().enabled()) {
       if (auto mounted = volumes.ensure_mounted(workspace.name, path); !mounted) return mounted;
       if (::lstat(path.c_str(), &info) != 0) {
         return core::fail(ErrorKind::unavailable, "cannot open " + path.string() + ": " + std::strerror(errno));
@@ -232,10 +236,18 @@ namespace {
 struct Lease {
   std::shared_ptr<Workspaces::State> state;
   std::string name;
-  Lease(std::shared_ptr<Workspaces::State> s, std::string n) : state(std::move(s)), name(std::move(n)) {}
+  bool counts_as_use = true;  ///< false for a look that must not keep the conversation alive (a listing)
+  Lease(std::shared_ptr<Workspaces::State> s, std::string n, bool use = true)
+      : state(std::move(s)), name(std::move(n)), counts_as_use(use) {}
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
-  ~Lease() { state->release(name); }
+  ~Lease() {
+    if (counts_as_use) {
+      state->release(name);
+    } else {
+      state->claims.release(name);
+    }
+  }
 };
 
 }  // namespace
@@ -311,6 +323,13 @@ core::Result<Workspace> Workspaces::open(std::string_view conversation_id) const
   return make(hmac_sha256_hex(m_state->name_key, conversation_id).substr(0, kNameHexDigits), false, true);
 }
 
+core::Result<Workspace> Workspaces::find(std::string_view conversation_id, bool mount) const {
+  if (auto problem = check_conversation_id(conversation_id); !problem.empty()) {
+    return core::fail(ErrorKind::invalid_argument, problem);
+  }
+  return make(hmac_sha256_hex(m_state->name_key, conversation_id).substr(0, kNameHexDigits), false, false, mount);
+}
+
 core::Result<Workspace> Workspaces::open_ephemeral() const {
   return make(std::string(kEphemeralPrefix) + core::random_hex(kEphemeralHexDigits / 2), true, true);
 }
@@ -320,14 +339,15 @@ core::Result<Workspace> Workspaces::open_existing(std::string_view name) const {
   return make(std::string(name), false, false);
 }
 
-core::Result<Workspace> Workspaces::make(const std::string& name, bool ephemeral, bool create) const {
+core::Result<Workspace> Workspaces::make(const std::string& name, bool ephemeral, bool create, bool mount) const {
   Workspace workspace{name, m_state->server_root / name, m_state->engine_root + "/" + name, ephemeral, nullptr};
   m_state->claims.claim(name);
-  auto prepared = m_state->prepare(workspace, create);
+  auto prepared = m_state->prepare(workspace, create, mount);
   m_state->claims.finish(name, prepared.has_value());
   if (!prepared) return core::fail(prepared.error());
-  m_state->last_use.record(name, true);
-  workspace.lease = std::make_shared<const Lease>(m_state, name);
+  // Looking without mounting is not a use: listings must not keep a conversation from its sweep.
+  if (mount) m_state->last_use.record(name, true);
+  workspace.lease = std::make_shared<const Lease>(m_state, name, mount);
   return workspace;
 }
 

@@ -75,6 +75,12 @@ class Workspaces {
   /// Ids are 1-128 characters of letters, digits and `._:@-`.
   core::Result<Workspace> open(std::string_view conversation_id) const;
 
+  /// An existing conversation by its id; never creates one (not_found when there is none). With
+  /// `mount` false it does not mount an unmounted volume either (not_found: the conversation is idle),
+  /// and the look does not count as a use (no last-use stamp), so a listing can look only at
+  /// conversations in use without keeping them from the sweep.
+  core::Result<Workspace> find(std::string_view conversation_id, bool mount) const;
+
   /// A fresh throwaway directory for a run that belongs to no conversation.
   core::Result<Workspace> open_ephemeral() const;
 
@@ -101,7 +107,7 @@ class Workspaces {
   struct State;
 
  private:
-  core::Result<Workspace> make(const std::string& name, bool ephemeral, bool create) const;
+  core::Result<Workspace> make(const std::string& name, bool ephemeral, bool create, bool mount = true) const;
 
   std::shared_ptr<State> m_state;
 };

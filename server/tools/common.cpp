@@ -1,7 +1,12 @@
 #include "tools/common.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include "core/random.hpp"
+#include "sandbox/conversation_index.hpp"
 #include "sandbox/paths.hpp"
+#include "tools/active_conversations.hpp"
+#include "tools/resource_uri.hpp"
 
 namespace tools {
 
@@ -25,7 +30,39 @@ core::Result<Conversation> resolve_conversation(const Arguments& arguments, cons
   }
   auto workspace = services.workspaces.open(id);
   if (!workspace) return core::fail(workspace.error());
+  const auto key = conversation_key(*workspace);
+  // The caller's list of conversations (persistent, keys only), and the id in memory so that
+  // resources/list can name it while it is in use.
+  if (services.index != nullptr && !context.caller.empty()) {
+    if (auto recorded = services.index->record_use(context.caller, key); !recorded) {
+      spdlog::warn("conversation index: cannot record a use: {}", recorded.error().message);
+    }
+  }
+  if (services.active != nullptr) services.active->touch(key, id);
   return Conversation{id, *workspace};
+}
+
+std::string conversation_key(const sandbox::Workspace& workspace) { return workspace.name; }
+
+json resource_link(const Services& services, const Conversation& conversation, const std::string& path,
+                   std::int64_t size) {
+  return {{"type", "resource_link"},
+          {"uri", resource_uri(conversation.id, path)},
+          {"name", path},
+          {"mimeType", sandbox::mime_type_for(path)},
+          {"size", size},
+          {"_meta", {{kDownloadUrlMeta, services.signer.url_for(conversation.workspace.name, path)}}}};
+}
+
+void announce_changes(const Services& services, const mcp::ToolContext& context, const Conversation& conversation,
+                      const std::vector<std::string>& paths, bool list_changed) {
+  if (services.resource_events == nullptr || (paths.empty() && !list_changed)) return;
+  mcp::ResourceChange change;
+  change.caller = context.caller;
+  change.list_changed = list_changed;
+  change.updated.reserve(paths.size());
+  for (const auto& path : paths) change.updated.push_back(resource_uri(conversation.id, path));
+  services.resource_events->publish(change);
 }
 
 std::map<std::string, std::string> run_environment(const Services& services, const sandbox::Workspace& workspace) {

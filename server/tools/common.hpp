@@ -2,6 +2,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -28,6 +29,25 @@ struct Conversation {
 };
 core::Result<Conversation> resolve_conversation(const Arguments& arguments, const mcp::ToolContext& context,
                                                 const Services& services);
+
+/// The key of a conversation in the conversation index and in ActiveConversations: the HMAC of its
+/// id (never the id).
+std::string conversation_key(const sandbox::Workspace& workspace);
+
+/// The `_meta` key of a resource (link or listing entry) that holds its signed download URL, which a
+/// client can fetch without the API token until it expires.
+inline constexpr const char* kDownloadUrlMeta = "mcp-sandbox/downloadUrl";
+
+/// A `resource_link` content block for a file of the conversation: its sandbox:// URI (readable with
+/// resources/read), name, MIME type, size and download URL. call_tool drops these blocks for
+/// revisions before 2025-06-18, which do not have them.
+json resource_link(const Services& services, const Conversation& conversation, const std::string& path,
+                   std::int64_t size);
+
+/// Tells resource listeners that this call changed `paths` of the conversation (written or deleted)
+/// and, with `list_changed`, which files it has.
+void announce_changes(const Services& services, const mcp::ToolContext& context, const Conversation& conversation,
+                      const std::vector<std::string>& paths, bool list_changed);
 
 /// {name, size, mimeType, url} for a regular file in a conversation.
 json file_entry(const Services& services, const sandbox::Workspace& workspace, const std::string& path,

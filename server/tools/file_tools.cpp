@@ -72,6 +72,8 @@ mcp::ToolHandler upload_file_handler(Services& services) {
           if (!content) return core::fail(content.error());
           auto bytes = core::base64_decode(*content);
           if (!bytes) return core::fail(core::ErrorKind::invalid_argument, "content is not valid base64");
+          std::int64_t old_size = 0;
+          const bool existed = files.open_regular(path, old_size).has_value();
           if (auto written = files.write(path, *bytes); !written) {
             // Over the quota nothing is stored (the file is named only once complete): say how full it is.
             auto usage = services.workspaces.usage(conversation.workspace);
@@ -84,10 +86,15 @@ mcp::ToolHandler upload_file_handler(Services& services) {
           }
           // An upload usually precedes a run: start the conversation's next container now.
           services.executor.prewarm(conversation.workspace, run_environment(services, conversation.workspace));
-          auto entry = file_entry(services, conversation.workspace, path, static_cast<std::int64_t>(bytes->size()));
-          return success("Stored " + path + " (" + std::to_string(bytes->size()) + " bytes) in /data of conversation " +
-                             conversation.id + ". Download: " + entry["url"].get<std::string>(),
-                         {{"conversationId", conversation.id}, {"file", entry}});
+          const auto size = static_cast<std::int64_t>(bytes->size());
+          auto entry = file_entry(services, conversation.workspace, path, size);
+          announce_changes(services, context, conversation, {path}, !existed);
+          json result = success("Stored " + path + " (" + std::to_string(bytes->size()) +
+                                    " bytes) in /data of conversation " + conversation.id +
+                                    ". Download: " + entry["url"].get<std::string>(),
+                                {{"conversationId", conversation.id}, {"file", entry}});
+          result["content"].push_back(resource_link(services, conversation, path, size));
+          return result;
         });
   };
 }
@@ -132,10 +139,15 @@ mcp::ToolHandler list_files_handler(Services& services) {
           text = (list.empty() ? "No files" : std::to_string(list.size()) + " file(s)") + std::string(" in /data") +
                  (path.empty() ? "" : "/" + path) + " of conversation " + conversation.id +
                  (truncated ? " (list cut short)" : "") + (usage ? "; storage " + usage->describe() : "") + text;
-          return success(text, {{"conversationId", conversation.id},
-                                {"files", list},
-                                {"truncated", truncated},
-                                {"storage", storage_json(usage)}});
+          json result = success(text, {{"conversationId", conversation.id},
+                                       {"files", list},
+                                       {"truncated", truncated},
+                                       {"storage", storage_json(usage)}});
+          for (const auto& file : list) {
+            result["content"].push_back(
+                resource_link(services, conversation, file["name"].get<std::string>(), file["size"].get<std::int64_t>()));
+          }
+          return result;
         });
   };
 }
@@ -199,6 +211,7 @@ mcp::ToolHandler delete_file_handler(Services& services) {
         [&](const Arguments&, const Conversation& conversation, const std::string& path,
             const sandbox::SandboxFiles& files) -> core::Result<json> {
           if (auto removed = files.remove(path); !removed) return core::fail(removed.error());
+          announce_changes(services, context, conversation, {path}, true);
           return success("Deleted " + path + " from /data of conversation " + conversation.id,
                          {{"conversationId", conversation.id}, {"path", path}, {"deleted", true}});
         });

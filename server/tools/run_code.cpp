@@ -105,6 +105,10 @@ json present(const runner::CodeRunResult& ran, const Conversation& conversation,
     result["content"].push_back(
         {{"type", "image"}, {"data", core::base64_encode(image.bytes)}, {"mimeType", image.mime_type}});
   }
+  // The files the run made or changed, as resources a client can show, fetch or attach.
+  for (const auto& file : ran.files) {
+    if (file.changed) result["content"].push_back(resource_link(services, conversation, file.path, file.size));
+  }
   result["isError"] = !outcome.succeeded();
   return result;
 }
@@ -223,6 +227,14 @@ mcp::ToolHandler run_code_handler(Services& services) {
                            std::to_string(counts.queued) + " queued)");
     });
     if (!ran) return core::fail(ran.error());
+    std::vector<std::string> changed;
+    bool list_changed = !ran->removed.empty();
+    for (const auto& file : ran->files) {
+      if (file.changed) changed.push_back(file.path);
+      list_changed = list_changed || file.added;
+    }
+    changed.insert(changed.end(), ran->removed.begin(), ran->removed.end());
+    announce_changes(services, context, call->conversation, changed, list_changed);
     return present(*ran, call->conversation, services, timeout_seconds);
   };
 }

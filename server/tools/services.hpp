@@ -4,6 +4,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "mcp/resources.hpp"
 #include "metrics/metrics.hpp"
 #include "runner/admission.hpp"
 #include "runner/executor.hpp"
@@ -11,7 +12,13 @@
 #include "sandbox/url_signer.hpp"
 #include "sandbox/workspace.hpp"
 
+namespace sandbox {
+class ConversationIndex;
+}
+
 namespace tools {
+
+class ActiveConversations;
 
 /// Caps on what tool results carry, so one answer never floods a model's context.
 struct ResultLimits {
@@ -19,6 +26,11 @@ struct ResultLimits {
   int max_inline_images = 4;
   std::int64_t read_file_bytes = 1024 * 1024;
   std::size_t max_listed_files = 200;
+  /// resources/read returns files up to this size (base64 makes the message a third larger); larger
+  /// ones are refused with their download URL.
+  std::int64_t resource_read_bytes = 4 * 1024 * 1024;
+  std::size_t resource_page_size = 100;        ///< resources per resources/list page
+  std::size_t max_listed_conversations = 20;   ///< a caller's newest active conversations resources/list looks at
 };
 
 /// What the tools need from the rest of the server; owned by main.
@@ -33,6 +45,12 @@ struct Services {
   bool allow_network = false;
   std::string public_base_url;
   ResultLimits result_limits;
+  /// Where file changes made by tools are announced (resource notifications); null: nowhere.
+  mcp::ResourceEvents* resource_events = nullptr;
+  /// The conversations used lately, by key (what resources/list can name); null: none remembered.
+  ActiveConversations* active = nullptr;
+  /// Which conversations each caller used (resources/list is built on it); null: not recorded.
+  sandbox::ConversationIndex* index = nullptr;
 };
 
 }  // namespace tools

@@ -5,6 +5,7 @@
 #include <openssl/sha.h>
 
 #include <cctype>
+#include <utility>
 
 #include "core/encoding.hpp"
 
@@ -45,38 +46,42 @@ std::array<unsigned char, 32> digest_of(std::string_view text) {
 
 }  // namespace
 
-BearerAuth::BearerAuth(const std::vector<std::string>& tokens) {
+BearerAuth::BearerAuth(const std::vector<std::string>& tokens, TokenVerifier verifier, Challenge challenge)
+    : m_verifier(std::move(verifier)), m_challenge(std::move(challenge)) {
   for (const auto& token : tokens) {
     if (!token.empty()) m_digests.push_back(digest_of(token));
   }
 }
 
-bool BearerAuth::authorized(const http::Request& request) const {
+std::optional<Caller> BearerAuth::caller(const http::Request& request) const {
   // A repeated Authorization header never gets here: the request parser refuses it (ambiguous).
-  return authorized_header(request.header("Authorization"));
-}
-
-bool BearerAuth::authorized_header(std::string_view header) const {
+  const std::string header = request.header("Authorization");
   const std::string_view token = bearer_credential(header);
-  if (token.empty()) return false;
+  if (token.empty()) return std::nullopt;
   const auto presented = digest_of(token);
   // Every accepted digest is compared, without stopping at a match, so timing tells nothing either.
   int matched = 0;
   for (const auto& accepted : m_digests) {
     matched |= static_cast<int>(CRYPTO_memcmp(presented.data(), accepted.data(), presented.size()) == 0);
   }
-  return matched != 0;
+  if (matched != 0) {
+    const std::string id = core::hex_encode(std::string_view(reinterpret_cast<const char*>(presented.data()), 8));  // NOLINT: bytes
+    return Caller{"token:" + id, "token " + id};
+  }
+  if (m_verifier) return m_verifier(token);
+  return std::nullopt;
 }
 
-std::string BearerAuth::token_id(const http::Request& request) const {
-  if (!authorized(request)) return {};
-  const auto digest = digest_of(bearer_credential(request.header("Authorization")));
-  return core::hex_encode(std::string_view(reinterpret_cast<const char*>(digest.data()), 8));  // NOLINT: bytes
+std::string BearerAuth::caller_id(const http::Request& request) const {
+  auto found = caller(request);
+  return found ? std::move(found->id) : std::string();
 }
 
-void BearerAuth::reject(http::Response& response) const {
+void BearerAuth::reject(const http::Request& request, http::Response& response) const {
   response.status = 401;
-  response.set_header("WWW-Authenticate", "Bearer realm=\"mcp-sandbox\"");
+  const bool presented = request.has_header("Authorization");
+  response.set_header("WWW-Authenticate",
+                      m_challenge ? m_challenge(request.path(), presented) : std::string("Bearer realm=\"mcp-sandbox\""));
   response.set_content("Unauthorized: send Authorization: Bearer <token>\n", "text/plain");
 }
 

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "transport/auth.hpp"
-#include "transport/rate_limit.hpp"
+#include "core/rate_limit.hpp"
 #include "metrics/metrics.hpp"
 
 namespace transport {
@@ -30,19 +30,19 @@ class ClientLimits {
   /// not (429 + Retry-After while its address is limited, else 401). `json_rpc` picks a JSON-RPC
   /// error body for the 429 (MCP routes) over plain text.
   bool authenticate(const http::Request& request, http::Response& response, bool json_rpc,
-                    RateClock::time_point now = RateClock::now());
+                    core::RateClock::time_point now = core::RateClock::now());
 
   /// Takes the tool calls in `body` (a JSON-RPC message or batch) from the budget of the request's
   /// token: false with a 429 + Retry-After JSON-RPC error written when it is spent. Call after
   /// authenticate().
   bool admit_tool_calls(const http::Request& request, http::Response& response, const nlohmann::json& body,
-                        RateClock::time_point now = RateClock::now());
+                        core::RateClock::time_point now = core::RateClock::now());
 
  private:
   const BearerAuth& m_auth;
   metrics::Metrics* m_metrics;
-  KeyedRateLimiter m_auth_failures;  ///< by peer address
-  KeyedRateLimiter m_tool_calls;     ///< by token digest
+  core::KeyedRateLimiter m_auth_failures;  ///< by peer address
+  core::KeyedRateLimiter m_tool_calls;     ///< by token digest
 };
 
 /// The number of tool calls (tools/call requests, with an id) in a JSON-RPC message or batch.

@@ -33,9 +33,10 @@ Handler guarded(const std::shared_ptr<McpRuntime>& runtime, Handler handler) {
 
 McpEndpoint::McpEndpoint(const mcp::ToolRegistry& tools, McpEndpointOptions options)
     : m_runtime(std::make_shared<McpRuntime>(
-          tools, mcp::ServerInfo{"mcp-sandbox", options.server_version, options.instructions}, options.api_tokens,
+          tools, mcp::ServerInfo{"mcp-sandbox", options.server_version, options.instructions},
+          BearerAuth(options.api_tokens, std::move(options.token_verifier), std::move(options.challenge)),
           options.allowed_origins, options.max_sessions, options.max_legacy_streams, options.session_idle_timeout,
-          options.keepalive_interval, options.limits, options.metrics)) {}
+          options.keepalive_interval, options.limits, options.metrics, options.resources)) {}
 
 McpEndpoint::~McpEndpoint() { shutdown(); }
 

@@ -9,6 +9,7 @@
 
 #include "transport/auth.hpp"
 #include "transport/client_limits.hpp"
+#include "mcp/resources.hpp"
 #include "mcp/tool.hpp"
 
 namespace transport {
@@ -18,6 +19,8 @@ struct McpRuntime;
 /// Settings of the MCP endpoint.
 struct McpEndpointOptions {
   std::vector<std::string> api_tokens;       ///< accepted Bearer tokens; none: every request is 401
+  TokenVerifier token_verifier;              ///< also accepts the OAuth server's access tokens when set
+  Challenge challenge;                       ///< the 401's WWW-Authenticate (OAuth discovery) when set
   std::vector<std::string> allowed_origins;  ///< see OriginPolicy; empty: no Origin, or loopback/listen-address ones
   std::string server_version;                ///< serverInfo.version
   std::string instructions;                  ///< sent in initialize and server/discover when not empty
@@ -29,6 +32,9 @@ struct McpEndpointOptions {
   std::chrono::milliseconds keepalive_interval{15000};  ///< comment on silent SSE streams this often
   ClientLimitOptions limits;                            ///< tool calls per token, wrong tokens per address
   metrics::Metrics* metrics = nullptr;                  ///< counts the 429s when set
+  /// resources/* and their notifications (GET /mcp, legacy streams, subscriptions/listen); both must
+  /// outlive the endpoint. Without a provider the server offers no resources.
+  mcp::ResourceSupport resources;
 };
 
 /// Every MCP route of the server: POST/GET/DELETE /mcp (2025 Streamable HTTP and stateless

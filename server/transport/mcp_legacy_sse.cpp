@@ -36,14 +36,18 @@ void LegacySse::open(http::Request& request, http::Response& response) {
   }
   // Until initialize negotiates a revision, the session speaks the one this transport was made for.
   auto session = std::make_shared<mcp::Session>(core::random_hex(kSessionIdBytes), "2024-11-05");
+  session->set_caller(m_runtime->caller_of(request));
   auto events = std::make_shared<SseQueue>();
-  if (!m_runtime->sessions.add(session, SessionTransport::legacy_sse, events, m_runtime->auth.token_id(request))) {
+  if (!m_runtime->sessions.add(session, SessionTransport::legacy_sse, events, m_runtime->auth.caller_id(request))) {
     send_rpc_error(request, response, 503, nullptr, transport_error("Too many open sessions; try again later"));
     return;
   }
   // A path relative to this host, as the 2024-11-05 clients resolve it against the stream's URL.
   events->push(sse_event("/messages?sessionId=" + session->id(), "endpoint"));
-  stream_queue(response, events, m_runtime->keepalive, [runtime = m_runtime, id = session->id()] {
+  // Resource notifications of the session go out on its one stream, like everything else.
+  auto forwarding = forward_resource_events(*m_runtime, session, events);
+  stream_queue(response, events, m_runtime->keepalive, [runtime = m_runtime, id = session->id(), forwarding] {
+    if (forwarding) forwarding->reset();
     // The client went away (or the server stops): the session ends and its running calls stop.
     runtime->sessions.remove(id, SessionTransport::legacy_sse);
   });
@@ -57,7 +61,7 @@ void LegacySse::post(http::Request& request, http::Response& response) {
                    transport_error("Bad Request: the sessionId parameter is required"));
     return;
   }
-  auto lease = m_runtime->sessions.acquire(session_id, SessionTransport::legacy_sse, m_runtime->auth.token_id(request));
+  auto lease = m_runtime->sessions.acquire(session_id, SessionTransport::legacy_sse, m_runtime->auth.caller_id(request));
   if (!lease) {
     send_rpc_error(request, response, 404, nullptr, transport_error("Session not found: open a new stream"));
     return;

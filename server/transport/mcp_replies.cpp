@@ -28,6 +28,22 @@ bool admit_post(const McpRuntime& runtime, const http::Request& request, http::R
   return true;
 }
 
+std::shared_ptr<mcp::ResourceEvents::Subscription> forward_resource_events(const McpRuntime& runtime,
+                                                                          std::weak_ptr<mcp::Session> session,
+                                                                          std::shared_ptr<SseQueue> events) {
+  mcp::ResourceEvents* hub = runtime.dispatcher.resource_events();
+  if (hub == nullptr) return nullptr;
+  // The filter is read at each change, so a resources/subscribe made after the stream opened counts.
+  return std::make_shared<mcp::ResourceEvents::Subscription>(
+      hub->subscribe([session = std::move(session), events = std::move(events)](const mcp::ResourceChange& change) {
+        const auto alive = session.lock();
+        if (!alive) return;
+        for (const auto& notification : mcp::resource_notifications(change, alive->resource_filter())) {
+          events->push(sse_event(mcp::encode(notification)));
+        }
+      }));
+}
+
 void send_json(http::Response& response, int status, const nlohmann::json& message) {
   response.status = status;
   response.set_content(mcp::encode(message), "application/json");

@@ -2,12 +2,15 @@
 
 #include "http/message.hpp"
 #include <functional>
+#include <memory>
+#include <string>
 #include <nlohmann/json.hpp>
 #include <stop_token>
 #include <string_view>
 
 #include "transport/mcp_headers.hpp"
 #include "transport/mcp_runtime.hpp"
+#include "transport/sse_stream.hpp"
 #include "mcp/json_rpc.hpp"
 
 namespace transport {
@@ -15,6 +18,11 @@ namespace transport {
 /// The checks every MCP POST passes first: 503 while shutting down, 415 unless the body is
 /// application/json. False (and `response` written) when the request is refused.
 [[nodiscard]] bool admit_post(const McpRuntime& runtime, const http::Request& request, http::Response& response);
+
+/// Queues, on `events`, the resource notifications of `session`'s stream for each change, from now
+/// until the returned subscription is dropped; null when the server has no resource events.
+[[nodiscard]] std::shared_ptr<mcp::ResourceEvents::Subscription> forward_resource_events(
+    const McpRuntime& runtime, std::weak_ptr<mcp::Session> session, std::shared_ptr<SseQueue> events);
 
 /// Writes one JSON-RPC message as an application/json body with `status`.
 void send_json(http::Response& response, int status, const nlohmann::json& message);

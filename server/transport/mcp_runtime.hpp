@@ -19,12 +19,13 @@ namespace transport {
 /// What the MCP transports share: the dispatcher, the security checks, the sessions and the request
 /// threads. Owned by McpEndpoint; tasks never hold it, so its destructor may join them.
 struct McpRuntime {
-  McpRuntime(const mcp::ToolRegistry& tools, mcp::ServerInfo info, const std::vector<std::string>& tokens,
+  McpRuntime(const mcp::ToolRegistry& tools, mcp::ServerInfo info, BearerAuth bearer_auth,
              const std::vector<std::string>& allowed_origins, std::size_t max_sessions, std::size_t max_streams,
              std::chrono::seconds idle_timeout, std::chrono::milliseconds keepalive_interval,
-             ClientLimitOptions limit_options = {}, metrics::Metrics* metrics = nullptr)
-      : dispatcher(tools, std::move(info)),
-        auth(tokens),
+             ClientLimitOptions limit_options = {}, metrics::Metrics* metrics = nullptr,
+             mcp::ResourceSupport resources = {})
+      : dispatcher(tools, std::move(info), resources),
+        auth(std::move(bearer_auth)),
         limits(auth, limit_options, metrics),
         origins(allowed_origins),
         sessions(max_sessions, max_streams, idle_timeout),
@@ -38,6 +39,10 @@ struct McpRuntime {
   McpTasks tasks;
   std::chrono::milliseconds keepalive;
   std::atomic<bool> stopping{false};
+
+  /// ToolContext::caller of a request ("token:<digest>" or "oauth:<grant>", see Caller); empty when
+  /// it carries no accepted token.
+  [[nodiscard]] std::string caller_of(const http::Request& request) const { return auth.caller_id(request); }
 };
 
 }  // namespace transport

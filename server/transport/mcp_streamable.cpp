@@ -113,9 +113,10 @@ void StreamableHttp::post_stateless(http::Request& request, http::Response& resp
   if (accept.sse && (listen || !accept.json || cancellable)) {
     stream_messages(
         m_runtime, request, response,
-        [&dispatcher = m_runtime.dispatcher, call = *call, envelope = *envelope](const mcp::Outbound& notify,
-                                                                                 std::stop_token stop) {
-          const auto context = mcp::Dispatcher::stateless_context(envelope, std::move(stop), notify);
+        [&dispatcher = m_runtime.dispatcher, call = *call, envelope = *envelope,
+         caller = m_runtime.caller_of(request)](const mcp::Outbound& notify, std::stop_token stop) {
+          auto context = mcp::Dispatcher::stateless_context(envelope, std::move(stop), notify);
+          context.caller = caller;
           notify(dispatcher.answer(call, context));
         },
         /*cancel_on_disconnect=*/true);
@@ -123,8 +124,9 @@ void StreamableHttp::post_stateless(http::Request& request, http::Response& resp
   }
   std::stop_source stop;
   const auto tracked = m_runtime.tasks.track(stop);
-  const json reply =
-      m_runtime.dispatcher.answer(*call, mcp::Dispatcher::stateless_context(*envelope, stop.get_token(), {}));
+  auto context = mcp::Dispatcher::stateless_context(*envelope, stop.get_token(), {});
+  context.caller = m_runtime.caller_of(request);
+  const json reply = m_runtime.dispatcher.answer(*call, context);
   // The one dispatcher error with its own status: an unknown method is 404 on this revision.
   send_json(response, mcp::is_error_response(reply, mcp::error_code::method_not_found) ? 404 : 200, reply);
 }
@@ -154,7 +156,7 @@ void StreamableHttp::post_session(http::Request& request, http::Response& respon
     send_rpc_error(request, response, 400, id_of(body), bad_request("Mcp-Session-Id header is required"));
     return;
   }
-  auto lease = m_runtime.sessions.acquire(*session_id, SessionTransport::streamable_http, m_runtime.auth.token_id(request));
+  auto lease = m_runtime.sessions.acquire(*session_id, SessionTransport::streamable_http, m_runtime.auth.caller_id(request));
   if (!lease) {
     send_rpc_error(request, response, 404, id_of(body),
                    mcp::RpcError{mcp::error_code::invalid_request, "Session not found: initialize a new one", nullptr});
@@ -192,12 +194,13 @@ void StreamableHttp::initialize(http::Request& request, http::Response& response
                                 const mcp::Request& message, const Acceptable& accept) {
   auto session =
       std::make_shared<mcp::Session>(core::random_hex(kSessionIdBytes), std::string(mcp::kDefaultHeaderVersion));
+  session->set_caller(m_runtime.caller_of(request));
   const json reply = mcp::answer_in_session(m_runtime.dispatcher, *session, message, {}).message;
   if (mcp::is_error_response(reply)) {
     send_message(response, reply, accept);  // no session for a failed handshake
     return;
   }
-  if (!m_runtime.sessions.add(session, SessionTransport::streamable_http, {}, m_runtime.auth.token_id(request))) {
+  if (!m_runtime.sessions.add(session, SessionTransport::streamable_http, {}, m_runtime.auth.caller_id(request))) {
     send_rpc_error(request, response, 503, message.id,
                    mcp::RpcError{mcp::error_code::internal_error, "Too many open sessions; try again later", nullptr});
     return;
@@ -207,17 +210,60 @@ void StreamableHttp::initialize(http::Request& request, http::Response& response
 }
 
 void StreamableHttp::get(http::Request& request, http::Response& response) {
-  if (const auto session_id = header(request, kSessionHeader.data())) {
-    if (!m_runtime.sessions.acquire(*session_id, SessionTransport::streamable_http, m_runtime.auth.token_id(request))) {
+  const auto session_id = header(request, kSessionHeader.data());
+  // Only resource notifications travel outside a request's own response, and only sessions have a
+  // stream of their own (2026-07-28 uses subscriptions/listen): otherwise there is nothing to send,
+  // and the spec allows 405.
+  if (!session_id || m_runtime.dispatcher.resource_events() == nullptr) {
+    if (session_id && !m_runtime.sessions.acquire(*session_id, SessionTransport::streamable_http,
+                                                  m_runtime.auth.caller_id(request))) {
       send_rpc_error(request, response, 404, nullptr,
                      mcp::RpcError{mcp::error_code::invalid_request, "Session not found", nullptr});
       return;
     }
+    response.status = 405;
+    response.set_header("Allow", "POST, DELETE");
+    return;
   }
-  // Every message this server sends belongs to a request, so there is nothing to put on a GET
-  // stream, and an idle one would pin an HTTP worker per session. The spec allows 405.
-  response.status = 405;
-  response.set_header("Allow", "POST, DELETE");
+  if (m_runtime.stopping) {
+    send_rpc_error(request, response, 503, nullptr,
+                   mcp::RpcError{mcp::error_code::internal_error, "The server is shutting down", nullptr});
+    return;
+  }
+  if (!parse_accept(request.header("Accept")).sse) {
+    send_rpc_error(request, response, 406, nullptr, bad_request("Accept must allow text/event-stream"));
+    return;
+  }
+  const auto owner = m_runtime.auth.caller_id(request);
+  auto lease = m_runtime.sessions.acquire(*session_id, SessionTransport::streamable_http, owner);
+  if (!lease) {
+    send_rpc_error(request, response, 404, nullptr,
+                   mcp::RpcError{mcp::error_code::invalid_request, "Session not found", nullptr});
+    return;
+  }
+  auto events = std::make_shared<SseQueue>();
+  switch (m_runtime.sessions.attach_stream(*session_id, owner, events)) {
+    case SessionStore::Attach::attached: break;
+    case SessionStore::Attach::not_found:
+      send_rpc_error(request, response, 404, nullptr,
+                     mcp::RpcError{mcp::error_code::invalid_request, "Session not found", nullptr});
+      return;
+    case SessionStore::Attach::busy:
+      send_rpc_error(request, response, 409, nullptr,
+                     bad_request("this session already has an open GET stream; close it first"));
+      return;
+    case SessionStore::Attach::full:
+      send_rpc_error(request, response, 503, nullptr,
+                     mcp::RpcError{mcp::error_code::internal_error, "Too many open streams; try again later", nullptr});
+      return;
+  }
+  // The stream holds its own lease: the session stays until DELETE, shutdown or the client leaving.
+  auto held = std::make_shared<SessionStore::Lease>(std::move(*lease));
+  auto forwarding = forward_resource_events(m_runtime, held->shared_session(), events);
+  stream_queue(response, events, m_runtime.keepalive, [forwarding, held]() mutable {
+    if (forwarding) forwarding->reset();
+    held.reset();
+  });
 }
 
 void StreamableHttp::remove(http::Request& request, http::Response& response) {
@@ -226,7 +272,7 @@ void StreamableHttp::remove(http::Request& request, http::Response& response) {
     send_rpc_error(request, response, 400, nullptr, bad_request("Mcp-Session-Id header is required"));
     return;
   }
-  const auto owner = m_runtime.auth.token_id(request);
+  const auto owner = m_runtime.auth.caller_id(request);
   if (!m_runtime.sessions.remove(*session_id, SessionTransport::streamable_http, &owner)) {
     send_rpc_error(request, response, 404, nullptr,
                    mcp::RpcError{mcp::error_code::invalid_request, "Session not found", nullptr});

@@ -19,7 +19,8 @@ class StreamableHttp {
 
   /// POST /mcp: one JSON-RPC message (or a batch, where the session's revision allows one).
   void post(http::Request& request, http::Response& response);
-  /// GET /mcp: 405, as this server sends nothing outside a request's own response (404 for an ended session).
+  /// GET /mcp: the session's own stream of resource notifications (405 without a session or without
+  /// resources; 404 for an ended session; 409 when it already has one; 503 over the stream cap).
   void get(http::Request& request, http::Response& response);
   /// DELETE /mcp: ends the session named by Mcp-Session-Id and stops its running requests.
   void remove(http::Request& request, http::Response& response);

@@ -41,16 +41,14 @@ bool SessionStore::add(std::shared_ptr<mcp::Session> session, SessionTransport t
   {
     const std::scoped_lock lock(m_mutex);
     expired = take_expired_locked();
-    const auto streams =
-        static_cast<std::size_t>(std::count_if(m_entries.begin(), m_entries.end(), [](const auto& item) {
-          return item.second.transport == SessionTransport::legacy_sse;
-        }));
+    const auto streams = static_cast<std::size_t>(
+        std::count_if(m_entries.begin(), m_entries.end(), [](const auto& item) { return streaming(item.second); }));
     std::size_t owned = 0;
     std::size_t owned_streams = 0;
     for (const auto& [id, entry] : m_entries) {
       if (entry.owner != owner) continue;
       ++owned;
-      owned_streams += entry.transport == SessionTransport::legacy_sse ? 1 : 0;
+      owned_streams += streaming(entry) ? 1 : 0;
     }
     const bool stream = transport == SessionTransport::legacy_sse;
     const bool room = m_entries.size() < m_max_sessions && owned < owner_share(m_max_sessions) &&
@@ -82,6 +80,42 @@ std::optional<SessionStore::Lease> SessionStore::acquire(const std::string& id, 
   }
   for (auto& entry : expired) end(entry);
   return lease;
+}
+
+SessionStore::Attach SessionStore::attach_stream(const std::string& id, const std::string& owner,
+                                                 std::shared_ptr<SseQueue> events) {
+  std::vector<Entry> expired;
+  Attach outcome = Attach::not_found;
+  {
+    const std::scoped_lock lock(m_mutex);
+    expired = take_expired_locked();
+    const auto it = m_entries.find(id);
+    if (it != m_entries.end() && it->second.transport == SessionTransport::streamable_http &&
+        it->second.owner == owner && !m_closed) {
+      std::size_t streams = 0;
+      std::size_t owned_streams = 0;
+      for (const auto& [other_id, entry] : m_entries) {
+        if (!streaming(entry)) continue;
+        ++streams;
+        owned_streams += entry.owner == owner ? 1 : 0;
+      }
+      if (streaming(it->second)) {
+        outcome = Attach::busy;
+      } else if (streams >= m_max_streams || owned_streams >= owner_share(m_max_streams)) {
+        outcome = Attach::full;
+      } else {
+        it->second.events = std::move(events);
+        it->second.last_used = m_clock();
+        outcome = Attach::attached;
+      }
+    }
+  }
+  for (auto& entry : expired) end(entry);
+  return outcome;
+}
+
+bool SessionStore::streaming(const Entry& entry) {
+  return entry.transport == SessionTransport::legacy_sse || (entry.events && !entry.events->closed());
 }
 
 bool SessionStore::remove(const std::string& id, SessionTransport transport, const std::string* owner) {
@@ -134,7 +168,8 @@ std::vector<SessionStore::Entry> SessionStore::take_expired_locked() {
   const auto now = m_clock();
   for (auto it = m_entries.begin(); it != m_entries.end();) {
     Entry& entry = it->second;
-    if (entry.transport == SessionTransport::streamable_http && entry.leases == 0 &&
+    // A session with an open stream is in use, however long ago its last request was.
+    if (entry.transport == SessionTransport::streamable_http && entry.leases == 0 && !streaming(entry) &&
         now - entry.last_used >= m_idle_timeout) {
       expired.push_back(std::move(entry));
       it = m_entries.erase(it);

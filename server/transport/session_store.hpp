@@ -38,6 +38,8 @@ class SessionStore {
 
     /// The session's protocol state.
     [[nodiscard]] mcp::Session& session() const { return *m_session; }
+    /// The same, shared (for what must notice when the session is gone).
+    [[nodiscard]] const std::shared_ptr<mcp::Session>& shared_session() const { return m_session; }
     /// The event stream of a legacy_sse session; null for streamable_http ones.
     [[nodiscard]] const std::shared_ptr<SseQueue>& events() const { return m_events; }
 
@@ -65,6 +67,14 @@ class SessionStore {
   [[nodiscard]] std::optional<Lease> acquire(const std::string& id, SessionTransport transport,
                                              const std::string& owner = {});
 
+  /// What attach_stream() did.
+  enum class Attach { attached, not_found, busy, full };
+  /// Gives the streamable_http session `id` of `owner` its standalone stream (GET /mcp), where
+  /// notifications outside any request go. One open stream per session (`busy` otherwise); open
+  /// streams of both transports share the `max_streams` cap (`full`). The session does not expire while
+  /// its stream is open, and ending the session closes the stream.
+  Attach attach_stream(const std::string& id, const std::string& owner, std::shared_ptr<SseQueue> events);
+
   /// Ends session `id` (when `owner` is given, only if it is theirs): cancels its running requests
   /// and closes its stream; false when unknown.
   bool remove(const std::string& id, SessionTransport transport, const std::string* owner = nullptr);
@@ -86,6 +96,8 @@ class SessionStore {
   };
 
   void release(const std::string& id);
+  /// Whether the entry holds an open stream (legacy sessions always until they end; streamable ones while GET is open).
+  static bool streaming(const Entry& entry);
   /// Removes the expired sessions from the map; the caller ends them once the lock is released.
   std::vector<Entry> take_expired_locked();
   static void end(Entry& entry);

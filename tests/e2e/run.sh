@@ -99,7 +99,10 @@ start_server() {
 }
 
 TOKEN="$(openssl rand -hex 32)"
-start_server main
+# A second identity on the main server: resources.test.mjs checks that one caller's conversations
+# are not listed to another.
+OTHER_TOKEN="$(openssl rand -hex 32)"
+SERVER_TOKENS="$TOKEN,$OTHER_TOKEN" start_server main
 MAIN_PORT="$PORT"
 start_server short-ttl --file-url-ttl 1
 SHORT_TTL_PORT="$PORT"
@@ -109,8 +112,12 @@ SHORT_TTL_PORT="$PORT"
 LIMITS_TOKEN="$(openssl rand -hex 32)"
 SERVER_TOKENS="$TOKEN,$LIMITS_TOKEN" start_server limits --max-concurrent-runs 2 --max-queued-runs 2 \
   --run-queue-timeout 30 --rate-limit-calls-per-minute 40 --auth-failures-per-minute 3 \
-  --http-header-timeout 2 --http-threads 24 --http-max-connections-per-peer 12 --warm-max 0
+  --http-header-timeout 2 --http-threads 24 --http-max-connections-per-peer 16 --warm-max 0
 LIMITS_PORT="$PORT"
+# The built-in OAuth authorization server (oauth.test.mjs, consent-page.test.mjs), static tokens beside it.
+OWNER_PASSWORD="$(openssl rand -hex 16)"
+OAUTH_OWNER_PASSWORD="$OWNER_PASSWORD" start_server oauth --oauth 1 --oauth-registrations-per-hour 40
+OAUTH_PORT="$PORT"
 say "servers: main on 127.0.0.1:$MAIN_PORT, short-ttl on 127.0.0.1:$SHORT_TTL_PORT, limits on 127.0.0.1:$LIMITS_PORT"
 
 # --- the tests ---------------------------------------------------------------------
@@ -119,6 +126,10 @@ export MCP_E2E_SHORT_TTL_URL="http://127.0.0.1:$SHORT_TTL_PORT"
 export MCP_E2E_LIMITS_URL="http://127.0.0.1:$LIMITS_PORT"
 export MCP_E2E_LIMITS_TOKEN="$LIMITS_TOKEN"
 export MCP_E2E_TOKEN="$TOKEN"
+export MCP_E2E_OWNER_PASSWORD="$OWNER_PASSWORD"
+export MCP_E2E_OAUTH_URL="http://127.0.0.1:$OAUTH_PORT"
+export MCP_E2E_OAUTH_ROOT="$WORK/oauth/sandboxes"
+export MCP_E2E_OTHER_TOKEN="$OTHER_TOKEN"
 export MCP_E2E_DOCKER="$DOCKER_CLI"
 # For the tests that start their own servers (faults.test.mjs) and put a proxy in front of the engine.
 export MCP_E2E_BIN="$BIN"
@@ -126,7 +137,7 @@ export MCP_E2E_ENGINE_HOST="${DOCKER_HOST:-unix:///var/run/docker.sock}"
 rc=0
 (cd "$HERE" && node --test --test-reporter=tap "$@" ./*.test.mjs) | tee "$WORK/tap.txt" || rc=$?
 if ((rc != 0)); then
-  for name in main short-ttl limits; do
+  for name in main short-ttl limits oauth; do
     echo "---- last lines of the $name server's log ----"
     tail -n 40 "$WORK/$name/server.log" || true
   done

@@ -109,7 +109,7 @@ describe('names and URLs', { concurrency: 3 }, () => {
     const { run } = await c.run('python', 'import os\nprint(len(os.listdir("/data")))');
     assertOutcome(run, { exitCode: 0, stdout: `${names.length}\n` });
     assert.deepEqual(readdirSync(suite.server.root).filter((n) => !/^[0-9a-f]{32}$/.test(n))
-      .filter((n) => !['.images', '.instance-id', '.last-use', '.server.lock'].includes(n)), [],
+      .filter((n) => !['.images', '.instance-id', '.last-use', '.server.lock', '.state'].includes(n)), [],
       'only conversation directories (and the server\'s own bookkeeping) exist in the sandbox root');
   });
 

@@ -89,6 +89,27 @@ TEST_CASE("code run: the files in /data after the run, and the images it made or
   CHECK(f.events == std::vector<std::string>{"started", "finished python ok"});
 }
 
+TEST_CASE("code run: which files the run changed, added and removed") {
+  Fixture f;
+  write_file(f.data.path / "same.txt", "same");
+  write_file(f.data.path / "edited.csv", "x\n");
+  write_file(f.data.path / "gone.txt", "bye");
+  f.engine.on_start = [&] {
+    write_file(f.data.path / "edited.csv", "x\n1\n");
+    write_file(f.data.path / "added.png", "png");
+    std::filesystem::remove(f.data.path / "gone.txt");
+  };
+  auto ran = f.code_run().run(f.request());
+  REQUIRE(ran);
+  REQUIRE(paths(ran->files) == std::vector<std::string>{"added.png", "edited.csv", "same.txt"});
+  CHECK(ran->files[0].changed);
+  CHECK(ran->files[0].added);
+  CHECK(ran->files[1].changed);
+  CHECK_FALSE(ran->files[1].added);
+  CHECK_FALSE(ran->files[2].changed);
+  CHECK(ran->removed == std::vector<std::string>{"gone.txt"});
+}
+
 TEST_CASE("code run: what it returns stays inside its limits") {
   Fixture f;
   f.limits = runner::CodeRunLimits{2, 1, 10};

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -175,4 +176,45 @@ TEST_CASE("config: egress settings, off by default, each problem named") {
   CHECK(problems[2].find("language=host") != std::string::npos);
   CHECK(problems[3].find("'10.1.0.1/16'") != std::string::npos);
   CHECK(problems[4].find("EGRESS_GRANTS_DIR") != std::string::npos);
+}
+
+TEST_CASE("config: the CIMD test origin is refused unless test mode is on too") {
+  CHECK(config::validate(parse({})).empty());
+  const std::vector<std::string> test_origin = {"--oauth-cimd-test-origin", "https://localhost:8443",
+                                                "--oauth-cimd-test-ca", "/tmp/ca.pem"};
+  auto problems = config::validate(parse(test_origin));
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].find("MCP_SANDBOX_TEST_MODE=1") != std::string::npos);
+  // The CA alone is refused as well: no half of the hatch works without test mode.
+  problems = config::validate(parse({"--oauth-cimd-test-ca", "/tmp/ca.pem"}));
+  CHECK(std::any_of(problems.begin(), problems.end(),
+                    [](const std::string& p) { return p.find("MCP_SANDBOX_TEST_MODE=1") != std::string::npos; }));
+
+  auto with_mode = test_origin;
+  with_mode.insert(with_mode.end(), {"--test-mode", "1"});
+  CHECK(config::validate(parse(with_mode)).empty());
+  {
+    const ScopedEnv mode("MCP_SANDBOX_TEST_MODE", "1");
+    const ScopedEnv origin("OAUTH_CIMD_TEST_ORIGIN", "https://localhost:9443");
+    const ScopedEnv ca("OAUTH_CIMD_TEST_CA", "/tmp/ca.pem");
+    const auto c = parse({});
+    CHECK(c.test_mode);
+    CHECK(c.oauth_cimd_test_origin == "https://localhost:9443");
+    CHECK(config::validate(c).empty());
+  }
+
+  for (const char* origin : {"https://127.0.0.1:8443", "http://localhost:8443", "https://localhost",
+                             "https://localhost:8443/", "https://example.com:443", "https://localhost:99999",
+                             "https://localhost:08443"}) {
+    CAPTURE(origin);
+    CHECK_FALSE(config::valid_test_origin(origin));
+    const auto refused = config::validate(
+        parse({"--test-mode", "1", "--oauth-cimd-test-origin", origin, "--oauth-cimd-test-ca", "/tmp/ca.pem"}));
+    REQUIRE(refused.size() == 1);
+    CHECK(refused[0].find("OAUTH_CIMD_TEST_ORIGIN must be") != std::string::npos);
+  }
+  CHECK(config::valid_test_origin("https://localhost:1"));
+  const auto no_ca = config::validate(parse({"--test-mode", "1", "--oauth-cimd-test-origin", "https://localhost:8443"}));
+  REQUIRE(no_ca.size() == 1);
+  CHECK(no_ca[0].find("OAUTH_CIMD_TEST_CA") != std::string::npos);
 }

@@ -57,8 +57,22 @@ TEST_CASE("with no tokens configured nothing is authorized") {
 TEST_CASE("a rejection is 401 with WWW-Authenticate: Bearer") {
   const transport::BearerAuth auth({kToken});
   http::Response response;
-  auth.reject(response);
+  auth.reject(test_http::FakeRequest(), response);
   CHECK(response.status == 401);
   CHECK(response.header("WWW-Authenticate").rfind("Bearer", 0) == 0);
   CHECK(response.body.find(kToken) == std::string::npos);
+}
+
+TEST_CASE("with OAuth the rejection names the protected resource metadata of the path, and an invalid token") {
+  const transport::BearerAuth auth({kToken}, {}, [](std::string_view path, bool presented) {
+    return "Bearer resource_metadata=\"https://x.example/.well-known/oauth-protected-resource" + std::string(path) +
+           "\"" + (presented ? ", error=\"invalid_token\"" : "");
+  });
+  http::Response anonymous;
+  auth.reject(test_http::FakeRequest("POST", "/mcp"), anonymous);
+  CHECK(anonymous.header("WWW-Authenticate") ==
+        "Bearer resource_metadata=\"https://x.example/.well-known/oauth-protected-resource/mcp\"");
+  http::Response wrong;
+  auth.reject(test_http::FakeRequest("POST", "/mcp", {{"Authorization", "Bearer nope"}}), wrong);
+  CHECK(wrong.header("WWW-Authenticate").find("error=\"invalid_token\"") != std::string::npos);
 }

@@ -3,11 +3,11 @@
 
 #include "support/fake_request.hpp"
 #include "transport/client_limits.hpp"
-#include "transport/rate_limit.hpp"
+#include "core/rate_limit.hpp"
 
-using transport::KeyedRateLimiter;
-using transport::RateClock;
-using transport::TokenBucket;
+using core::KeyedRateLimiter;
+using core::RateClock;
+using core::TokenBucket;
 using namespace std::chrono_literals;
 using nlohmann::json;
 
@@ -163,11 +163,28 @@ TEST_CASE("client limits: counting tool calls", "[rate_limit]") {
   CHECK(transport::count_tool_calls(json("tools/call")) == 0);
 }
 
-TEST_CASE("bearer auth: a token id is a digest prefix, never the token", "[rate_limit]") {
+TEST_CASE("bearer auth: a static token's caller id is a digest prefix, never the token", "[rate_limit]") {
   const transport::BearerAuth auth({kToken});
-  const auto id = auth.token_id(request_from("10.0.0.1", "Bearer " + kToken));
-  CHECK(id.size() == 16);
-  CHECK(id.find_first_not_of("0123456789abcdef") == std::string::npos);
-  CHECK(kToken.find(id) == std::string::npos);
-  CHECK(auth.token_id(request_from("10.0.0.1", "Bearer wrong")).empty());
+  const auto id = auth.caller_id(request_from("10.0.0.1", "Bearer " + kToken));
+  REQUIRE(id.rfind("token:", 0) == 0);
+  const auto digest = id.substr(6);
+  CHECK(digest.size() == 16);
+  CHECK(digest.find_first_not_of("0123456789abcdef") == std::string::npos);
+  CHECK(kToken.find(digest) == std::string::npos);
+  CHECK(auth.caller_id(request_from("10.0.0.1", "Bearer wrong")).empty());
+}
+
+TEST_CASE("bearer auth: tokens the verifier accepts act as its caller; static tokens are checked first", "[rate_limit]") {
+  int asked = 0;
+  const transport::BearerAuth auth({kToken}, [&asked](std::string_view token) -> std::optional<transport::Caller> {
+    ++asked;
+    if (token == "mcp_at_valid") return transport::Caller{"oauth:g1", "Claude"};
+    return std::nullopt;
+  });
+  CHECK(auth.caller_id(request_from("10.0.0.1", "Bearer mcp_at_valid")) == "oauth:g1");
+  CHECK(auth.caller_id(request_from("10.0.0.1", "Bearer mcp_at_revoked")).empty());
+  const int before = asked;
+  CHECK(auth.caller_id(request_from("10.0.0.1", "Bearer " + kToken)).rfind("token:", 0) == 0);
+  CHECK(asked == before);
+  CHECK_FALSE(auth.authorized(request_from("10.0.0.1", "Basic bWU6cHc=")));
 }

@@ -310,3 +310,33 @@ TEST_CASE("workspace: the sweep never follows links and removes deep trees and l
   CHECK(fs::exists(outside.path / "precious.txt"));
   CHECK(fs::exists(root.path / "not-ours"));
 }
+
+TEST_CASE("workspace: find never creates a conversation; without mounting it neither mounts nor counts as a use",
+          "[root]") {
+  QuotaRoot q;
+  CHECK(q.workspaces.find("never-used", true).error().kind == core::ErrorKind::not_found);
+  CHECK(q.workspaces.find("never-used", false).error().kind == core::ErrorKind::not_found);
+  CHECK(q.workspaces.find("bad id", true).error().kind == core::ErrorKind::invalid_argument);
+  std::string name;
+  {
+    auto workspace = q.workspaces.open("c");
+    REQUIRE(workspace);
+    name = workspace->name;
+  }
+  {
+    auto looked = q.workspaces.find("c", false);  // mounted: a look is possible
+    REQUIRE(looked);
+    CHECK(looked->name == name);
+  }
+  q.clock.advance(3600);
+  {
+    auto looked = q.workspaces.find("c", false);  // a look an hour later is not a use...
+    REQUIRE(looked);
+  }
+  CHECK(q.workspaces.sweep(ttl(30 * kDay)).unmounted == 1);  // ...so the sweep still finds it idle
+  CHECK(q.workspaces.find("c", false).error().kind == core::ErrorKind::not_found);  // idle: not mounted for a look
+  CHECK_FALSE(*sandbox::is_mount_point(q.root.path / name));
+  auto reopened = q.workspaces.find("c", true);  // a read mounts it, as the tools would
+  REQUIRE(reopened);
+  CHECK(*sandbox::is_mount_point(reopened->server_path));
+}

@@ -6,7 +6,7 @@
 #include <string>
 #include <unordered_map>
 
-namespace transport {
+namespace core {
 
 using RateClock = std::chrono::steady_clock;
 
@@ -46,24 +46,28 @@ struct RateDecision {
 /// fullest. Thread-safe. With per_minute 0 it allows everything.
 class KeyedRateLimiter {
  public:
-  explicit KeyedRateLimiter(int per_minute, std::size_t max_keys = 10000);
+  explicit KeyedRateLimiter(int per_minute, std::size_t max_keys = 10000)
+      : KeyedRateLimiter(per_minute, std::chrono::minutes(1), max_keys) {}
+  /// `per_period` per key, refilled over `period` (e.g. 10 registrations per hour).
+  KeyedRateLimiter(int per_period, std::chrono::seconds period, std::size_t max_keys = 10000);
 
   /// Takes `n` from `key`'s bucket when it has that many; otherwise refuses with the wait.
   RateDecision take(const std::string& key, RateClock::time_point now, double n = 1);
   /// Refuses (with the wait) while `key`'s bucket is empty; takes nothing.
   RateDecision check(const std::string& key, RateClock::time_point now);
 
-  [[nodiscard]] bool enabled() const { return m_per_minute > 0; }
+  [[nodiscard]] bool enabled() const { return m_per_period > 0; }
   [[nodiscard]] std::size_t keys() const;
 
  private:
   TokenBucket& bucket(const std::string& key, RateClock::time_point now);  // m_mutex held
   void make_room(RateClock::time_point now);                              // m_mutex held
 
-  int m_per_minute;
+  int m_per_period;
+  std::chrono::seconds m_period;
   std::size_t m_max_keys;
   mutable std::mutex m_mutex;
   std::unordered_map<std::string, TokenBucket> m_buckets;
 };
 
-}  // namespace transport
+}  // namespace core

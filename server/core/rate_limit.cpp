@@ -1,9 +1,9 @@
-#include "transport/rate_limit.hpp"
+#include "core/rate_limit.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-namespace transport {
+namespace core {
 
 TokenBucket::TokenBucket(double capacity, std::chrono::seconds period, RateClock::time_point now)
     : m_capacity(capacity),
@@ -43,8 +43,8 @@ bool TokenBucket::full(RateClock::time_point now) {
   return m_tokens >= m_capacity;
 }
 
-KeyedRateLimiter::KeyedRateLimiter(int per_minute, std::size_t max_keys)
-    : m_per_minute(std::max(per_minute, 0)), m_max_keys(std::max<std::size_t>(max_keys, 1)) {}
+KeyedRateLimiter::KeyedRateLimiter(int per_period, std::chrono::seconds period, std::size_t max_keys)
+    : m_per_period(std::max(per_period, 0)), m_period(period), m_max_keys(std::max<std::size_t>(max_keys, 1)) {}
 
 RateDecision KeyedRateLimiter::take(const std::string& key, RateClock::time_point now, double n) {
   if (!enabled()) return {};
@@ -70,7 +70,7 @@ std::size_t KeyedRateLimiter::keys() const {
 TokenBucket& KeyedRateLimiter::bucket(const std::string& key, RateClock::time_point now) {
   if (auto found = m_buckets.find(key); found != m_buckets.end()) return found->second;
   if (m_buckets.size() >= m_max_keys) make_room(now);
-  return m_buckets.try_emplace(key, static_cast<double>(m_per_minute), std::chrono::minutes(1), now).first->second;
+  return m_buckets.try_emplace(key, static_cast<double>(m_per_period), m_period, now).first->second;
 }
 
 void KeyedRateLimiter::make_room(RateClock::time_point now) {
@@ -87,4 +87,4 @@ void KeyedRateLimiter::make_room(RateClock::time_point now) {
   m_buckets.erase(fullest);
 }
 
-}  // namespace transport
+}  // namespace core
