@@ -162,7 +162,9 @@ start_egress_proxy() {
     "$docker" network create mcp-sandbox-egress-out >/dev/null
   "$docker" rm -f mcp-sandbox-egress-proxy >/dev/null 2>&1 || true
   # The grants are written by this user with mode 0600: the proxy runs as the same uid, without capabilities.
+  # The label is how the server finds it running on the network before a run with egress.
   "$docker" run -d --name mcp-sandbox-egress-proxy --restart unless-stopped --network mcp-sandbox-egress-out \
+    --label io.mcp-sandbox.kind=egress-proxy \
     --user "$(id -u):$(id -g)" --cap-drop ALL --security-opt no-new-privileges:true --read-only \
     -v "$grants:/grants:ro" -e EGRESS_GRANTS_DIR=/grants -e EGRESS_LISTEN=0.0.0.0:3128 \
     -e EGRESS_PERMITTED_RANGES="${EGRESS_PERMITTED_RANGES:-}" \

@@ -9,6 +9,7 @@
 
 #include "core/random.hpp"
 #include "runner/container_spec.hpp"
+#include "runner/labels.hpp"
 
 namespace runner {
 namespace {
@@ -165,6 +166,20 @@ core::Result<Runner> Executor::resolve(const std::string& language) {
   return *runner;  // a copy: a refresh may replace the registry during the run
 }
 
+core::Result<void> Executor::egress_proxy_running(const std::string& network) {
+  auto listed = m_engine.list_containers(std::string(labels::kKind) + "=" + labels::kKindEgressProxy);
+  if (!listed) return core::fail(ErrorKind::unavailable, "egress unavailable: " + listed.error().message);
+  for (const auto& container : *listed) {
+    if (container.state == "running" &&
+        std::find(container.networks.begin(), container.networks.end(), network) != container.networks.end()) {
+      return {};
+    }
+  }
+  return core::fail(ErrorKind::unavailable, "egress unavailable: no egress proxy is running on network " + network +
+                                                " (a container labelled " + labels::kKind + "=" +
+                                                labels::kKindEgressProxy + "; docs/security.md, Egress)");
+}
+
 core::Result<RunOutcome> Executor::run(const RunRequest& request) {
   if (auto checked = check(request); !checked) return core::fail(checked.error());
   // The pass outlives the container's removal below, so a drained server has
@@ -194,8 +209,17 @@ core::Result<RunOutcome> Executor::run(const RunRequest& request) {
     }
   } grant;
   if (plan->policy != EgressPolicy::none) {
+    // A run whose only way out is not there would fail inside, in words of its own client, and
+    // only after its name lookups time out: say so now instead.
+    if (auto proxy = egress_proxy_running(plan->network); !proxy) return core::fail(proxy.error());
     spec.network_disabled = false;
     spec.network_mode = plan->network;
+    // The engine's embedded DNS (127.0.0.11, there on every user-defined network) forwards names
+    // it does not know to the container's upstreams; on Engine < 26 with a loopback resolver on
+    // the host it does so from the host's namespace (CVE-2024-29018), a way out past the proxy.
+    // A user-set 127.0.0.1 is dialled inside the run's own namespace, where nothing answers but
+    // the run itself: outside names resolve nowhere, while the proxy's name still does.
+    spec.dns = {"127.0.0.1"};
     spec.env.insert(spec.env.end(), plan->environment.begin(), plan->environment.end());
     const egress::GrantDirectory directory(m_options.egress.grants_dir);
     if (auto put = directory.prepare().and_then([&] { return directory.put(plan->grant); }); !put) {

@@ -82,6 +82,8 @@ class Executor {
   core::Result<void> check(const RunRequest& request) const;
   core::Result<Runner> resolve(const std::string& language);
   RunIdentity new_identity() const;
+  /// Whether the deployment's egress proxy runs on `network`; unavailable (saying what is missing) if not.
+  core::Result<void> egress_proxy_running(const std::string& network);
   void prewarm(const sandbox::Workspace& workspace, const Manifest& manifest,
                const std::map<std::string, std::string>& environment);
   core::Result<RunOutcome> execute(StartedContainer& container, const RunRequest& request, const Runner& runner,

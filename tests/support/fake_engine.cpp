@@ -168,9 +168,18 @@ Result<std::vector<docker::ContainerSummary>> FakeEngine::list_containers(std::s
     summary.id = id;
     summary.state = "running";
     summary.labels = labels;
+    if (const auto networks = container_networks.find(id); networks != container_networks.end()) {
+      summary.networks = networks->second;
+    }
     listed.push_back(std::move(summary));
   }
   return listed;
+}
+
+void FakeEngine::add_egress_proxy(const std::string& network) {
+  live_containers.insert("egress-proxy");
+  container_labels["egress-proxy"] = {{"io.mcp-sandbox.kind", "egress-proxy"}};
+  container_networks["egress-proxy"] = {"mcp-sandbox-egress-out", network};
 }
 
 void FakeEngine::add_runner(const std::string& language, const std::string& aliases_json) {

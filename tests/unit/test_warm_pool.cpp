@@ -183,6 +183,7 @@ TEST_CASE("warm: the successor is made with its run's environment, so the same e
   with_network.allow_network = true;
   const testing::TempDir grants;
   with_network.egress.grants_dir = grants.path.string();
+  f.engine.add_egress_proxy();
   runner::Executor networked(f.engine, f.catalog, with_network);
   const auto created = f.engine.created_specs.size();
   REQUIRE(networked.run(request));
