@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one entry point: ./build.sh [deps|engine|build|images|serve|doctor|test|sanitize|fuzz|bench]...
+# The one entry point: ./build.sh [deps|engine|build|images [all|lang,...]|serve|doctor|test|sanitize|fuzz|bench]...
 # With no verb: deps + engine + build + images. Re-running is fast when nothing changed.
 set -euo pipefail
 
@@ -112,8 +112,13 @@ cmd_build() {
   say "build: $BIN"
 }
 
+# Which runner images: RUNNERS (comma-separated, or "all"); by default the four
+# every deployment needs plus any REQUIRED_RUNNERS, so a plain build stays quick.
+# "./build.sh images all" (and ./build.sh test) build every folder under runners/.
+DEFAULT_RUNNERS="python,typescript,javascript,bash"
 cmd_images() {
-  DOCKER="$(docker_cli)" "$ROOT/images/build-images.sh"
+  local runners="${1:-${RUNNERS:-$DEFAULT_RUNNERS${REQUIRED_RUNNERS:+,$REQUIRED_RUNNERS}}}"
+  DOCKER="$(docker_cli)" RUNNERS="$runners" "$ROOT/images/build-images.sh"
 }
 
 # Creates .env with strong secrets the first time; never overwrites it.
@@ -177,9 +182,10 @@ cmd_serve() {
   cmd_deps
   cmd_engine
   cmd_build
-  cmd_images
+  # .env first: its REQUIRED_RUNNERS (or RUNNERS) says which runner images to build.
   ensure_env_file
   load_env_file
+  cmd_images
   "$BIN" doctor || die "doctor found problems (above); fix them and run ./build.sh serve again"
   if ! "$BIN" serve --help >/dev/null 2>&1; then
     die "this build has no 'serve' subcommand yet; 'mcp-sandbox run' and 'mcp-sandbox doctor' work"
@@ -256,7 +262,7 @@ cmd_test() {
   cmd_deps "${PACKAGE_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
   cmd_engine
   cmd_build
-  cmd_images
+  cmd_images all
   say "test: unit, integration and end-to-end suites (real engine, real runner images, MCP SDK clients)"
   # The integration and e2e suites must run here, never skip: an engine is up.
   MCP_SANDBOX_REQUIRE_ENGINE=1 ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 --timeout 900 \
@@ -306,12 +312,21 @@ main() {
   cd "$ROOT"
   if [[ $# -eq 0 ]]; then set -- deps engine build images; fi
   local verb
-  for verb in "$@"; do
+  while [[ $# -gt 0 ]]; do
+    verb="$1"
+    shift
     case "$verb" in
       deps) cmd_deps ;;
       engine) cmd_engine ;;
       build) cmd_build ;;
-      images) cmd_images ;;
+      images)
+        # "images all" or "images go,rust": which runners (default: RUNNERS, else the four).
+        if [[ $# -gt 0 && "$1" =~ ^(all|[a-z0-9][a-z0-9+_-]*(,[a-z0-9][a-z0-9+_-]*)*)$ && ! "$1" =~ ^(deps|engine|build|images|serve|doctor|test|sanitize|fuzz|bench|package|gvisor)$ ]]; then
+          cmd_images "$1"
+          shift
+        else
+          cmd_images
+        fi ;;
       serve) cmd_serve ;;
       doctor) cmd_doctor ;;
       test) cmd_test ;;

@@ -283,6 +283,23 @@ class Server:
                 total += float(line.rsplit(" ", 1)[1])
         return total
 
+    def cpu_seconds(self):
+        """User + system CPU time the server process has used so far."""
+        with open(f"/proc/{self.process.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def engine_calls(self):
+        """Engine API calls so far, by call (mcp_sandbox_engine_calls_total, every error label)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port)
+        conn.request("GET", "/metrics", headers={"Authorization": f"Bearer {self.token}"})
+        calls = {}
+        for line in conn.getresponse().read().decode().splitlines():
+            match = re.match(r'mcp_sandbox_engine_calls_total\{.*?call="([^"]+)".*\} (\S+)$', line)
+            if match:
+                calls[match.group(1)] = calls.get(match.group(1), 0.0) + float(match.group(2))
+        return calls
+
     def stop(self):
         for client in McpClient.opened:
             client.conn.close()
@@ -329,26 +346,47 @@ def check_output(out, what):
         raise RuntimeError(f"{what}: unexpected output {out!r}")
 
 
+IDLE_BEFORE_FOLLOW_UP = 1.0  # seconds: an assistant reading the answer before its next call
+
+
 def latency_table(args, engine, server, manifests):
     client = McpClient(server.port, server.token)
-    follow_conv = {}
-    for language in PROGRAMS:  # one follow-up conversation per language, existing before measuring
-        follow_conv[language] = client.call("run_code", {"language": language, "code": PROGRAMS[language],
-                                                         "conversationId": new_conversation()})["conversationId"]
+    follow_conv, back_conv, answered = {}, {}, {}
+    for language in PROGRAMS:  # conversations per language, existing before measuring
+        for convs in (follow_conv, back_conv):
+            convs[language] = client.call("run_code", {"language": language, "code": PROGRAMS[language],
+                                                       "conversationId": new_conversation()})["conversationId"]
+        answered[language] = time.monotonic()
     cli_env = dict(server.env)
+
+    def follow_up(language, code):
+        # At least 1 s after this conversation's previous answer (usually more: other variants ran between).
+        time.sleep(max(0.0, answered[language] + IDLE_BEFORE_FOLLOW_UP - time.monotonic()))
+        took = timed(lambda: client.call("run_code", {"language": language, "code": code,
+                                                      "conversationId": follow_conv[language]}))
+        answered[language] = time.monotonic()
+        return took
+
+    def back_to_back(language, code):
+        # A script or agent loop: the measured call is sent the moment the previous answer arrived.
+        arguments = {"language": language, "code": code, "conversationId": back_conv[language]}
+        client.call("run_code", arguments)
+        return timed(lambda: client.call("run_code", arguments))
 
     def variants(language):
         manifest, code = manifests[language], PROGRAMS[language]
         return {
-            "docker run --rm (CLI)": lambda: check_output(docker_cli_run(args.docker, manifest, code), "cli"),
-            "Engine API lifecycle": lambda: check_output(raw_lifecycle(engine, manifest, code, "raw"), "raw"),
-            "mcp-sandbox run": lambda: check_output(subprocess.run(
+            "docker run --rm (CLI)": lambda: timed(lambda: check_output(docker_cli_run(args.docker, manifest, code),
+                                                                        "cli")),
+            "Engine API lifecycle": lambda: timed(lambda: check_output(raw_lifecycle(engine, manifest, code, "raw"),
+                                                                       "raw")),
+            "mcp-sandbox run": lambda: timed(lambda: check_output(subprocess.run(
                 [args.bin, "run", "-l", language, "-"], input=code.encode(), env=cli_env, capture_output=True,
-                check=True).stdout, "mcp-sandbox run"),
-            "run_code, first call": lambda: client.call(
-                "run_code", {"language": language, "code": code, "conversationId": new_conversation()}),
-            "run_code, follow-up": lambda: client.call(
-                "run_code", {"language": language, "code": code, "conversationId": follow_conv[language]}),
+                check=True).stdout, "mcp-sandbox run")),
+            "run_code, first call": lambda: timed(lambda: client.call(
+                "run_code", {"language": language, "code": code, "conversationId": new_conversation()})),
+            "run_code, follow-up after 1 s idle": lambda: follow_up(language, code),
+            "run_code, back-to-back": lambda: back_to_back(language, code),
         }
 
     samples = {}
@@ -356,14 +394,16 @@ def latency_table(args, engine, server, manifests):
     for job in jobs:  # one unmeasured warm-up each (page cache, first image use)
         job[2]()
     hits_before = server.metric('mcp_sandbox_warm_claims_total{result="hit"}')
+    new_before = server.metric('mcp_sandbox_warm_new_conversations_total{result="hit"}')
     for round_index in range(args.rounds):
         random.shuffle(jobs)
         for language, name, fn in jobs:
-            samples.setdefault((language, name), []).append(timed(fn))
+            samples.setdefault((language, name), []).append(fn())
         if round_index % 10 == 9:
             log(f"  latency round {round_index + 1}/{args.rounds}")
     hits = server.metric('mcp_sandbox_warm_claims_total{result="hit"}') - hits_before
-    return samples, hits
+    new_hits = server.metric('mcp_sandbox_warm_new_conversations_total{result="hit"}') - new_before
+    return samples, hits, new_hits
 
 
 def sweep(args, server, manifests, concurrency, variant, seconds):
@@ -619,7 +659,7 @@ def main():
         time.sleep(1)
         rss_start = server.rss_mib()
         log(f"latency table: {args.rounds} interleaved rounds")
-        samples, hits = latency_table(args, engine, server, manifests)
+        samples, hits, new_hits = latency_table(args, engine, server, manifests)
 
         report.append(f"Measured {started} on {description}. `docker run` is `{args.docker}` "
                       f"({subprocess.run([args.docker, 'version', '--format', '{{.Client.Version}}'], capture_output=True, text=True).stdout.strip()}). "
@@ -636,9 +676,10 @@ def main():
                 p50 = percentile(values, 50)
                 report.append(f"| {language} | {name} | {p50:.0f} | {percentile(values, 90):.0f} | "
                               f"{percentile(values, 99):.0f} | {p50 / base:.2f}x |")
-        follow_ups = args.rounds * len(PROGRAMS)
-        report.append(f"\nWarm hits during the table: {hits:.0f} of {follow_ups} follow-up calls "
-                      "(first calls always start cold).\n")
+        calls = args.rounds * len(PROGRAMS)
+        report.append(f"\nWarm hits during the table: {hits:.0f} of {4 * calls} calls of run_code (first calls, "
+                      f"follow-ups and both calls of each back-to-back pair); {new_hits:.0f} of {calls} first calls "
+                      "were served by a container started for a new conversation.\n")
 
         log("concurrency sweep")
         report.append("| clients | variant | runs/s | p50 | p90 | p99 | ours / raw runs/s |")
@@ -658,7 +699,12 @@ def main():
         rss_idle = server.rss_mib()
         wrk = wrk_tools_list(server, args.wrk_seconds)
         log(f"{args.rss_runs} runs for the RSS figure")
+        cpu_before, calls_before = server.cpu_seconds(), server.engine_calls()
         run_many(server, args.rss_runs)
+        cpu_per_run = (server.cpu_seconds() - cpu_before) / args.rss_runs * 1000.0
+        calls_after = server.engine_calls()
+        calls_per_run = {call: (calls_after[call] - calls_before.get(call, 0.0)) / args.rss_runs
+                         for call in calls_after}
         server.settle()
         rss_after = server.rss_mib()
         rss_peak = server.rss_mib("VmHWM")
@@ -670,6 +716,10 @@ def main():
         report.append(f"| RSS idle after the table and the sweep | {rss_idle:.1f} MiB |")
         report.append(f"| RSS idle after {args.rss_runs} more runs (4 clients) | {rss_after:.1f} MiB |")
         report.append(f"| RSS peak (VmHWM, under load) | {rss_peak:.1f} MiB |")
+        report.append(f"| server CPU per run (user+sys over the {args.rss_runs} runs) | {cpu_per_run:.1f} ms |")
+        report.append(f"| engine calls per run (over the {args.rss_runs} runs) | {sum(calls_per_run.values()):.2f}: " +
+                      ", ".join(f"{call} {n:.2f}" for call, n in sorted(calls_per_run.items(), key=lambda kv: -kv[1])
+                                if n >= 0.005) + " |")
         if wrk:
             report.append(f"| tools/list under wrk (2 threads, 4 connections, {args.wrk_seconds} s) | "
                           f"{wrk['rps']:.0f} req/s, p50 {wrk['p50']:.2f} ms, p99 {wrk['p99']:.2f} ms, "

@@ -125,7 +125,7 @@ void check_runners(const config::Config& config, const runner::Registry& registr
     if (const auto* found = registry.find(language)) {
       report.ok("runner", found->manifest.language + ": " + found->manifest.image + " (" + found->version + ")");
     } else {
-      report.fail("runner", language + ": no image", "build the runner images: ./build.sh images");
+      report.fail("runner", language + ": no image", "build it: ./build.sh images " + language);
     }
   }
 }

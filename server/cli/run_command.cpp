@@ -56,8 +56,15 @@ int run_command(const config::Config& config, docker::Engine& engine, const RunA
   }
   auto registry = runner::Registry::discover(engine);
   if (!registry) return report_error(registry.error(), err);
+  // A conversation may live in a directory the server's index bound it to.
+  std::shared_ptr<sandbox::ConversationIndex> index;
+  if (!args.conversation_id.empty()) {
+    auto opened = sandbox::ConversationIndex::open(config.state_directory(), sandbox::kConversationsPerCaller);
+    if (!opened) return report_error(opened.error(), err);
+    index = std::move(*opened);
+  }
   sandbox::Workspaces workspaces(config.sandbox_root, config.engine_sandbox_path(), secret,
-                                 workspace_options(config));
+                                 workspace_options(config, std::move(index)));
   if (auto ready = workspaces.prepare_root(); !ready) return report_error(ready.error(), err);
   auto workspace = args.conversation_id.empty() ? workspaces.open_ephemeral() : workspaces.open(args.conversation_id);
   if (!workspace) return report_error(workspace.error(), err);

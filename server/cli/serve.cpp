@@ -20,6 +20,7 @@
 #include "routes/file_routes.hpp"
 #include "routes/ops_routes.hpp"
 #include "runner/executor.hpp"
+#include "runner/new_conversation_pool.hpp"
 #include "runner/instance_id.hpp"
 #include "runner/reaper.hpp"
 #include "sandbox/conversation_index.hpp"
@@ -225,8 +226,13 @@ Step<int> serve_steps(const config::Config& config, docker::Engine& raw_engine) 
                                                        std::chrono::duration<double> took) {
     metrics.engine_call(call, error != nullptr ? core::to_string(error->kind) : std::string_view(), took.count());
   });
+  // One conversation index for the server: where conversations live (Workspaces) and which ones each
+  // caller used (recorded by the tools, listed by resources/list).
+  auto opened_index = sandbox::ConversationIndex::open(config.state_directory(), sandbox::kConversationsPerCaller);
+  if (!opened_index) return refuse(kCannotServe, "refusing to start: " + opened_index.error().message);
+  const std::shared_ptr<sandbox::ConversationIndex> conversation_index = std::move(*opened_index);
   sandbox::Workspaces workspaces(config.sandbox_root, config.engine_sandbox_path(), config.file_secret,
-                                 workspace_options(config));
+                                 workspace_options(config, conversation_index));
   const auto root_lock = prepare_storage(config, workspaces);
   if (!root_lock) return tl::unexpected(root_lock.error());
   // After the root lock: the database in STATE_DIR is then this server's alone.
@@ -268,11 +274,20 @@ Step<int> serve_steps(const config::Config& config, docker::Engine& raw_engine) 
   tools::ActiveConversations active_conversations;
   services.resource_events = &resource_events;
   services.active = &active_conversations;
-  auto opened_index = sandbox::ConversationIndex::open(config.state_directory(), sandbox::kConversationsPerCaller);
-  if (!opened_index) return refuse(kCannotServe, "refusing to start: " + opened_index.error().message);
-  const std::shared_ptr<sandbox::ConversationIndex> conversation_index = std::move(*opened_index);
-  services.index = conversation_index.get();
   const tools::FileResources file_resources(services, active_conversations, conversation_index.get());
+  // Started containers for conversations that do not exist yet (they live in the warm pool).
+  std::optional<runner::NewConversationPool> new_conversations;
+  if (config.warm_max > 0 && config.warm_new_per_language > 0) {
+    new_conversations.emplace(
+        executor, workspaces,
+        runner::NewConversationPoolOptions{
+            static_cast<std::size_t>(config.warm_new_per_language), std::chrono::seconds(config.warm_new_idle_seconds),
+            std::chrono::milliseconds(1000),
+            tools::run_environment_of(services)},
+        runner::NewConversationPoolEvents{[&metrics](bool hit) { metrics.warm_new_conversation(hit); },
+                                          [&metrics](std::size_t pooled) { metrics.set_warm_new_ready(pooled); }});
+    services.new_conversations = &*new_conversations;
+  }
   mcp::ToolRegistry tool_registry;
   tools::register_tools(tool_registry, services);
   auto mcp_options = endpoint_options(config, metrics);
@@ -306,7 +321,8 @@ Step<int> serve_steps(const config::Config& config, docker::Engine& raw_engine) 
   }
   sweeper.stop();
   // Warm containers hold their conversation's lease: remove them before the last sweep, or their
-  // volumes stay mounted.
+  // volumes stay mounted. Pooled directories of new conversations go with theirs.
+  if (new_conversations) new_conversations->shutdown();
   executor.shutdown();
   reaper.stop();
   unmount_all(config, workspaces);

@@ -6,8 +6,10 @@
 
 namespace cli {
 
-sandbox::WorkspaceOptions workspace_options(const config::Config& config) {
+sandbox::WorkspaceOptions workspace_options(const config::Config& config,
+                                            std::shared_ptr<sandbox::ConversationIndex> index) {
   sandbox::WorkspaceOptions options;
+  options.index = std::move(index);
   options.quota = sandbox::VolumeLimits{config.quota_mb * 1024 * 1024, config.quota_files};
   return options;
 }

@@ -12,7 +12,9 @@
 namespace cli {
 
 /// How conversations are stored, from the settings (SANDBOX_QUOTA_MB, SANDBOX_QUOTA_FILES).
-sandbox::WorkspaceOptions workspace_options(const config::Config& config);
+/// `index`: where conversations live and who used them; empty for the original layout only.
+sandbox::WorkspaceOptions workspace_options(const config::Config& config,
+                                            std::shared_ptr<sandbox::ConversationIndex> index = nullptr);
 
 /// What the sweep removes, from the settings (SANDBOX_TTL, RUN_TIMEOUT_SECONDS).
 sandbox::SweepPolicy sweep_policy(const config::Config& config);

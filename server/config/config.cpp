@@ -119,6 +119,18 @@ void register_settings(CLI::App& app, Config& c) {
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20));
   setting(app, "--run-code-bytes", "RUN_CODE_BYTES", c.limits.code_bytes, "Largest program accepted, bytes", limits)
       ->check(CLI::Range(std::int64_t{1024}, std::int64_t{16} << 20));
+  setting(app, "--run-build-mb", "RUN_BUILD_MB", c.limits.build_mb,
+          "Size of the exec tmpfs at /build where runners that compile put their output, MiB", limits)
+      ->check(CLI::Range(std::int64_t{4}, std::int64_t{1} << 16));
+  setting(app, "--runner-max-cpus", "RUNNER_MAX_CPUS", c.limits.max_cpus,
+          "The most CPUs a runner's manifest may ask for (compilers); never below RUN_CPUS", limits)
+      ->check(CLI::Range(0.01, 64.0));
+  setting(app, "--runner-max-memory-mb", "RUNNER_MAX_MEMORY_MB", c.limits.max_memory_mb,
+          "The most memory a runner's manifest may ask for, MiB (rustc, javac); never below RUN_MEMORY_MB", limits)
+      ->check(CLI::Range(std::int64_t{16}, std::int64_t{1} << 20));
+  setting(app, "--runner-max-timeout", "RUNNER_MAX_TIMEOUT_SECONDS", c.limits.max_timeout_seconds,
+          "The longest time limit a runner's manifest may ask for, seconds; never below RUN_TIMEOUT_SECONDS", limits)
+      ->check(CLI::Range(1, 3600));
   setting(app, "--allow-network", "ALLOW_NETWORK", c.allow_network,
           "Let callers ask for network access in a run (off: every run has only loopback)", limits);
 
@@ -175,6 +187,16 @@ void register_settings(CLI::App& app, Config& c) {
   setting(app, "--warm-idle-seconds", "WARM_IDLE_SECONDS", c.warm_idle_seconds,
           "A warm container not claimed within this many seconds is removed", warm)
       ->check(CLI::Range(1, 86400));
+  setting(app, "--warm-new-per-language", "WARM_NEW_PER_LANGUAGE", c.warm_new_per_language,
+          "Started containers kept ready for new conversations, per runner language in use (each with its own "
+          "fresh /data); 0 disables",
+          warm)
+      ->check(CLI::Range(0, 64));
+  setting(app, "--warm-new-idle-seconds", "WARM_NEW_IDLE_SECONDS", c.warm_new_idle_seconds,
+          "A language no new conversation used for this many seconds gets no ready containers; one unused "
+          "this long is replaced",
+          warm)
+      ->check(CLI::Range(10, 86400));
 
   const std::string server = "Server";
   setting(app, "--http-addr", "MCP_HTTP_ADDR", c.http_addr, "Listen address, host:port or :port", server);
@@ -265,7 +287,7 @@ void register_settings(CLI::App& app, Config& c) {
           "Deadline for a request's whole body, seconds", capacity)
       ->check(CLI::Range(1, 3600));
   setting(app, "--http-max-connections-per-peer", "HTTP_MAX_CONNECTIONS_PER_PEER", c.http_max_connections_per_peer,
-          "Open connections from one address (more are closed at once; trusted proxies are not capped); 0 = no cap", capacity)
+          "Open connections from one address (at the cap an idle one makes room, else more are closed at once; trusted proxies are not capped); 0 = no cap", capacity)
       ->check(CLI::Range(0, 65536));
 
   const std::string logging = "Logging";

@@ -24,6 +24,11 @@ struct RunLimits {
   std::int64_t nofile = 1024;
   std::int64_t file_size_mb = 512;
   std::int64_t code_bytes = 1024 * 1024;
+  std::int64_t build_mb = 256;  ///< exec tmpfs at /build, only for runners that compile
+  /// The most a runner's manifest may raise cpus, memory_mb and timeout_seconds to.
+  double max_cpus = 1.0;
+  std::int64_t max_memory_mb = 1024;
+  int max_timeout_seconds = 60;
 
   /// The time limit of a run that asked for `requested` seconds: lowered to the cap, never raised.
   [[nodiscard]] int timeout_for(std::optional<int> requested) const {
@@ -73,6 +78,8 @@ struct Config {
   // Warm containers (docs/performance.md)
   int warm_max = 16;            ///< idle warm containers kept at once; 0 disables them
   int warm_idle_seconds = 300;  ///< a warm container unclaimed this long is removed
+  int warm_new_per_language = 1;    ///< started containers kept for new conversations per language in use; 0: off
+  int warm_new_idle_seconds = 240;  ///< a language unused by new conversations this long loses its pool
 
   // Server
   std::string http_addr = "127.0.0.1:8080";

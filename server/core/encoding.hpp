@@ -24,6 +24,14 @@ std::string hex_encode(std::string_view bytes);
 /// with upper-case hex.
 std::string percent_encode(std::string_view text, std::string_view keep = {});
 
+/// The value of a hex digit (either case), or -1.
+int hex_digit(char c);
+
+/// `text` with each %XX replaced by its byte; nullopt for a '%' not followed by two hex digits.
+/// With `plus_is_space` (query strings, application/x-www-form-urlencoded) '+' is a space;
+/// otherwise (RFC 3986 paths) it is a plus.
+std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space = false);
+
 /// `text` without leading and trailing ASCII white space (space, \t \n \v \f \r).
 std::string_view trim(std::string_view text);
 

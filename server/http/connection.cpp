@@ -82,6 +82,31 @@ class StreamWriter final : public BodyWriter {
     return !m_failed;
   }
 
+  bool write_file(int fd, std::uint64_t offset, std::uint64_t length) override {
+    if (m_failed || m_mode == Mode::discard) return false;
+    if (length == 0) return true;
+    switch (m_mode) {
+      case Mode::chunked: {
+        std::array<char, 24> size{};
+        const int n = std::snprintf(size.data(), size.size(), "%llx\r\n", static_cast<unsigned long long>(length));
+        m_failed = !m_stream.write_all(std::string_view(size.data(), static_cast<std::size_t>(n))) ||
+                   !m_stream.send_file(fd, offset, length) || !m_stream.write_all("\r\n");
+        break;
+      }
+      case Mode::length:
+        if (length > m_left) {
+          m_failed = true;
+          return false;
+        }
+        m_left -= length;
+        m_failed = !m_stream.send_file(fd, offset, length);
+        break;
+      case Mode::until_close: m_failed = !m_stream.send_file(fd, offset, length); break;
+      case Mode::discard: return false;
+    }
+    return !m_failed;
+  }
+
   // Ends the body; false when the connection cannot carry another response.
   bool finish() {
     if (m_failed || m_mode == Mode::discard) return !m_failed && m_mode == Mode::discard;
@@ -156,8 +181,9 @@ bool wants_close(const RequestHead& head) {
 
 class ConnectionServer {
  public:
-  ConnectionServer(int sock, std::string peer, const std::atomic<int>& listening, const ConnectionSettings& settings)
-      : m_sock(sock), m_settings(settings), m_stream(sock, settings.limits, listening) {
+  ConnectionServer(int sock, std::string peer, const std::atomic<int>& listening, const ConnectionSettings& settings,
+                   IdleWatcher* idle)
+      : m_sock(sock), m_settings(settings), m_stream(sock, settings.limits, listening), m_idle(idle) {
     m_peer.address = std::move(peer);
     socket_address(sock, false, m_peer.local_address, m_peer.local_port);
   }
@@ -168,7 +194,7 @@ class ConnectionServer {
       // A new connection must start its request within the header deadline; a kept-alive one may idle.
       const auto wait = served == 0 ? m_settings.limits.header_timeout : m_settings.limits.idle_timeout;
       const auto started = Clock::now();
-      if (!m_stream.wait_request(started + wait)) {
+      if (!wait_request(started + wait, served > 0)) {
         if (served == 0 && !m_stream.stopping()) closed("read_deadline");
         break;
       }
@@ -181,6 +207,15 @@ class ConnectionServer {
   }
 
  private:
+  // Waits for the first byte of the next request; a kept-alive connection may be closed meanwhile
+  // to make room, and then it is over whatever arrived.
+  bool wait_request(Clock::time_point deadline, bool kept_alive) {
+    if (!kept_alive || m_idle == nullptr) return m_stream.wait_request(deadline);
+    m_idle->idle(m_sock);
+    const bool arrived = m_stream.wait_request(deadline);
+    return m_idle->busy(m_sock) && arrived;
+  }
+
   // Reads one head into `head_bytes`; false with `refused` set (or the connection over).
   bool read_head(std::string& head_bytes, std::optional<HttpError>& refused) {
     auto& pending = m_stream.pending();
@@ -284,14 +319,15 @@ class ConnectionServer {
   int m_sock;
   const ConnectionSettings& m_settings;
   SocketStream m_stream;
+  IdleWatcher* m_idle;
   Peer m_peer;
 };
 
 }  // namespace
 
 void serve_connection(int sock, std::string peer, const std::atomic<int>& listening,
-                      const ConnectionSettings& settings) {
-  ConnectionServer(sock, std::move(peer), listening, settings).run();
+                      const ConnectionSettings& settings, IdleWatcher* idle) {
+  ConnectionServer(sock, std::move(peer), listening, settings, idle).run();
 }
 
 }  // namespace http

@@ -31,13 +31,26 @@ struct ConnectionSettings {
   std::function<void(const RequestRecord&)> on_request;
 };
 
+/// Told when a kept-alive connection starts and stops waiting for its next request, so that it can
+/// be closed to make room while it does nothing (PeerConnections).
+class IdleWatcher {
+ public:
+  virtual void idle(int sock) = 0;
+  /// False when the connection was closed to make room while it waited: it is over.
+  virtual bool busy(int sock) = 0;
+
+ protected:
+  ~IdleWatcher() = default;
+};
+
 /// Serves one accepted connection: reads each request head with our strict parser (nothing is
 /// read past it until a handler asks for the body), routes it, writes the response, and keeps the
 /// connection for another request only when this one was framed unambiguously and its body read to
 /// the end. After a refusal whose body was never read the connection is closed with a lingering
 /// close (the client reads the refusal instead of a reset). Returns when the connection is done;
-/// the caller closes the socket. `peer` is the socket's peer address (socket_address()).
+/// the caller closes the socket. `peer` is the socket's peer address (socket_address()); `idle`, when
+/// given, is told each wait for a next request.
 void serve_connection(int sock, std::string peer, const std::atomic<int>& listening,
-                      const ConnectionSettings& settings);
+                      const ConnectionSettings& settings, IdleWatcher* idle = nullptr);
 
 }  // namespace http

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "core/encoding.hpp"
 #include "http/url.hpp"
 
 namespace http {
@@ -82,9 +83,9 @@ tl::expected<std::string, HttpError> FramedBody::read_chunked(std::uint64_t max_
     // chunk-size [ chunk-ext ]: hex digits, then nothing or ';' (extensions are ignored).
     std::uint64_t size = 0;
     std::size_t digits = 0;
-    for (; digits < line->size() && hex_digit((*line)[digits]) >= 0; ++digits) {
+    for (; digits < line->size() && core::hex_digit((*line)[digits]) >= 0; ++digits) {
       if (digits == 15) return refuse(400, "Bad Request: a chunk size is too large");
-      size = size * 16 + static_cast<std::uint64_t>(hex_digit((*line)[digits]));
+      size = size * 16 + static_cast<std::uint64_t>(core::hex_digit((*line)[digits]));
     }
     const auto rest = std::string_view(*line).substr(digits);
     if (digits == 0 || !(rest.empty() || rest.front() == ';' || rest.front() == ' ' || rest.front() == '\t')) {

@@ -5,27 +5,72 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <string_view>
 
 namespace http {
 
-bool PeerConnections::open(const std::string& peer) {
+bool PeerConnections::open(int sock, const std::string& peer, bool capped) {
   std::lock_guard lock(m_mutex);
-  auto& count = m_open[peer];
-  if (m_max != 0 && count >= m_max) {
-    if (count == 0) m_open.erase(peer);
-    return false;
+  if (capped && m_max != 0 && m_open[peer] >= m_max) {
+    const auto oldest = std::find_if(m_idle.begin(), m_idle.end(),
+                                     [&](int idle) { return m_connections.at(idle).peer == peer; });
+    if (oldest == m_idle.end()) {
+      if (m_open[peer] == 0) m_open.erase(peer);
+      return false;
+    }
+    close_idle(*oldest);
   }
-  ++count;
+  if (capped) ++m_open[peer];
+  m_connections[sock] = Connection{peer, capped, false};
   return true;
 }
 
-void PeerConnections::close(const std::string& peer) {
+void PeerConnections::close(int sock) {
   std::lock_guard lock(m_mutex);
-  const auto found = m_open.find(peer);
-  if (found == m_open.end()) return;
-  if (--found->second == 0) m_open.erase(found);
+  const auto found = m_connections.find(sock);
+  if (found == m_connections.end()) return;
+  m_idle.remove(sock);
+  if (found->second.counted) {
+    const auto open = m_open.find(found->second.peer);
+    if (open != m_open.end() && --open->second == 0) m_open.erase(open);
+  }
+  m_connections.erase(found);
+}
+
+bool PeerConnections::close_longest_idle() {
+  std::lock_guard lock(m_mutex);
+  if (m_idle.empty()) return false;
+  close_idle(m_idle.front());
+  return true;
+}
+
+void PeerConnections::close_idle(int sock) {
+  m_idle.remove(sock);
+  auto& connection = m_connections.at(sock);
+  connection.closed = true;
+  if (connection.counted) {
+    connection.counted = false;
+    const auto open = m_open.find(connection.peer);
+    if (open != m_open.end() && --open->second == 0) m_open.erase(open);
+  }
+  if (m_made_room) m_made_room();
+  // The worker polling it sees the hang-up at once; the socket stays valid until that worker closes it.
+  ::shutdown(sock, SHUT_RDWR);
+}
+
+void PeerConnections::idle(int sock) {
+  std::lock_guard lock(m_mutex);
+  const auto found = m_connections.find(sock);
+  if (found != m_connections.end() && !found->second.closed) m_idle.push_back(sock);
+}
+
+bool PeerConnections::busy(int sock) {
+  std::lock_guard lock(m_mutex);
+  m_idle.remove(sock);
+  const auto found = m_connections.find(sock);
+  return found != m_connections.end() && !found->second.closed;
 }
 
 std::size_t PeerConnections::count(const std::string& peer) const {
@@ -44,16 +89,18 @@ constexpr std::string_view kTooManyConnections =
 }  // namespace
 
 Listener::Listener(const ConnectionSettings& settings, std::size_t max_connections_per_peer)
-    : m_settings(settings), m_peers(max_connections_per_peer) {}
+    : m_settings(settings), m_peers(max_connections_per_peer, [this] {
+        if (m_settings.limits.on_closed) m_settings.limits.on_closed("idle_for_room");
+      }) {}
 
 bool Listener::process_and_close_socket(socket_t sock) {
   std::string peer;
   int port = 0;
   socket_address(sock, true, peer, port);
   const bool capped = !m_settings.proxies.trusted(peer);
-  if (!capped || m_peers.open(peer)) {
-    serve_connection(sock, peer, svr_sock_, m_settings);
-    if (capped) m_peers.close(peer);
+  if (m_peers.open(sock, peer, capped)) {
+    serve_connection(sock, peer, svr_sock_, m_settings, &m_peers);
+    m_peers.close(sock);
   } else {
     if (m_settings.limits.on_closed) m_settings.limits.on_closed("per_peer");
     // Best effort and never blocking: the socket buffer of a fresh connection has room for this.

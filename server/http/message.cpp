@@ -1,5 +1,7 @@
 #include "http/message.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "http/url.hpp"
@@ -64,6 +66,18 @@ std::string Response::header(std::string_view name) const {
 void Response::set_content(std::string content, std::string content_type) {
   body = std::move(content);
   set_header("Content-Type", std::move(content_type));
+}
+
+bool BodyWriter::write_file(int fd, std::uint64_t offset, std::uint64_t length) {
+  constexpr std::uint64_t kChunk = 256 * 1024;
+  std::string buffer(static_cast<std::size_t>(std::min(length, kChunk)), '\0');
+  for (std::uint64_t sent = 0; sent < length;) {
+    const auto want = static_cast<std::size_t>(std::min(length - sent, kChunk));
+    const auto got = ::pread(fd, buffer.data(), want, static_cast<off_t>(offset + sent));
+    if (got <= 0 || !write(std::string_view(buffer.data(), static_cast<std::size_t>(got)))) return false;
+    sent += static_cast<std::uint64_t>(got);
+  }
+  return true;
 }
 
 }  // namespace http

@@ -87,7 +87,10 @@ Server::Server(ServerOptions options, metrics::Metrics& metrics)
   const auto threads = static_cast<std::size_t>(m_options.threads);
   // Every open SSE stream holds a worker thread, so the cap is sized for streams, not CPUs;
   // workers start on demand and end when idle (WorkerPool).
-  listener.new_task_queue = [threads] { return new WorkerPool(threads, kWorkerIdleExit); };
+  // When they are all taken, an idle kept-alive connection is closed to free one (Listener::make_room).
+  listener.new_task_queue = [threads, &listener] {
+    return new WorkerPool(threads, kWorkerIdleExit, [&listener] { listener.make_room(); });
+  };
   // httplib's default sets SO_REUSEPORT, which lets a second server bind the
   // same port and silently take half the requests (and half the sessions).
   listener.set_socket_options([](int socket) {

@@ -2,14 +2,9 @@
 
 #include <algorithm>
 
-namespace http {
+#include "core/encoding.hpp"
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+namespace http {
 
 std::optional<std::uint64_t> parse_decimal(std::string_view text) {
   if (text.empty() || text.size() > 19) return std::nullopt;  // 19 digits always fit in 64 bits
@@ -27,37 +22,16 @@ std::string_view trim_ows(std::string_view text) {
   return text;
 }
 
-std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '%') {
-      if (i + 2 >= text.size()) return std::nullopt;
-      const int high = hex_digit(text[i + 1]);
-      const int low = hex_digit(text[i + 2]);
-      if (high < 0 || low < 0) return std::nullopt;
-      out.push_back(static_cast<char>(high * 16 + low));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
 std::optional<std::string> query_value(std::string_view query, std::string_view name) {
   std::size_t start = 0;
   while (start <= query.size()) {
     const auto end = std::min(query.find('&', start), query.size());
     const auto pair = query.substr(start, end - start);
     const auto equals = pair.find('=');
-    const auto key = percent_decode(pair.substr(0, equals), true);
+    const auto key = core::percent_decode(pair.substr(0, equals), true);
     if (key && *key == name) {
       return equals == std::string_view::npos ? std::optional<std::string>("")
-                                              : percent_decode(pair.substr(equals + 1), true);
+                                              : core::percent_decode(pair.substr(equals + 1), true);
     }
     start = end + 1;
   }

@@ -7,19 +7,12 @@
 
 namespace http {
 
-/// The value of one hex digit, or -1.
-[[nodiscard]] int hex_digit(char c);
-
 /// A plain decimal number (1*DIGIT, as Content-Length and byte ranges are written) within 64 bits;
 /// nullopt for anything else (signs, spaces, hex, more than 19 digits).
 [[nodiscard]] std::optional<std::uint64_t> parse_decimal(std::string_view text);
 
 /// `text` without the optional whitespace (spaces and tabs, RFC 9110 5.6.3) around it.
 [[nodiscard]] std::string_view trim_ows(std::string_view text);
-
-/// `text` with each %XX replaced by its byte; nullopt for a '%' not followed by two hex digits.
-/// With `plus_is_space` (query strings, application/x-www-form-urlencoded) '+' is a space.
-[[nodiscard]] std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space = false);
 
 /// The decoded value of the first `name=value` pair in a query string, or nullopt when it is absent
 /// or malformed.

@@ -23,8 +23,8 @@ void return_free_heap_pages() {
 
 }  // namespace
 
-WorkerPool::WorkerPool(std::size_t max_threads, std::chrono::milliseconds idle_exit)
-    : m_max_threads(max_threads == 0 ? 1 : max_threads), m_idle_exit(idle_exit) {}
+WorkerPool::WorkerPool(std::size_t max_threads, std::chrono::milliseconds idle_exit, std::function<void()> must_wait)
+    : m_max_threads(max_threads == 0 ? 1 : max_threads), m_idle_exit(idle_exit), m_must_wait(std::move(must_wait)) {}
 
 WorkerPool::~WorkerPool() { shutdown(); }
 
@@ -33,8 +33,14 @@ bool WorkerPool::add(std::function<void()> task) {
   if (m_stopping) return false;
   m_tasks.push_back(std::move(task));
   // A task still queued is already promised to an idle worker that has been woken.
-  if (m_counts.idle >= m_tasks.size() || m_counts.threads >= m_max_threads) {
+  if (m_counts.idle >= m_tasks.size()) {
     m_task_ready.notify_one();
+    return true;
+  }
+  if (m_counts.threads >= m_max_threads) {
+    m_task_ready.notify_one();
+    lock.unlock();
+    if (m_must_wait) m_must_wait();
     return true;
   }
   ++m_counts.threads;

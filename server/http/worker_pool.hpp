@@ -25,7 +25,9 @@ class WorkerPool final : public httplib::TaskQueue {
   using EnqueueResult = decltype(std::declval<httplib::TaskQueue&>().enqueue(std::function<void()>{}));
 
  public:
-  WorkerPool(std::size_t max_threads, std::chrono::milliseconds idle_exit);
+  /// `must_wait` is called (without the pool's lock) when a task has to wait because every worker
+  /// is taken: the server then closes an idle kept-alive connection to free one.
+  WorkerPool(std::size_t max_threads, std::chrono::milliseconds idle_exit, std::function<void()> must_wait = {});
   /// Finishes the queued connections and waits for every worker (shutdown()).
   ~WorkerPool() override;
   WorkerPool(const WorkerPool&) = delete;
@@ -54,6 +56,7 @@ class WorkerPool final : public httplib::TaskQueue {
 
   const std::size_t m_max_threads;
   const std::chrono::milliseconds m_idle_exit;
+  const std::function<void()> m_must_wait;
   std::mutex m_mutex;
   std::condition_variable m_task_ready;
   std::condition_variable m_worker_ended;

@@ -96,7 +96,7 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Counter>& connections_refused =
       prometheus::BuildCounter()
           .Name("mcp_sandbox_http_connections_closed_total")
-          .Help("Connections closed by the HTTP guard: per_peer (cap), read_deadline (slow request) or framing (ambiguous or oversized request head)")
+          .Help("Connections closed by the HTTP guard: per_peer (cap), idle_for_room (a kept-alive connection closed while idle to make room for another), read_deadline (slow request) or framing (ambiguous or oversized request head)")
           .Register(*registry);
   prometheus::Counter& storage_full = prometheus::BuildCounter()
                                           .Name("mcp_sandbox_storage_full_total")
@@ -120,6 +120,16 @@ struct Metrics::Families {
       prometheus::BuildCounter()
           .Name("mcp_sandbox_warm_discards_total")
           .Help("Warm containers removed without running anything, by reason")
+          .Register(*registry);
+  prometheus::Gauge& warm_new_ready = prometheus::BuildGauge()
+                                          .Name("mcp_sandbox_warm_new_conversation_ready")
+                                          .Help("Started containers (with fresh directories) waiting for new conversations")
+                                          .Register(*registry)
+                                          .Add({});
+  prometheus::Family<prometheus::Counter>& warm_new_taken =
+      prometheus::BuildCounter()
+          .Name("mcp_sandbox_warm_new_conversations_total")
+          .Help("New conversations served by a started container from the pool (hit) or started cold (miss)")
           .Register(*registry);
   prometheus::Family<prometheus::Counter>& egress_decisions =
       prometheus::BuildCounter()
@@ -208,6 +218,12 @@ void Metrics::connection_refused(std::string_view reason) {
 void Metrics::set_warm_idle(std::size_t idle) { m_families->warm_idle.Set(static_cast<double>(idle)); }
 
 void Metrics::warm_claim(bool hit) { m_families->warm_claims.Add({{"result", hit ? "hit" : "miss"}}).Increment(); }
+
+void Metrics::set_warm_new_ready(std::size_t ready) { m_families->warm_new_ready.Set(static_cast<double>(ready)); }
+
+void Metrics::warm_new_conversation(bool hit) {
+  m_families->warm_new_taken.Add({{"result", hit ? "hit" : "miss"}}).Increment();
+}
 
 void Metrics::warm_discard(std::string_view reason) {
   m_families->warm_discards.Add({{"reason", std::string(reason)}}).Increment();

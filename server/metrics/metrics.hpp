@@ -55,6 +55,10 @@ class Metrics {
   void set_warm_idle(std::size_t idle);
   /// A run looked for a warm container: hit or miss.
   void warm_claim(bool hit);
+  /// Started containers waiting for new conversations right now.
+  void set_warm_new_ready(std::size_t ready);
+  /// A new conversation's first run_code: served from the pool (hit) or not (miss).
+  void warm_new_conversation(bool hit);
   /// A warm container was removed unused: image_changed, spec_changed, idle, evicted, ...
   void warm_discard(std::string_view reason);
   /// The egress proxy allowed or refused a request. `policy` is packages, allowlist or open

@@ -6,7 +6,6 @@
 #include <utility>
 
 #include "core/encoding.hpp"
-#include "http/url.hpp"
 #include "oauth/crypto.hpp"
 #include "oauth/form.hpp"
 #include "oauth/redirect_uri.hpp"
@@ -255,8 +254,8 @@ OAuthResult<Client> AuthorizationServer::authenticate_client(const std::map<std:
     const auto decoded = core::base64_decode(core::trim(authorization.substr(6)));
     const auto colon = decoded ? decoded->find(':') : std::string::npos;
     if (colon == std::string::npos) return oauth_fail("invalid_client", "malformed Basic credentials", 401);
-    const auto id = http::percent_decode(std::string_view(*decoded).substr(0, colon), true);
-    const auto pass = http::percent_decode(std::string_view(*decoded).substr(colon + 1), true);
+    const auto id = core::percent_decode(std::string_view(*decoded).substr(0, colon), true);
+    const auto pass = core::percent_decode(std::string_view(*decoded).substr(colon + 1), true);
     if (!id || !pass || (!client_id.empty() && client_id != *id) || !secret.empty()) {
       return oauth_fail("invalid_client", "conflicting client credentials", 401);
     }

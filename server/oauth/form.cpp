@@ -1,6 +1,6 @@
 #include "oauth/form.hpp"
 
-#include "http/url.hpp"
+#include "core/encoding.hpp"
 
 namespace oauth {
 
@@ -12,8 +12,8 @@ std::optional<std::map<std::string, std::string>> parse_form(std::string_view te
     text = amp == std::string_view::npos ? std::string_view{} : text.substr(amp + 1);
     if (pair.empty()) continue;
     const auto eq = pair.find('=');
-    auto name = http::percent_decode(pair.substr(0, eq), true);
-    auto value = http::percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
+    auto name = core::percent_decode(pair.substr(0, eq), true);
+    auto value = core::percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
     if (!name || !value) return std::nullopt;
     if (!form.emplace(std::move(*name), std::move(*value)).second) return std::nullopt;
   }

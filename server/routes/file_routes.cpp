@@ -1,7 +1,5 @@
 #include "routes/file_routes.hpp"
 
-#include <unistd.h>
-
 #include <memory>
 
 #include "core/encoding.hpp"
@@ -13,7 +11,6 @@
 namespace routes {
 namespace {
 
-constexpr std::size_t kChunk = 256 * 1024;
 constexpr std::string_view kPrefix = "/files/";
 constexpr std::size_t kSandboxNameLength = 32;
 
@@ -86,7 +83,7 @@ void mount_file_routes(http::Router& routes, const sandbox::Workspaces& workspac
     const auto encoded = rest.size() > kSandboxNameLength + 1 && rest[kSandboxNameLength] == '/'
                              ? rest.substr(kSandboxNameLength + 1)
                              : std::string_view();
-    const auto decoded = http::percent_decode(encoded);
+    const auto decoded = core::percent_decode(encoded);
     if (!is_sandbox_name(sandbox_name) || !decoded || decoded->empty()) {
       metrics.file_download("bad_path", 0);
       return refuse(response, 404, "no such file");
@@ -138,19 +135,11 @@ void mount_file_routes(http::Router& routes, const sandbox::Workspaces& workspac
     response.set_header("Cache-Control", "private, no-cache");
     metrics.file_download("ok", part.length);
     response.stream_length = part.length;
-    // One bounded buffer per download; the lease keeps the volume mounted until the stream ends.
+    // From the descriptor open_regular checked (a regular file inside the conversation, reached
+    // without following links) straight to the socket; the lease keeps the volume mounted until
+    // the stream ends. A file that shrank under us (a run changed it) ends the response early.
     response.stream = [fd = std::make_shared<core::Fd>(std::move(*file)), lease = workspace->lease,
-                       part](http::BodyWriter& out) {
-      std::string buffer(static_cast<std::size_t>(std::min<std::uint64_t>(part.length, kChunk)), '\0');
-      std::uint64_t sent = 0;
-      while (sent < part.length) {
-        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(part.length - sent, kChunk));
-        const auto got = ::pread(fd->get(), buffer.data(), want, static_cast<off_t>(part.first + sent));
-        // The file shrank under us (a run changed it): end the response rather than send garbage.
-        if (got <= 0 || !out.write(std::string_view(buffer.data(), static_cast<std::size_t>(got)))) return;
-        sent += static_cast<std::uint64_t>(got);
-      }
-    };
+                       part](http::BodyWriter& out) { (void)out.write_file(fd->get(), part.first, part.length); };
   });
 }
 

@@ -14,6 +14,23 @@ std::string code_path(const Manifest& manifest) { return "/tmp/" + manifest.file
 
 }  // namespace
 
+std::string shell_words(const std::vector<std::string>& argv) {
+  std::string line;
+  for (const auto& word : argv) {
+    if (!line.empty()) line += ' ';
+    line += '\'';
+    for (char ch : word) {
+      if (ch == '\'') {
+        line += "'\\''";
+      } else {
+        line += ch;
+      }
+    }
+    line += '\'';
+  }
+  return line;
+}
+
 std::string frame_input(const std::string& code, const std::string& stdin_data) {
   std::string input = std::to_string(code.size());
   input.reserve(input.size() + 1 + code.size() + stdin_data.size());
@@ -29,7 +46,11 @@ docker::ContainerSpec build_container_spec(const Manifest& manifest, const RunRe
   docker::ContainerSpec spec;
   spec.name = "mcp-sandbox-run-" + identity.run_id;
   spec.image = manifest.image;
-  spec.cmd = {"/bin/sh", "-c", kBootstrap, code_path(manifest)};
+  if (manifest.compiles()) {
+    spec.cmd = {"/bin/sh", "-c", kCompileBootstrap, code_path(manifest), shell_words(manifest.compile)};
+  } else {
+    spec.cmd = {"/bin/sh", "-c", kBootstrap, code_path(manifest)};
+  }
   spec.cmd.insert(spec.cmd.end(), manifest.command.begin(), manifest.command.end());
   for (const auto& [key, value] : request.environment) spec.env.push_back(key + "=" + value);
   spec.user = std::to_string(sandbox::kRunnerUid) + ":" + std::to_string(sandbox::kRunnerGid);
@@ -57,6 +78,11 @@ docker::ContainerSpec build_container_spec(const Manifest& manifest, const RunRe
   spec.security_opt = {"no-new-privileges"};
   spec.readonly_rootfs = true;
   spec.tmpfs = {{"/tmp", "rw,noexec,nosuid,nodev,size=" + std::to_string(limits.tmp_mb) + "m,mode=1777"}};
+  // Binaries a compiler wrote must be executable, so they get a tmpfs of their
+  // own; its pages count against the run's memory limit like /tmp's.
+  if (manifest.compiles()) {
+    spec.tmpfs[kBuildDirectory] = "rw,exec,nosuid,nodev,size=" + std::to_string(limits.build_mb) + "m,mode=1777";
+  }
   spec.binds = {request.workspace.engine_path + ":/data:rw"};
   spec.ulimits = {{"nofile", limits.nofile, limits.nofile},
                   {"fsize", limits.file_size_mb * kMiB, limits.file_size_mb * kMiB}};

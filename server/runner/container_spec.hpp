@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "docker/types.hpp"
@@ -20,6 +21,22 @@ struct RunIdentity {
 /// then execs the runner's command with the rest of stdin as the program's.
 /// It needs only /bin/sh and head, so every image can support it.
 inline constexpr const char* kBootstrap = R"(IFS= read -r n && head -c "$n" > "$0" && exec "$@")";
+
+/// kBootstrap for runners that compile: after writing the program it runs
+/// "$1" (the compile argv, shell-quoted by shell_words) with stdin closed, so
+/// the program's stdin is left for the program, and only if that succeeds
+/// execs the command. A compile error ends the run with the compiler's exit
+/// code and its diagnostics on stderr, like any failing program.
+inline constexpr const char* kCompileBootstrap =
+    R"(IFS= read -r n && head -c "$n" > "$0" && eval "$1" < /dev/null && shift && exec "$@")";
+
+/// Where runners that compile write their output: an exec tmpfs, because /tmp
+/// is noexec and /data belongs to the user.
+inline constexpr const char* kBuildDirectory = "/build";
+
+/// argv as one POSIX shell line: every word single-quoted, so eval runs
+/// exactly these words whatever they contain.
+std::string shell_words(const std::vector<std::string>& argv);
 
 /// The bytes written to a run's stdin: the code framed for kBootstrap, then the program's stdin.
 std::string frame_input(const std::string& code, const std::string& stdin_data);

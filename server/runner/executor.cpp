@@ -10,6 +10,7 @@
 #include "core/random.hpp"
 #include "runner/container_spec.hpp"
 #include "runner/labels.hpp"
+#include "runner/runner_limits.hpp"
 
 namespace runner {
 namespace {
@@ -192,9 +193,10 @@ core::Result<RunOutcome> Executor::run(const RunRequest& request) {
   auto runner = resolve(request.language);
   if (!runner) return core::fail(runner.error());
 
-  const int timeout_seconds = m_options.limits.timeout_for(request.timeout_seconds);
+  const auto limits = limits_for(runner->manifest, m_options.limits);
+  const int timeout_seconds = limits.timeout_for(request.timeout_seconds);
   const auto identity = new_identity();
-  auto spec = build_container_spec(runner->manifest, request, m_options.limits, m_options.runtime, false, identity);
+  auto spec = build_container_spec(runner->manifest, request, limits, m_options.runtime, false, identity);
 
   // A run with egress joins the internal network whose only way out is the proxy, with a grant
   // that is in force exactly while the run is (removed on every path by `grant`).
@@ -251,16 +253,19 @@ core::Result<RunOutcome> Executor::run(const RunRequest& request) {
     }
     container = std::move(*started);
   }
+  // The conversation's next container starts now, while this one runs, so a call sent right after
+  // the answer finds it ready (a start takes longer than most programs). The pool keeps at most
+  // one per conversation. A run with egress has no warm successor: such runs are the exception.
+  if (!request.cancel.stop_requested() && plan->policy == EgressPolicy::none) {
+    prewarm(request.workspace, runner->manifest, request.environment);
+  }
   auto outcome = execute(container, request, *runner, timeout_seconds);
   if (m_warm) {
     m_warm->retire(std::move(container));  // removed in the background, off the answer's path
+    // A cancelled run's client is gone: its successor would only wait for the idle timeout.
+    if (request.cancel.stop_requested()) m_warm->drop(request.workspace.name, discard_reason::kCancelled);
   } else {
     remove_run_container(m_engine, container);
-  }
-  // The conversation's next run finds its container started (unless cancelled: the client is gone).
-  // A network run's successor is not warmed: network runs are the exception.
-  if (!request.cancel.stop_requested() && plan->policy == EgressPolicy::none) {
-    prewarm(request.workspace, runner->manifest, request.environment);
   }
   return outcome;
 }
@@ -283,15 +288,42 @@ void Executor::prewarm(const sandbox::Workspace& workspace, const Manifest& mani
     request.language = manifest.language;
     request.workspace = workspace;
     request.environment = environment;
-    auto image = m_engine.inspect_image(manifest.image);
+    auto image = m_warm->image_for_start(manifest.image);
     if (!image) return core::Result<StartedContainer>(core::fail(image.error().with_context("finding the runner image")));
     const auto identity = new_identity();
-    auto spec = build_container_spec(manifest, request, m_options.limits, m_options.runtime, false, identity);
-    spec.image = image->id;
+    auto spec = build_container_spec(manifest, request, limits_for(manifest, m_options.limits), m_options.runtime,
+                                     false, identity);
+    spec.image = *image;
     auto started = start_run_container(m_engine, spec, identity, m_options.tracked);
-    if (started) started->image_id = image->id;
+    if (started) started->image_id = *image;
     return started;
   });
+}
+
+bool Executor::prewarm_new(const sandbox::Workspace& workspace, const std::string& language,
+                           const std::map<std::string, std::string>& environment) {
+  // Conversations that exist come first: a pooled container never evicts one's successor.
+  if (!m_warm || m_warm->full()) return false;
+  const auto registry = m_catalog.current();
+  const Runner* runner = registry->find(language);
+  if (runner == nullptr) return false;
+  prewarm(workspace, runner->manifest, environment);
+  return m_warm->holds(workspace.name);
+}
+
+std::optional<std::string> Executor::language_name(const std::string& language) const {
+  const auto registry = m_catalog.current();
+  const Runner* runner = registry->find(language);
+  if (runner == nullptr) return std::nullopt;
+  return runner->manifest.language;
+}
+
+bool Executor::warm_holds(const std::string& workspace_name) const {
+  return m_warm && m_warm->holds(workspace_name);
+}
+
+void Executor::warm_drop(const std::string& workspace_name, std::string_view reason) {
+  if (m_warm) m_warm->drop(workspace_name, reason);
 }
 
 core::Result<RunOutcome> Executor::execute(StartedContainer& container, const RunRequest& request,

@@ -43,7 +43,7 @@ struct ExecutorOptions {
 /// Runs each program in a fresh container: create -> attach -> start ->
 /// deliver code -> wait (deadline) -> collect -> remove. The container is
 /// removed on every path. With warm containers on, the first three steps of a
-/// conversation's next run happen in the background after its previous run
+/// conversation's next run happen in the background while its previous run runs
 /// (WarmPool); the container is still fresh and used once. A program that fails is an outcome, not an error;
 /// errors mean the run could not happen (bad request, engine trouble).
 /// Engine trouble is `unavailable` ("engine unavailable ..."); a run whose
@@ -65,6 +65,21 @@ class Executor {
   /// `environment` and no network; does nothing when warm containers are off
   /// or the conversation has not run yet. A run warms its successor itself.
   void prewarm(const sandbox::Workspace& workspace, const std::map<std::string, std::string>& environment);
+
+  /// Starts a container for `language` (a name or an alias) on `workspace` in the background, as
+  /// prewarm does, for a conversation that does not exist yet; false when warm containers are off
+  /// or the language is unknown.
+  bool prewarm_new(const sandbox::Workspace& workspace, const std::string& language,
+                   const std::map<std::string, std::string>& environment);
+
+  /// The runner's own name for `language` (resolving aliases); nullopt when unknown.
+  [[nodiscard]] std::optional<std::string> language_name(const std::string& language) const;
+
+  /// Whether a warm container for `workspace_name` is ready or on its way.
+  [[nodiscard]] bool warm_holds(const std::string& workspace_name) const;
+
+  /// Removes the warm container of `workspace_name`, if any, now.
+  void warm_drop(const std::string& workspace_name, std::string_view reason);
 
   /// Removes every warm container and stops starting new ones.
   void shutdown();

@@ -48,6 +48,30 @@ void read_strings(const json& doc, const char* key, bool required, std::vector<s
   out = value.get<std::vector<std::string>>();
 }
 
+// "limits": {"cpus": 1, "memory_mb": 512, "timeout_seconds": 60}, each optional and positive.
+void read_limits(const json& doc, RequestedLimits& out, std::vector<std::string>& problems) {
+  if (!doc.contains("limits")) return;
+  const auto& value = doc["limits"];
+  if (!value.is_object()) {
+    problems.push_back("'limits' must be an object");
+    return;
+  }
+  for (const auto& [key, item] : value.items()) {
+    if (key == "cpus" && item.is_number() && item.get<double>() > 0) {
+      out.cpus = item.get<double>();
+    } else if (key == "memory_mb" && item.is_number_integer() && item.get<std::int64_t>() > 0) {
+      out.memory_mb = item.get<std::int64_t>();
+    } else if (key == "timeout_seconds" && item.is_number_integer() && item.get<std::int64_t>() > 0 &&
+               item.get<std::int64_t>() <= 86400) {
+      out.timeout_seconds = item.get<int>();
+    } else if (key == "cpus" || key == "memory_mb" || key == "timeout_seconds") {
+      problems.push_back("'limits." + key + "' must be a positive " + (key == "cpus" ? "number" : "integer"));
+    } else {
+      problems.push_back("'limits' has an unknown key '" + key + "' (cpus, memory_mb, timeout_seconds)");
+    }
+  }
+}
+
 }  // namespace
 
 bool Manifest::answers_to(std::string_view name) const {
@@ -68,6 +92,9 @@ core::Result<Manifest> parse_manifest(std::string_view json_text) {
   read_strings(doc, "aliases", false, manifest.aliases, problems);
   read_strings(doc, "command", true, manifest.command, problems);
   read_strings(doc, "version", true, manifest.version, problems);
+  // Optional, but when present it must name a program.
+  read_strings(doc, "compile", doc.contains("compile"), manifest.compile, problems);
+  read_limits(doc, manifest.limits, problems);
   read_strings(doc, "registries", false, manifest.registries, problems);
   if (!manifest.file.empty() && !plain_file_name(manifest.file)) {
     problems.push_back("'file' must be a plain file name without '/'");

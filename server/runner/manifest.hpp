@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -8,6 +10,16 @@
 
 namespace runner {
 
+/// Limits a runner asks for instead of the operator's defaults (a toolchain
+/// that cannot fit them); the server grants them up to the operator's maxima.
+struct RequestedLimits {
+  std::optional<double> cpus;
+  std::optional<std::int64_t> memory_mb;
+  std::optional<int> timeout_seconds;
+
+  [[nodiscard]] bool empty() const { return !cpus && !memory_mb && !timeout_seconds; }
+};
+
 /// A language's runner, as described by runners/<language>/manifest.json and
 /// carried by its image in the `io.mcp-sandbox.manifest` label.
 struct Manifest {
@@ -15,8 +27,15 @@ struct Manifest {
   std::vector<std::string> aliases;  ///< other names callers may use, e.g. "py"
   std::string image;                 ///< tag the image is built as
   std::string file;                  ///< source file name the code is stored under in /tmp
-  std::vector<std::string> command;  ///< argv that runs /tmp/<file>
+  std::vector<std::string> command;  ///< argv that runs /tmp/<file> (or what `compile` built)
   std::vector<std::string> version;  ///< argv that prints the runtime's version
+  /// argv run first, stdin closed, for compiled languages; empty for interpreters.
+  /// Its output goes to the run's output; a failure ends the run with its exit code.
+  std::vector<std::string> compile;
+  RequestedLimits limits;  ///< what the runner asks for beyond the defaults
+
+  /// True when the runner compiles before it runs (and so gets the exec tmpfs at /build).
+  [[nodiscard]] bool compiles() const { return !compile.empty(); }
   /// Host patterns of the language's package registries ("name" or "*.name"): what the
   /// `packages` egress policy lets a run reach. Optional; EGRESS_PACKAGE_HOSTS replaces it.
   std::vector<std::string> registries;

@@ -141,13 +141,43 @@ std::optional<StartedContainer> WarmPool::claim(const std::string& conversation,
   if (entry->language != language) return miss(discard_reason::kLanguageChanged);
   if (entry->container.fingerprint != fingerprint) return miss(discard_reason::kSpecChanged);
   // Two cheap engine reads: the tag still names the image the container was
-  // made from (no rebuild since), and the bootstrap is still waiting.
-  auto image = m_engine.inspect_image(entry->image_ref);
-  if (!image || image->id != entry->container.image_id) return miss(discard_reason::kImageChanged);
+  // made from (no rebuild since: read now, never from memory), and the bootstrap is still waiting.
+  auto image = m_images.current(entry->image_ref, std::chrono::milliseconds(0));
+  if (!image || *image != entry->container.image_id) return miss(discard_reason::kImageChanged);
   auto state = m_engine.inspect_container(entry->container.id);
   if (!state || !state->running) return miss(discard_reason::kDead);
   if (m_events.claimed) m_events.claimed(true);
   return std::move(entry->container);
+}
+
+bool WarmPool::full() const {
+  std::lock_guard lock(m_mutex);
+  return m_ready.size() + m_starting.size() >= m_options.max_idle;
+}
+
+bool WarmPool::holds(const std::string& conversation) const {
+  std::lock_guard lock(m_mutex);
+  return m_ready.contains(conversation) || m_starting.contains(conversation);
+}
+
+void WarmPool::drop(const std::string& conversation, std::string_view reason) {
+  std::optional<Entry> entry;
+  {
+    std::unique_lock lock(m_mutex);
+    auto queued = std::find_if(m_jobs.begin(), m_jobs.end(), [&](const auto& job) { return job.first == conversation; });
+    if (queued != m_jobs.end()) {
+      m_jobs.erase(queued);
+      m_starting.erase(conversation);
+    }
+    m_job_done.wait_for(lock, kWaitForStart, [&] { return !m_running_jobs.contains(conversation); });
+    if (auto it = m_ready.find(conversation); it != m_ready.end()) {
+      entry = std::move(it->second);
+      m_ready.erase(it);
+    }
+  }
+  if (!entry) return;
+  discard(std::move(*entry), reason);
+  report_idle();
 }
 
 void WarmPool::retire(StartedContainer container) {
@@ -188,11 +218,12 @@ void WarmPool::sweep(Clock::time_point now) {
   }
   discard(std::move(idle), discard_reason::kIdle);
 
-  // One image inspect per runner in use: a rebuilt image moves its tag.
+  // One image read per runner in use (none when a run read it since the last sweep): a rebuilt
+  // image moves its tag.
   std::map<std::string, std::string> current_ids;
   for (const auto& ref : image_refs) {
-    auto image = m_engine.inspect_image(ref);
-    current_ids[ref] = image ? image->id : std::string();
+    auto image = m_images.current(ref, m_options.sweep_interval);
+    current_ids[ref] = image ? *image : std::string();
   }
   std::vector<Entry> outdated;
   {
@@ -208,6 +239,10 @@ void WarmPool::sweep(Clock::time_point now) {
     }
   }
   discard(std::move(outdated), discard_reason::kImageChanged);
+}
+
+core::Result<std::string> WarmPool::image_for_start(const std::string& image_ref) {
+  return m_images.current(image_ref, m_options.sweep_interval);
 }
 
 void WarmPool::worker() {

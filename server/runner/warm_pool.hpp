@@ -16,6 +16,7 @@
 
 #include "core/error.hpp"
 #include "docker/engine.hpp"
+#include "runner/image_ids.hpp"
 #include "runner/run_container.hpp"
 
 namespace runner {
@@ -42,6 +43,8 @@ inline constexpr std::string_view kLanguageChanged = "language_changed";
 inline constexpr std::string_view kDead = "dead";
 inline constexpr std::string_view kShutdown = "shutdown";
 inline constexpr std::string_view kStartFailed = "start_failed";
+inline constexpr std::string_view kCancelled = "cancelled";  ///< its predecessor's run was cancelled: the client is gone
+inline constexpr std::string_view kUnused = "unused";  ///< a new conversations' container nobody took in time
 }  // namespace discard_reason
 
 /// What the pool reports, for metrics (all optional; called without the pool's lock held).
@@ -51,7 +54,7 @@ struct WarmPoolEvents {
   std::function<void(std::string_view reason)> discarded{};
 };
 
-/// Warm, single-use containers: after a conversation's run, its *next*
+/// Warm, single-use containers: once a conversation's run has its container, its *next*
 /// container is created, attached and started in the background and left
 /// blocked in the bootstrap (waiting for the framed code), so the next run of
 /// that conversation only delivers code and collects output.
@@ -88,11 +91,25 @@ class WarmPool {
   /// on its way); it stays tracked until removed. Inline when jobs run inline.
   void retire(StartedContainer container);
 
+  /// Whether the bound (max_idle) is reached: another prepare() would evict a ready container.
+  [[nodiscard]] bool full() const;
+
+  /// Whether a container for `conversation` is ready, queued or being started.
+  [[nodiscard]] bool holds(const std::string& conversation) const;
+
+  /// Removes `conversation`'s container (ready, queued or being started) for `reason`, now.
+  void drop(const std::string& conversation, std::string_view reason);
+
   /// The language the conversation last ran (or was warmed for), if known.
   [[nodiscard]] std::optional<std::string> last_language(const std::string& conversation) const;
 
   /// Removes containers idle since before `now - idle_timeout` and those whose image tag moved.
   void sweep(std::chrono::steady_clock::time_point now);
+
+  /// The image id `image_ref` names, for a container about to start: read within the last
+  /// sweep_interval (most often by the claim of the run that starts it), so a run reads it once.
+  /// A container pinned to an id that went stale in that time is caught by its own claim.
+  core::Result<std::string> image_for_start(const std::string& image_ref);
 
   /// Stops the background work and removes every warm container. Idempotent.
   void shutdown();
@@ -119,6 +136,7 @@ class WarmPool {
   docker::Engine& m_engine;
   WarmPoolOptions m_options;
   WarmPoolEvents m_events;
+  ImageIds m_images{m_engine};
 
   mutable std::mutex m_mutex;
   std::condition_variable m_wake;

@@ -79,9 +79,57 @@ struct ConversationIndex::Db {
     if (!statement.ok() || statement.step() != SQLITE_DONE) return core::fail(error(doing));
     return {};
   }
+
+  // Runs `sql`, which returns no rows, with `values` bound to ?1, ?2, ... in order.
+  template <typename... Values>
+  core::Result<void> run(const char* sql, std::string_view doing, const Values&... values) const {
+    Statement statement(handle, sql);
+    int position = 0;
+    (statement.bind(++position, values), ...);
+    return done(statement, doing);
+  }
+
+  // The first column of the first row `sql` returns (with `values` bound in order); nullopt: no row.
+  template <typename... Values>
+  core::Result<std::optional<std::string>> first(const char* sql, std::string_view doing,
+                                                 const Values&... values) const {
+    Statement statement(handle, sql);
+    if (!statement.ok()) return core::fail(error(doing));
+    int position = 0;
+    (statement.bind(++position, values), ...);
+    const int step = statement.step();
+    if (step == SQLITE_ROW) return std::optional<std::string>(statement.text(0));
+    if (step != SQLITE_DONE) return core::fail(error(doing));
+    return std::optional<std::string>();
+  }
 };
 
 namespace {
+
+// The key a reserved directory is bound to until a conversation adopts it: never a conversation's
+// key (those are hex), so a reservation cannot be mistaken for a conversation.
+constexpr std::string_view kUnbornPrefix = "unborn:";
+
+std::string unborn_key(std::string_view directory) { return std::string(kUnbornPrefix) + std::string(directory); }
+
+constexpr const char* kDirectoryOfKey = "SELECT directory FROM bindings WHERE key = ?1";
+
+// Runs `body` between BEGIN IMMEDIATE and COMMIT, rolled back when it fails, so that another
+// process using the index (a CLI `run` beside the server) sees the step whole or not at all.
+template <typename Body>
+auto in_transaction(const ConversationIndex::Db& db, std::string_view doing, Body&& body) -> decltype(body()) {
+  if (auto begun = db.exec("BEGIN IMMEDIATE", doing); !begun) return core::fail(begun.error());
+  auto result = body();
+  if (!result) {
+    (void)db.exec("ROLLBACK", "rolling back");
+    return result;
+  }
+  if (auto committed = db.exec("COMMIT", doing); !committed) {
+    (void)db.exec("ROLLBACK", "rolling back");
+    return core::fail(committed.error());
+  }
+  return result;
+}
 
 // What a start-up failure says, and what to do about it.
 core::Error refuse(const fs::path& path, const std::string& why) {
@@ -181,75 +229,103 @@ ConversationIndex::~ConversationIndex() = default;
 
 core::Result<std::string> ConversationIndex::directory_for(std::string_view key) {
   const std::lock_guard lock(m_mutex);
-  Statement find(m_db->handle, "SELECT directory FROM bindings WHERE key = ?1");
-  if (!find.ok()) return core::fail(m_db->error("looking up a conversation"));
-  find.bind(1, key);
-  const int step = find.step();
-  if (step == SQLITE_ROW) return find.text(0);
-  if (step != SQLITE_DONE) return core::fail(m_db->error("looking up a conversation"));
-  return std::string(key);
+  auto bound = m_db->first(kDirectoryOfKey, "looking up a conversation", key);
+  if (!bound) return core::fail(bound.error());
+  return bound->value_or(std::string(key));
 }
 
 core::Result<std::string> ConversationIndex::key_for_directory(std::string_view directory) {
   const std::lock_guard lock(m_mutex);
-  Statement find(m_db->handle, "SELECT key FROM bindings WHERE directory = ?1");
-  if (!find.ok()) return core::fail(m_db->error("looking up a directory"));
-  find.bind(1, directory);
-  const int step = find.step();
-  if (step == SQLITE_ROW) return find.text(0);
-  if (step != SQLITE_DONE) return core::fail(m_db->error("looking up a directory"));
-  return std::string(directory);
+  auto bound = m_db->first("SELECT key FROM bindings WHERE directory = ?1", "looking up a directory", directory);
+  if (!bound) return core::fail(bound.error());
+  return bound->value_or(std::string(directory));
+}
+
+core::Result<std::string> ConversationIndex::bind_own(std::string_view key) {
+  const std::lock_guard lock(m_mutex);
+  auto bound = m_db->first(kDirectoryOfKey, "looking up a conversation", key);
+  if (!bound) return core::fail(bound.error());
+  if (*bound) return **bound;  // most uses: a conversation that has its binding (no write)
+  return in_transaction(*m_db, "binding a conversation", [&]() -> core::Result<std::string> {
+    // Bound meanwhile (another process's adopt won): that binding stands; else the key takes its
+    // own directory.
+    if (auto inserted = m_db->run("INSERT INTO bindings (key, directory) VALUES (?1, ?1) ON CONFLICT DO NOTHING",
+                                  "binding a conversation", key);
+        !inserted) {
+      return core::fail(inserted.error());
+    }
+    auto now_bound = m_db->first(kDirectoryOfKey, "binding a conversation", key);
+    if (!now_bound) return core::fail(now_bound.error());
+    return now_bound->value_or(std::string(key));
+  });
+}
+
+core::Result<void> ConversationIndex::reserve(std::string_view directory) {
+  const std::lock_guard lock(m_mutex);
+  auto reserved = m_db->run("INSERT INTO bindings (key, directory) VALUES (?1, ?2)", "reserving a directory",
+                            unborn_key(directory), directory);
+  if (!reserved && sqlite3_errcode(m_db->handle) == SQLITE_CONSTRAINT) {
+    return core::fail(ErrorKind::conflict, "the directory already has a binding");
+  }
+  return reserved;
+}
+
+core::Result<std::vector<std::string>> ConversationIndex::unborn() {
+  const std::lock_guard lock(m_mutex);
+  // A range of the primary key: every reservation key, and nothing else, starts with kUnbornPrefix.
+  Statement list(m_db->handle, "SELECT directory FROM bindings WHERE key >= 'unborn:' AND key < 'unborn;'");
+  if (!list.ok()) return core::fail(m_db->error("listing reserved directories"));
+  std::vector<std::string> found;
+  int step = SQLITE_ROW;
+  while ((step = list.step()) == SQLITE_ROW) found.push_back(list.text(0));
+  if (step != SQLITE_DONE) return core::fail(m_db->error("listing reserved directories"));
+  return found;
+}
+
+core::Result<bool> ConversationIndex::is_unborn(std::string_view directory) {
+  const std::lock_guard lock(m_mutex);
+  auto found = m_db->first(kDirectoryOfKey, "looking up a directory", unborn_key(directory));
+  if (!found) return core::fail(found.error());
+  return found->has_value();
 }
 
 core::Result<void> ConversationIndex::adopt(std::string_view key, std::string_view directory) {
   const std::lock_guard lock(m_mutex);
-  // The key must be new, and the directory nobody's: neither bound already nor another key's own
-  // directory of the original layout (which has no binding: its name is its key).
-  Statement taken(m_db->handle,
-                  "SELECT 1 FROM bindings WHERE key IN (?1, ?2) OR directory IN (?1, ?2) "
-                  "UNION ALL SELECT 1 FROM uses WHERE key IN (?1, ?2) LIMIT 1");
-  if (!taken.ok()) return core::fail(m_db->error("binding a conversation"));
-  taken.bind(1, key).bind(2, directory);
-  const int step = taken.step();
-  if (step == SQLITE_ROW) {
-    return core::fail(ErrorKind::conflict, "the conversation or the directory already has a binding");
-  }
-  if (step != SQLITE_DONE) return core::fail(m_db->error("binding a conversation"));
-  Statement insert(m_db->handle, "INSERT INTO bindings (key, directory) VALUES (?1, ?2)");
-  if (!insert.ok()) return core::fail(m_db->error("binding a conversation"));
-  insert.bind(1, key).bind(2, directory);
-  if (insert.step() != SQLITE_DONE) {
-    if (sqlite3_extended_errcode(m_db->handle) == SQLITE_CONSTRAINT_PRIMARYKEY ||
-        sqlite3_extended_errcode(m_db->handle) == SQLITE_CONSTRAINT_UNIQUE) {
+  const auto reservation = unborn_key(directory);
+  return in_transaction(*m_db, "binding a conversation", [&]() -> core::Result<void> {
+    // The key must be new, and the directory nobody's (its own reservation aside): neither bound
+    // already nor another key's own directory of the original layout (its name is its key).
+    auto taken = m_db->first(
+        "SELECT 1 FROM bindings WHERE (key IN (?1, ?2) OR directory IN (?1, ?2)) AND key <> ?3 "
+        "UNION ALL SELECT 1 FROM uses WHERE key IN (?1, ?2) LIMIT 1",
+        "binding a conversation", key, directory, reservation);
+    if (!taken) return core::fail(taken.error());
+    if (taken->has_value()) {
       return core::fail(ErrorKind::conflict, "the conversation or the directory already has a binding");
     }
-    return core::fail(m_db->error("binding a conversation"));
-  }
-  return {};
+    if (auto ended = m_db->run("DELETE FROM bindings WHERE key = ?1", "binding a conversation", reservation);
+        !ended) {
+      return ended;
+    }
+    return m_db->run("INSERT INTO bindings (key, directory) VALUES (?1, ?2)", "binding a conversation", key,
+                     directory);
+  });
 }
 
 core::Result<void> ConversationIndex::record_use(std::string_view caller, std::string_view key) {
   const std::lock_guard lock(m_mutex);
-  if (auto begun = m_db->exec("BEGIN IMMEDIATE", "recording a use"); !begun) return begun;
-  const auto rollback = [this](core::Error error) {
-    (void)m_db->exec("ROLLBACK", "rolling back");
-    return core::fail(std::move(error));
-  };
-  Statement upsert(m_db->handle,
-                   "INSERT INTO uses (caller, key, last_used) VALUES (?1, ?2, ?3) "
-                   "ON CONFLICT (caller, key) DO UPDATE SET last_used = max(last_used, excluded.last_used)");
-  if (!upsert.ok()) return rollback(m_db->error("recording a use"));
-  upsert.bind(1, caller).bind(2, key).bind(3, m_now());
-  if (upsert.step() != SQLITE_DONE) return rollback(m_db->error("recording a use"));
-  // Only the newest per_caller_cap stay: one caller cannot grow the database without bound.
-  Statement trim(m_db->handle,
-                 "DELETE FROM uses WHERE caller = ?1 AND key NOT IN "
-                 "(SELECT key FROM uses WHERE caller = ?1 ORDER BY last_used DESC, key DESC LIMIT ?2)");
-  if (!trim.ok()) return rollback(m_db->error("trimming a caller's list"));
-  trim.bind(1, caller).bind(2, static_cast<std::int64_t>(m_per_caller_cap));
-  if (trim.step() != SQLITE_DONE) return rollback(m_db->error("trimming a caller's list"));
-  if (auto committed = m_db->exec("COMMIT", "recording a use"); !committed) return rollback(committed.error());
-  return {};
+  return in_transaction(*m_db, "recording a use", [&]() -> core::Result<void> {
+    if (auto recorded = m_db->run("INSERT INTO uses (caller, key, last_used) VALUES (?1, ?2, ?3) "
+                                  "ON CONFLICT (caller, key) DO UPDATE SET last_used = max(last_used, excluded.last_used)",
+                                  "recording a use", caller, key, m_now());
+        !recorded) {
+      return recorded;
+    }
+    // Only the newest per_caller_cap stay: one caller cannot grow the database without bound.
+    return m_db->run("DELETE FROM uses WHERE caller = ?1 AND key NOT IN "
+                     "(SELECT key FROM uses WHERE caller = ?1 ORDER BY last_used DESC, key DESC LIMIT ?2)",
+                     "trimming a caller's list", caller, static_cast<std::int64_t>(m_per_caller_cap));
+  });
 }
 
 core::Result<std::vector<IndexedConversation>> ConversationIndex::recent(std::string_view caller, std::size_t limit,
@@ -280,22 +356,12 @@ bool ConversationIndex::used_by(std::string_view caller, std::string_view key) {
 
 core::Result<void> ConversationIndex::forget(std::string_view key) {
   const std::lock_guard lock(m_mutex);
-  if (auto begun = m_db->exec("BEGIN IMMEDIATE", "forgetting a conversation"); !begun) return begun;
-  for (const char* sql : {"DELETE FROM bindings WHERE key = ?1", "DELETE FROM uses WHERE key = ?1"}) {
-    Statement remove(m_db->handle, sql);
-    if (!remove.ok()) {
-      auto error = m_db->error("forgetting a conversation");
-      (void)m_db->exec("ROLLBACK", "rolling back");
-      return core::fail(std::move(error));
+  return in_transaction(*m_db, "forgetting a conversation", [&]() -> core::Result<void> {
+    if (auto unbound = m_db->run("DELETE FROM bindings WHERE key = ?1", "forgetting a conversation", key); !unbound) {
+      return unbound;
     }
-    remove.bind(1, key);
-    if (remove.step() != SQLITE_DONE) {
-      auto error = m_db->error("forgetting a conversation");
-      (void)m_db->exec("ROLLBACK", "rolling back");
-      return core::fail(std::move(error));
-    }
-  }
-  return m_db->exec("COMMIT", "forgetting a conversation");
+    return m_db->run("DELETE FROM uses WHERE key = ?1", "forgetting a conversation", key);
+  });
 }
 
 }  // namespace sandbox

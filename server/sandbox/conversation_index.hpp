@@ -44,9 +44,22 @@ class ConversationIndex {
   /// conversation was born in a pre-made directory (adopt); so existing conversations keep working.
   core::Result<std::string> directory_for(std::string_view key);
 
+  /// The directory of conversation `key`, for a use that may create it: an unbound key is bound to
+  /// its own directory (the key) first, in the same step that adopt() takes, so a conversation is
+  /// born in one directory only, whichever call comes first.
+  core::Result<std::string> bind_own(std::string_view key);
+
+  /// Records a directory made ahead of any conversation (a pooled container's /data): until adopt()
+  /// binds it, it is nobody's, and unborn() names it so the sweep removes it when a crash left it.
+  core::Result<void> reserve(std::string_view directory);
+
+  /// Directories reserve() recorded that no conversation adopted (yet).
+  core::Result<std::vector<std::string>> unborn();
+
   /// Binds a never-seen conversation key to a directory prepared before it existed (a pooled
-  /// container's /data). Fails (conflict) if the key is already bound or the directory already
-  /// belongs to a conversation.
+  /// container's /data), ending its reservation. Fails (conflict) if the key is already bound or
+  /// used, or the directory already belongs to a conversation; then the key's directory is
+  /// wherever the first call put it (bind_own or another adopt).
   core::Result<void> adopt(std::string_view key, std::string_view directory);
 
   /// Records that `caller` (e.g. "token:1a2b..." or "oauth:<grant>") used conversation `key` now;
@@ -65,8 +78,12 @@ class ConversationIndex {
   core::Result<void> forget(std::string_view key);
 
   /// The key of the conversation that lives in `directory`: its bound key, else the directory
-  /// name itself (a conversation of the original layout). For the sweep, which sees directories.
+  /// name itself (a conversation of the original layout); a reserved directory's reservation key,
+  /// which forget() drops like any. For the sweep, which sees directories.
   core::Result<std::string> key_for_directory(std::string_view directory);
+
+  /// Whether `directory` is reserved and not adopted.
+  [[nodiscard]] core::Result<bool> is_unborn(std::string_view directory);
 
   /// The schema version this build writes and reads.
   static constexpr int kSchemaVersion = 1;

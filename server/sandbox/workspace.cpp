@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <set>
 #include <system_error>
 #include <utility>
 
@@ -167,13 +168,34 @@ struct Workspaces::State {
   Claims claims;
   LastUse last_use;
   Volumes volumes;
+  std::shared_ptr<ConversationIndex> index;
 
   State(fs::path root, std::string engine, std::string key, const WorkspaceOptions& options)
       : server_root(std::move(root)),
         engine_root(std::move(engine)),
         name_key(std::move(key)),
         last_use(server_root / kLastUse, options.now ? options.now : system_now),
-        volumes(server_root / kImages, options.quota) {}
+        volumes(server_root / kImages, options.quota),
+        index(options.index) {}
+
+  // The directory a conversation key lives in: the key itself unless the index bound it elsewhere.
+  [[nodiscard]] core::Result<std::string> directory_for(const std::string& key) const {
+    if (!index) return key;
+    return index->directory_for(key);
+  }
+
+  // The directory of a conversation a use may create: bound to its key's own directory unless it is
+  // bound already, in one step with adopt(), so two first calls never split a conversation.
+  [[nodiscard]] core::Result<std::string> bind_own(const std::string& key) const {
+    if (!index) return key;
+    return index->bind_own(key);
+  }
+
+  // The sweep removed directory `name`: the index forgets the conversation that lived there.
+  void forget_directory(const std::string& name) const {
+    if (!index || is_ephemeral_name(name)) return;
+    if (auto key = index->key_for_directory(name)) (void)index->forget(*key);
+  }
 
   // Makes the directory a conversation's /data: a real directory (never a link a run planted),
   // mounted when there is a quota, owned by the runner user. The caller holds the claim.
@@ -316,31 +338,103 @@ std::string Workspaces::check_conversation_id(std::string_view id) {
   return {};
 }
 
+std::string Workspaces::key_of(std::string_view conversation_id) const {
+  return hmac_sha256_hex(m_state->name_key, conversation_id).substr(0, kNameHexDigits);
+}
+
 core::Result<Workspace> Workspaces::open(std::string_view conversation_id) const {
   if (auto problem = check_conversation_id(conversation_id); !problem.empty()) {
     return core::fail(ErrorKind::invalid_argument, problem);
   }
-  return make(hmac_sha256_hex(m_state->name_key, conversation_id).substr(0, kNameHexDigits), false, true);
+  auto key = key_of(conversation_id);
+  auto directory = m_state->bind_own(key);
+  if (!directory) return core::fail(directory.error());
+  return make(*directory, std::move(key), false, true, true);
+}
+
+core::Result<bool> Workspaces::exists(std::string_view conversation_id) const {
+  if (auto problem = check_conversation_id(conversation_id); !problem.empty()) {
+    return core::fail(ErrorKind::invalid_argument, problem);
+  }
+  auto directory = m_state->directory_for(key_of(conversation_id));
+  if (!directory) return core::fail(directory.error());
+  struct stat info {};
+  if (::lstat((m_state->server_root / *directory).c_str(), &info) == 0) return true;
+  if (errno == ENOENT) return false;
+  return core::fail(ErrorKind::unavailable, "cannot look up a conversation: " + std::string(std::strerror(errno)));
+}
+
+core::Result<Workspace> Workspaces::open_unbound() const {
+  // The same shape as a key, so links, stamps, volumes and the sweep treat it as any conversation's.
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    auto name = core::random_hex(kNameHexDigits / 2);
+    struct stat info {};
+    if (::lstat((m_state->server_root / name).c_str(), &info) == 0) continue;  // astronomically unlikely
+    auto workspace = make(name, {}, false, true, true);
+    if (!workspace) return workspace;
+    workspace->ephemeral = true;  // discard() removes it until a conversation adopts it
+    // Recorded while this process holds it: a directory a crash left unadopted is then known as
+    // such, and the sweep removes it instead of keeping it as a conversation nobody can name.
+    if (m_state->index) {
+      if (auto reserved = m_state->index->reserve(name); !reserved) {
+        discard(*workspace);
+        return core::fail(reserved.error());
+      }
+    }
+    return workspace;
+  }
+  return core::fail(ErrorKind::internal, "cannot pick a fresh directory name");
+}
+
+core::Result<void> Workspaces::record_use(std::string_view caller, const Workspace& workspace) const {
+  if (!m_state->index || caller.empty() || workspace.key.empty()) return {};
+  return m_state->index->record_use(caller, workspace.key);
+}
+
+core::Result<Workspace> Workspaces::adopt(std::string_view conversation_id, const Workspace& unbound) const {
+  if (auto problem = check_conversation_id(conversation_id); !problem.empty()) {
+    return core::fail(ErrorKind::invalid_argument, problem);
+  }
+  if (!m_state->index) return core::fail(ErrorKind::conflict, "no conversation index to bind a directory in");
+  if (!unbound.ephemeral || !unbound.key.empty() || is_ephemeral_name(unbound.name)) {
+    return core::fail(ErrorKind::invalid_argument, "only a directory from open_unbound() can be adopted");
+  }
+  auto key = key_of(conversation_id);
+  // A conversation of the original layout has its directory but no binding: it is not new.
+  struct stat info {};
+  if (::lstat((m_state->server_root / key).c_str(), &info) == 0) {
+    return core::fail(ErrorKind::conflict, "the conversation exists already");
+  }
+  if (auto bound = m_state->index->adopt(key, unbound.name); !bound) return core::fail(bound.error());
+  Workspace adopted = unbound;
+  adopted.ephemeral = false;
+  adopted.key = std::move(key);
+  return adopted;
 }
 
 core::Result<Workspace> Workspaces::find(std::string_view conversation_id, bool mount) const {
   if (auto problem = check_conversation_id(conversation_id); !problem.empty()) {
     return core::fail(ErrorKind::invalid_argument, problem);
   }
-  return make(hmac_sha256_hex(m_state->name_key, conversation_id).substr(0, kNameHexDigits), false, false, mount);
+  auto key = key_of(conversation_id);
+  auto directory = m_state->directory_for(key);
+  if (!directory) return core::fail(directory.error());
+  return make(*directory, std::move(key), false, false, mount);
 }
 
 core::Result<Workspace> Workspaces::open_ephemeral() const {
-  return make(std::string(kEphemeralPrefix) + core::random_hex(kEphemeralHexDigits / 2), true, true);
+  return make(std::string(kEphemeralPrefix) + core::random_hex(kEphemeralHexDigits / 2), {}, true, true, true);
 }
 
 core::Result<Workspace> Workspaces::open_existing(std::string_view name) const {
   if (!is_hex(name, kNameHexDigits)) return core::fail(ErrorKind::not_found, "no such conversation");
-  return make(std::string(name), false, false);
+  return make(std::string(name), {}, false, false, true);
 }
 
-core::Result<Workspace> Workspaces::make(const std::string& name, bool ephemeral, bool create, bool mount) const {
-  Workspace workspace{name, m_state->server_root / name, m_state->engine_root + "/" + name, ephemeral, nullptr};
+core::Result<Workspace> Workspaces::make(const std::string& name, std::string key, bool ephemeral, bool create,
+                                         bool mount) const {
+  Workspace workspace{name, m_state->server_root / name, m_state->engine_root + "/" + name, ephemeral, nullptr,
+                      std::move(key)};
   m_state->claims.claim(name);
   auto prepared = m_state->prepare(workspace, create, mount);
   m_state->claims.finish(name, prepared.has_value());
@@ -354,7 +448,8 @@ core::Result<Workspace> Workspaces::make(const std::string& name, bool ephemeral
 void Workspaces::discard(const Workspace& workspace) const {
   if (!workspace.ephemeral) return;
   m_state->claims.claim(workspace.name);
-  (void)m_state->remove(workspace.name);  // what is left the sweep removes later
+  // What is left the sweep removes later; a pooled directory's reservation goes with it.
+  if (m_state->remove(workspace.name)) m_state->forget_directory(workspace.name);
   m_state->claims.finish(workspace.name, false);
 }
 
@@ -370,11 +465,27 @@ SweepReport Workspaces::sweep(const SweepPolicy& policy) const {
   auto& state = *m_state;
   const auto& root = state.server_root;
   const std::int64_t now = state.last_use.now();
+  // Directories made for new conversations that none adopted: this process's pool holds its own,
+  // so those that nobody holds were left by a process that ended (crashed) before it removed them.
+  std::set<std::string> unborn;
+  if (state.index) {
+    if (auto reserved = state.index->unborn()) {
+      unborn.insert(reserved->begin(), reserved->end());
+    } else {
+      report.problems.push_back(reserved.error().message);
+    }
+  }
   for (const auto& name : directory_names(root)) {
     if (!is_workspace_name(name)) continue;
     const bool ephemeral = is_ephemeral_name(name);
+    const bool reserved = unborn.erase(name) > 0;
     // What is due, judged on the recorded last use; re-judged once the claim is held.
     const auto due = [&](bool& expire, bool& unmount) {
+      if (reserved) {
+        // Still unadopted (an adoption may have come between the list and the claim)?
+        expire = state.index->is_unborn(name).value_or(false);
+        return expire;
+      }
       const auto last = state.last_use.get(name);
       if (!last) {
         // Never seen (made before stamps existed): its idle time starts now.
@@ -391,17 +502,25 @@ SweepReport Workspaces::sweep(const SweepPolicy& policy) const {
     bool unmount = false;
     if (!due(expire, unmount)) continue;
     if (!state.claims.try_claim_idle(name)) {
-      ++report.in_use;
+      if (!reserved) ++report.in_use;  // a pooled directory is always held: not worth reporting
       continue;
     }
     if (due(expire, unmount)) {
       auto done = expire ? state.remove(name) : unmount_volume(root / name);
+      if (done && expire) state.forget_directory(name);
       if (!done) {
         report.problems.push_back(name.substr(0, 8) + ": " + done.error().message);
       } else {
         ++(expire ? report.removed : report.unmounted);
       }
     }
+    state.claims.finish(name, false);
+  }
+  // Reservations whose directory is gone (a crash mid-removal).
+  for (const auto& name : unborn) {
+    if (!state.claims.try_claim_idle(name)) continue;
+    struct stat info {};
+    if (::lstat((root / name).c_str(), &info) != 0 && errno == ENOENT) state.forget_directory(name);
     state.claims.finish(name, false);
   }
   // Images and stamps whose conversation directory is gone (a crash mid-removal).

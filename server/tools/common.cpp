@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include "core/random.hpp"
-#include "sandbox/conversation_index.hpp"
 #include "sandbox/paths.hpp"
 #include "tools/active_conversations.hpp"
 #include "tools/resource_uri.hpp"
@@ -16,8 +15,30 @@ json success(const std::string& text, json structured) {
           {"isError", false}};
 }
 
+namespace {
+
+// A conversation that does not exist yet, born in a pre-made directory; nullopt when there is none.
+std::optional<sandbox::Workspace> born_in_fresh_directory(
+    const std::string& id, const Services& services,
+    const std::function<std::optional<sandbox::Workspace>()>& take_fresh) {
+  const auto exists = services.workspaces.exists(id);
+  if (!exists || *exists) return std::nullopt;
+  auto fresh = take_fresh();
+  if (!fresh) return std::nullopt;
+  auto adopted = services.workspaces.adopt(id, *fresh);
+  if (!adopted) {
+    // Another call made the conversation first: it lives where that call put it.
+    if (services.new_conversations != nullptr) services.new_conversations->give_up(*fresh);
+    return std::nullopt;
+  }
+  return std::move(*adopted);
+}
+
+}  // namespace
+
 core::Result<Conversation> resolve_conversation(const Arguments& arguments, const mcp::ToolContext& context,
-                                                const Services& services) {
+                                                const Services& services,
+                                                const std::function<std::optional<sandbox::Workspace>()>& take_fresh) {
   auto given = arguments.optional_string("conversationId");
   if (!given) return core::fail(given.error());
   std::string id;
@@ -28,21 +49,22 @@ core::Result<Conversation> resolve_conversation(const Arguments& arguments, cons
   } else {
     id = "conv-" + core::random_hex(16);
   }
-  auto workspace = services.workspaces.open(id);
-  if (!workspace) return core::fail(workspace.error());
-  const auto key = conversation_key(*workspace);
-  // The caller's list of conversations (persistent, keys only), and the id in memory so that
-  // resources/list can name it while it is in use.
-  if (services.index != nullptr && !context.caller.empty()) {
-    if (auto recorded = services.index->record_use(context.caller, key); !recorded) {
-      spdlog::warn("conversation index: cannot record a use: {}", recorded.error().message);
-    }
+  core::Result<sandbox::Workspace> workspace = core::fail(core::ErrorKind::not_found, "");
+  if (take_fresh) {
+    if (auto born = born_in_fresh_directory(id, services, take_fresh)) workspace = std::move(*born);
   }
-  if (services.active != nullptr) services.active->touch(key, id);
+  if (!workspace) workspace = services.workspaces.open(id);
+  if (!workspace) return core::fail(workspace.error());
+  // The one place every tool call that names a conversation passes: the caller's list (persistent,
+  // keys only) stays current, and the id is kept in memory so that resources/list can name it.
+  if (auto recorded = services.workspaces.record_use(context.caller, *workspace); !recorded) {
+    spdlog::warn("conversation index: cannot record a use: {}", recorded.error().message);
+  }
+  if (services.active != nullptr) services.active->touch(conversation_key(*workspace), id);
   return Conversation{id, *workspace};
 }
 
-std::string conversation_key(const sandbox::Workspace& workspace) { return workspace.name; }
+std::string conversation_key(const sandbox::Workspace& workspace) { return workspace.key; }
 
 json resource_link(const Services& services, const Conversation& conversation, const std::string& path,
                    std::int64_t size) {

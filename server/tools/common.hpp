@@ -27,11 +27,14 @@ struct Conversation {
   std::string id;
   sandbox::Workspace workspace;
 };
-core::Result<Conversation> resolve_conversation(const Arguments& arguments, const mcp::ToolContext& context,
-                                                const Services& services);
+/// `take_fresh`, when given, offers a directory made before the conversation existed (with a
+/// started container): a conversation that does not exist yet is born in it.
+core::Result<Conversation> resolve_conversation(
+    const Arguments& arguments, const mcp::ToolContext& context, const Services& services,
+    const std::function<std::optional<sandbox::Workspace>()>& take_fresh = {});
 
 /// The key of a conversation in the conversation index and in ActiveConversations: the HMAC of its
-/// id (never the id).
+/// id (never the id), the same whichever directory it lives in (its own, or one adopted from a pool).
 std::string conversation_key(const sandbox::Workspace& workspace);
 
 /// The `_meta` key of a resource (link or listing entry) that holds its signed download URL, which a

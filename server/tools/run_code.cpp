@@ -7,10 +7,18 @@
 #include "core/encoding.hpp"
 #include "runner/code_run.hpp"
 #include "runner/outcome_json.hpp"
+#include "runner/runner_limits.hpp"
 #include "tools/common.hpp"
 
 namespace tools {
 namespace {
+
+// The limits a run in `language` gets: a runner's manifest may raise the defaults (a compiler).
+config::RunLimits limits_for_language(const Services& services, const std::string& language) {
+  const auto registry = services.catalog.current();
+  const runner::Runner* found = registry->find(language);
+  return found != nullptr ? runner::limits_for(found->manifest, services.run_limits) : services.run_limits;
+}
 
 // One line a model can act on, first thing in the summary.
 std::string verdict(const runner::RunOutcome& outcome, const config::RunLimits& limits, int timeout) {
@@ -59,7 +67,14 @@ core::Result<CodeCall> parse_call(const json& arguments, mcp::ToolContext& conte
   }
   auto policy = runner::parse_egress_policy(egress->value_or("none"));
   if (!policy) return core::fail(policy.error());
-  auto conversation = resolve_conversation(args, context, services);
+  // A new conversation's first run may take a started container from the pool: only a run the
+  // pooled container fits (no network or egress, no extra environment: the spec it was made with).
+  std::function<std::optional<sandbox::Workspace>()> take_fresh;
+  if (services.new_conversations != nullptr && !network->value_or(false) && *policy == runner::EgressPolicy::none &&
+      environment->empty()) {
+    take_fresh = [&services, &language] { return services.new_conversations->take(*language); };
+  }
+  auto conversation = resolve_conversation(args, context, services, take_fresh);
   if (!conversation) return core::fail(conversation.error());
   runner::RunRequest request;
   request.language = std::move(*language);
@@ -84,7 +99,7 @@ json present(const runner::CodeRunResult& ran, const Conversation& conversation,
   for (const auto& file : ran.files) file_list.push_back(file_entry(services, conversation.workspace, file.path, file.size));
   const auto full_note = storage_full_note(ran.usage);
   std::ostringstream text;
-  text << verdict(outcome, services.run_limits, timeout_seconds);
+  text << verdict(outcome, limits_for_language(services, outcome.language), timeout_seconds);
   if (!full_note.empty()) text << "\n" << full_note;
   append_stream(text, "stdout", outcome.stdout_data);
   append_stream(text, "stderr", outcome.stderr_data);
@@ -143,18 +158,22 @@ mcp::ToolDefinition run_code_definition(const Services& services) {
               << " s limit, no network unless allowed, non-root). The conversation's files are in /data (the "
                  "working directory) and persist across runs of the same conversationId; anything written there "
                  "comes back as a download URL, and images (PNG, JPEG, GIF, WebP) are shown inline. Python has "
-                 "numpy, pandas and matplotlib. Use list_runners for the languages available.";
+                 "numpy, pandas, scipy, scikit-learn, matplotlib and seaborn. Compiled languages (C, C++, Go, Rust, Java) "
+                 "are compiled and run in the same call; a compile error comes back as stderr and a non-zero exit. "
+                 "Use list_runners for the languages available and their limits.";
   json input = {
       {"type", "object"},
       {"properties",
        {{"conversationId", conversation_id_schema()},
-        {"language", {{"type", "string"}, {"description", "python, typescript, javascript, bash (or an alias)"}}},
+        {"language", {{"type", "string"}, {"description", "A language from list_runners (python, javascript, typescript, bash, c, cpp, go, rust, "
+                          "java, ruby, php, r, lua, perl where installed) or an alias"}}},
         {"code", {{"type", "string"}, {"description", "The program's source code"}}},
         {"timeoutSeconds",
          {{"type", "integer"},
           {"minimum", 1},
-          {"maximum", limits.timeout_seconds},
-          {"description", "Kill the program after this many seconds (default and maximum: the server's limit)"}}},
+          {"maximum", std::max(limits.timeout_seconds, limits.max_timeout_seconds)},
+          {"description", "Kill the program after this many seconds (default and maximum: the runner's limit, "
+                          "see list_runners)"}}},
         {"stdin", {{"type", "string"}, {"description", "Text given to the program on standard input"}}},
         {"environment",
          {{"type", "object"},
@@ -215,7 +234,8 @@ mcp::ToolHandler run_code_handler(Services& services) {
                                                      mcp::ToolContext& context) -> core::Result<json> {
     auto call = parse_call(arguments, context, services);
     if (!call) return core::fail(call.error());
-    const int timeout_seconds = services.run_limits.timeout_for(call->request.timeout_seconds);
+    const int timeout_seconds =
+        limits_for_language(services, call->request.language).timeout_for(call->request.timeout_seconds);
     call->request.on_progress = [&context, timeout_seconds](std::chrono::milliseconds elapsed) {
       const double seconds = static_cast<double>(elapsed.count()) / 1000.0;
       context.progress(seconds, static_cast<double>(timeout_seconds),

@@ -8,13 +8,10 @@
 #include "metrics/metrics.hpp"
 #include "runner/admission.hpp"
 #include "runner/executor.hpp"
+#include "runner/new_conversation_pool.hpp"
 #include "runner/registry.hpp"
 #include "sandbox/url_signer.hpp"
 #include "sandbox/workspace.hpp"
-
-namespace sandbox {
-class ConversationIndex;
-}
 
 namespace tools {
 
@@ -49,8 +46,8 @@ struct Services {
   mcp::ResourceEvents* resource_events = nullptr;
   /// The conversations used lately, by key (what resources/list can name); null: none remembered.
   ActiveConversations* active = nullptr;
-  /// Which conversations each caller used (resources/list is built on it); null: not recorded.
-  sandbox::ConversationIndex* index = nullptr;
+  /// Started containers for new conversations; null when off.
+  runner::NewConversationPool* new_conversations = nullptr;
 };
 
 }  // namespace tools

@@ -2,6 +2,9 @@
 
 #include "tools/common.hpp"
 #include "tools/file_tools.hpp"
+#include <sstream>
+
+#include "runner/runner_limits.hpp"
 #include "runner/runtime_share.hpp"
 #include "tools/run_code.hpp"
 
@@ -14,8 +17,10 @@ mcp::ToolDefinition list_runners_definition() {
                   {{"language", {{"type", "string"}}},
                    {"aliases", {{"type", "array"}, {"items", {{"type", "string"}}}}},
                    {"image", {{"type", "string"}}},
-                   {"version", {{"type", "string"}}}}},
-                 {"required", {"language", "aliases", "image", "version"}}};
+                   {"version", {{"type", "string"}}},
+                   {"compiled", {{"type", "boolean"}}},
+                   {"limits", {{"type", "object"}}}}},
+                 {"required", {"language", "aliases", "image", "version", "compiled", "limits"}}};
   return {"list_runners",
           "List runners",
           "List the languages run_code can run, with their versions and the limits every run gets.",
@@ -39,12 +44,26 @@ mcp::ToolHandler list_runners_handler(Services& services) {
         if (policy == runner::EgressPolicy::packages && runner::package_hosts(egress, runner.manifest).empty()) continue;
         policies.push_back(std::string(runner::to_string(policy)));
       }
+      const auto own = runner::limits_for(runner.manifest, services.run_limits);
       runners.push_back({{"language", runner.manifest.language},
                          {"aliases", runner.manifest.aliases},
                          {"image", runner.manifest.image},
                          {"version", runner.version},
+                         {"compiled", runner.manifest.compiles()},
+                         {"limits", {{"cpus", own.cpus}, {"memoryMb", own.memory_mb}, {"timeoutSeconds", own.timeout_seconds}}},
                          {"egress", policies}});
       text += "\n- " + runner.manifest.language + " (" + runner.version + ")";
+      if (!runner.manifest.aliases.empty()) {
+        text += ", also";
+        for (const auto& alias : runner.manifest.aliases) text += " " + alias;
+      }
+      if (own.cpus != services.run_limits.cpus || own.memory_mb != services.run_limits.memory_mb ||
+          own.timeout_seconds != services.run_limits.timeout_seconds) {
+        std::ostringstream own_text;
+        own_text << "; its own limits: " << own.cpus << " CPU, " << own.memory_mb << " MiB, " << own.timeout_seconds
+                 << " s";
+        text += own_text.str();
+      }
     }
     const auto& limits = services.run_limits;
     json limit_json = {{"cpus", limits.cpus},
@@ -54,6 +73,11 @@ mcp::ToolHandler list_runners_handler(Services& services) {
                        {"maxCodeBytes", limits.code_bytes},
                        {"pids", limits.pids},
                        {"tmpMb", limits.tmp_mb},
+                       {"buildMb", limits.build_mb},
+                       {"runnerMaxima",
+                        {{"cpus", limits.max_cpus},
+                         {"memoryMb", limits.max_memory_mb},
+                         {"timeoutSeconds", limits.max_timeout_seconds}}},
                        {"networkAllowed", services.executor.egress().offers(runner::EgressPolicy::open)},
                        {"runtime", services.executor.runtime().empty() ? "default" : services.executor.runtime()}};
     // Under gVisor its own kernel is charged to the run: say what the program gets.
@@ -86,6 +110,11 @@ void register_tools(mcp::ToolRegistry& registry, Services& services) {
   registry.add(read_file_definition(), read_file_handler(services));
   registry.add(delete_file_definition(), delete_file_handler(services));
   registry.add(list_runners_definition(), list_runners_handler(services));
+}
+
+std::function<std::map<std::string, std::string>(const sandbox::Workspace&)> run_environment_of(
+    const Services& services) {
+  return [&services](const sandbox::Workspace& workspace) { return run_environment(services, workspace); };
 }
 
 }  // namespace tools

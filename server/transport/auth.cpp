@@ -72,11 +72,6 @@ std::optional<Caller> BearerAuth::caller(const http::Request& request) const {
   return std::nullopt;
 }
 
-std::string BearerAuth::caller_id(const http::Request& request) const {
-  auto found = caller(request);
-  return found ? std::move(found->id) : std::string();
-}
-
 void BearerAuth::reject(const http::Request& request, http::Response& response) const {
   response.status = 401;
   const bool presented = request.has_header("Authorization");

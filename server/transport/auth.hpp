@@ -42,9 +42,6 @@ class BearerAuth {
   /// Whether the request carries a well-formed `Authorization: Bearer` header with an accepted token.
   [[nodiscard]] bool authorized(const http::Request& request) const { return caller(request).has_value(); }
 
-  /// The caller's id (see Caller), empty when the request is not authorized.
-  [[nodiscard]] std::string caller_id(const http::Request& request) const;
-
   /// Answers 401 with `WWW-Authenticate` (RFC 6750; with the OAuth server, RFC 9728's
   /// resource_metadata) and a short plain-text body.
   void reject(const http::Request& request, http::Response& response) const;

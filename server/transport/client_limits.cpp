@@ -23,30 +23,30 @@ ClientLimits::ClientLimits(const BearerAuth& auth, ClientLimitOptions options, m
       m_auth_failures(options.auth_failures_per_minute),
       m_tool_calls(options.tool_calls_per_minute) {}
 
-bool ClientLimits::authenticate(const http::Request& request, http::Response& response, bool json_rpc,
-                                core::RateClock::time_point now) {
+std::optional<Caller> ClientLimits::authenticate(const http::Request& request, http::Response& response,
+                                                 bool json_rpc, core::RateClock::time_point now) {
   if (const auto blocked = m_auth_failures.check(request.peer().client, now); !blocked.allowed) {
     if (m_metrics != nullptr) m_metrics->rate_limited("auth_failures");
     send_too_many_requests(request, response, blocked.retry_after,
                            "Too many failed authentication attempts from this address; retry after " +
                                std::to_string(blocked.retry_after.count()) + " s",
                            json_rpc);
-    return false;
+    return std::nullopt;
   }
-  if (m_auth.authorized(request)) return true;
+  if (auto caller = m_auth.caller(request)) return caller;
   // Only a presented credential is a guess; a request without one is a client not set up yet.
   if (request.has_header("Authorization")) m_auth_failures.take(request.peer().client, now);
   log_refusal(request, 401, "missing or wrong bearer token");
   m_auth.reject(request, response);
-  return false;
+  return std::nullopt;
 }
 
-bool ClientLimits::admit_tool_calls(const http::Request& request, http::Response& response,
+bool ClientLimits::admit_tool_calls(const http::Request& request, const Caller& caller, http::Response& response,
                                     const nlohmann::json& body, core::RateClock::time_point now) {
   if (!m_tool_calls.enabled()) return true;
   const std::size_t calls = count_tool_calls(body);
   if (calls == 0) return true;
-  const auto decision = m_tool_calls.take(m_auth.caller_id(request), now, static_cast<double>(calls));
+  const auto decision = m_tool_calls.take(caller.id, now, static_cast<double>(calls));
   if (decision.allowed) return true;
   if (m_metrics != nullptr) m_metrics->rate_limited("tool_calls");
   send_too_many_requests(request, response, decision.retry_after,

@@ -26,17 +26,17 @@ class ClientLimits {
  public:
   ClientLimits(const BearerAuth& auth, ClientLimitOptions options, metrics::Metrics* metrics = nullptr);
 
-  /// Origin aside, whether `request` may reach a protected route: false with `response` written when
-  /// not (429 + Retry-After while its address is limited, else 401). `json_rpc` picks a JSON-RPC
-  /// error body for the 429 (MCP routes) over plain text.
-  bool authenticate(const http::Request& request, http::Response& response, bool json_rpc,
-                    core::RateClock::time_point now = core::RateClock::now());
+  /// Origin aside, whom `request` acts for if it may reach a protected route: nullopt with
+  /// `response` written when it may not (429 + Retry-After while its address is limited, else 401).
+  /// `json_rpc` picks a JSON-RPC error body for the 429 (MCP routes) over plain text. The token is
+  /// checked once per request: pass the caller on rather than asking again.
+  std::optional<Caller> authenticate(const http::Request& request, http::Response& response, bool json_rpc,
+                                     core::RateClock::time_point now = core::RateClock::now());
 
-  /// Takes the tool calls in `body` (a JSON-RPC message or batch) from the budget of the request's
-  /// token: false with a 429 + Retry-After JSON-RPC error written when it is spent. Call after
-  /// authenticate().
-  bool admit_tool_calls(const http::Request& request, http::Response& response, const nlohmann::json& body,
-                        core::RateClock::time_point now = core::RateClock::now());
+  /// Takes the tool calls in `body` (a JSON-RPC message or batch) from the budget of `caller`
+  /// (authenticate()'s): false with a 429 + Retry-After JSON-RPC error written when it is spent.
+  bool admit_tool_calls(const http::Request& request, const Caller& caller, http::Response& response,
+                        const nlohmann::json& body, core::RateClock::time_point now = core::RateClock::now());
 
  private:
   const BearerAuth& m_auth;

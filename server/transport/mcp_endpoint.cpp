@@ -14,18 +14,21 @@ namespace transport {
 namespace {
 
 using Handler = http::Handler;
+/// A protected route's handler, told whom the request acts for.
+using CallerHandler = std::function<void(http::Request&, http::Response&, const Caller&)>;
 
 // Origin first: a page from a foreign origin gets 403 whether or not it has a token, so a DNS
 // rebinding attack learns nothing about the token check.
-Handler guarded(const std::shared_ptr<McpRuntime>& runtime, Handler handler) {
+Handler guarded(const std::shared_ptr<McpRuntime>& runtime, CallerHandler handler) {
   return [runtime, handler = std::move(handler)](http::Request& request, http::Response& response) {
     if (!runtime->origins.allowed(request)) {
       log_refusal(request, 403, "Origin not allowed");
       OriginPolicy::reject(response);
       return;
     }
-    if (!runtime->limits.authenticate(request, response, /*json_rpc=*/true)) return;
-    handler(request, response);
+    const auto caller = runtime->limits.authenticate(request, response, /*json_rpc=*/true);
+    if (!caller) return;
+    handler(request, response, *caller);
   };
 }
 
@@ -45,12 +48,12 @@ void McpEndpoint::mount(http::Router& routes) {
   auto streamable = std::make_shared<StreamableHttp>(*m_runtime);
   auto legacy = std::make_shared<LegacySse>(m_runtime);
   const auto& rt = m_runtime;
-  routes.add("POST", "/mcp", guarded(rt, [streamable](auto& q, auto& r) { streamable->post(q, r); }));
-  routes.add("GET", "/mcp", guarded(rt, [streamable](auto& q, auto& r) { streamable->get(q, r); }));
-  routes.add("DELETE", "/mcp", guarded(rt, [streamable](auto& q, auto& r) { streamable->remove(q, r); }));
-  routes.add("GET", "/sse", guarded(rt, [legacy](auto& q, auto& r) { legacy->open(q, r); }));
-  routes.add("GET", "/mcp/events", guarded(rt, [legacy](auto& q, auto& r) { legacy->open(q, r); }));
-  routes.add("POST", "/messages", guarded(rt, [legacy](auto& q, auto& r) { legacy->post(q, r); }));
+  routes.add("POST", "/mcp", guarded(rt, [streamable](auto& q, auto& r, auto& c) { streamable->post(q, r, c); }));
+  routes.add("GET", "/mcp", guarded(rt, [streamable](auto& q, auto& r, auto& c) { streamable->get(q, r, c); }));
+  routes.add("DELETE", "/mcp", guarded(rt, [streamable](auto& q, auto& r, auto& c) { streamable->remove(q, r, c); }));
+  routes.add("GET", "/sse", guarded(rt, [legacy](auto& q, auto& r, auto& c) { legacy->open(q, r, c); }));
+  routes.add("GET", "/mcp/events", guarded(rt, [legacy](auto& q, auto& r, auto& c) { legacy->open(q, r, c); }));
+  routes.add("POST", "/messages", guarded(rt, [legacy](auto& q, auto& r, auto& c) { legacy->post(q, r, c); }));
 }
 
 void McpEndpoint::shutdown() {
@@ -62,7 +65,7 @@ void McpEndpoint::shutdown() {
 std::size_t McpEndpoint::open_sessions() const { return m_runtime->sessions.size(); }
 
 bool McpEndpoint::authenticate(http::Request& request, http::Response& response) {
-  return m_runtime->limits.authenticate(request, response, /*json_rpc=*/false);
+  return m_runtime->limits.authenticate(request, response, /*json_rpc=*/false).has_value();
 }
 
 }  // namespace transport

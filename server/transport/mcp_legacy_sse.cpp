@@ -25,7 +25,7 @@ mcp::RpcError transport_error(std::string message) {
 
 }  // namespace
 
-void LegacySse::open(http::Request& request, http::Response& response) {
+void LegacySse::open(http::Request& request, http::Response& response, const Caller& caller) {
   if (m_runtime->stopping) {
     send_rpc_error(request, response, 503, nullptr, transport_error("The server is shutting down"));
     return;
@@ -36,9 +36,9 @@ void LegacySse::open(http::Request& request, http::Response& response) {
   }
   // Until initialize negotiates a revision, the session speaks the one this transport was made for.
   auto session = std::make_shared<mcp::Session>(core::random_hex(kSessionIdBytes), "2024-11-05");
-  session->set_caller(m_runtime->caller_of(request));
+  session->set_caller(caller.id);
   auto events = std::make_shared<SseQueue>();
-  if (!m_runtime->sessions.add(session, SessionTransport::legacy_sse, events, m_runtime->auth.caller_id(request))) {
+  if (!m_runtime->sessions.add(session, SessionTransport::legacy_sse, events, caller.id)) {
     send_rpc_error(request, response, 503, nullptr, transport_error("Too many open sessions; try again later"));
     return;
   }
@@ -53,7 +53,7 @@ void LegacySse::open(http::Request& request, http::Response& response) {
   });
 }
 
-void LegacySse::post(http::Request& request, http::Response& response) {
+void LegacySse::post(http::Request& request, http::Response& response, const Caller& caller) {
   if (!admit_post(*m_runtime, request, response)) return;
   const std::string session_id = request.query_param("sessionId");
   if (session_id.empty()) {
@@ -61,7 +61,7 @@ void LegacySse::post(http::Request& request, http::Response& response) {
                    transport_error("Bad Request: the sessionId parameter is required"));
     return;
   }
-  auto lease = m_runtime->sessions.acquire(session_id, SessionTransport::legacy_sse, m_runtime->auth.caller_id(request));
+  auto lease = m_runtime->sessions.acquire(session_id, SessionTransport::legacy_sse, caller.id);
   if (!lease) {
     send_rpc_error(request, response, 404, nullptr, transport_error("Session not found: open a new stream"));
     return;
@@ -76,7 +76,7 @@ void LegacySse::post(http::Request& request, http::Response& response) {
     send_rpc_error(request, response, 400, nullptr, body.error());
     return;
   }
-  if (!admit_batch(request, response, *body) || !m_runtime->limits.admit_tool_calls(request, response, *body)) return;
+  if (!admit_batch(request, response, *body) || !m_runtime->limits.admit_tool_calls(request, caller, response, *body)) return;
   auto events = lease->events();
   const mcp::Outbound notify = [events](const json& message) { events->push(sse_event(mcp::encode(message))); };
   auto answer = [&dispatcher = m_runtime->dispatcher, notify](mcp::Session& session, const json& message) {

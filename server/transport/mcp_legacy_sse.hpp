@@ -16,9 +16,9 @@ class LegacySse {
   explicit LegacySse(std::shared_ptr<McpRuntime> runtime) : m_runtime(std::move(runtime)) {}
 
   /// GET /sse (and /mcp/events): opens a session and its stream, starting with the `endpoint` event.
-  void open(http::Request& request, http::Response& response);
+  void open(http::Request& request, http::Response& response, const Caller& caller);
   /// POST /messages?sessionId=…: 202 at once; the answer goes out on the session's stream.
-  void post(http::Request& request, http::Response& response);
+  void post(http::Request& request, http::Response& response, const Caller& caller);
 
  private:
   std::shared_ptr<McpRuntime> m_runtime;

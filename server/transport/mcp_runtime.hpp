@@ -39,10 +39,6 @@ struct McpRuntime {
   McpTasks tasks;
   std::chrono::milliseconds keepalive;
   std::atomic<bool> stopping{false};
-
-  /// ToolContext::caller of a request ("token:<digest>" or "oauth:<grant>", see Caller); empty when
-  /// it carries no accepted token.
-  [[nodiscard]] std::string caller_of(const http::Request& request) const { return auth.caller_id(request); }
 };
 
 }  // namespace transport

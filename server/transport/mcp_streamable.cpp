@@ -44,7 +44,7 @@ bool wants_stream(const mcp::Request& request, bool logging_on) {
 
 }  // namespace
 
-void StreamableHttp::post(http::Request& request, http::Response& response) {
+void StreamableHttp::post(http::Request& request, http::Response& response, const Caller& caller) {
   if (!admit_post(m_runtime, request, response)) return;
   const Acceptable accept = parse_accept(request.header("Accept"));
   if (!accept.json && !accept.sse) {
@@ -62,7 +62,7 @@ void StreamableHttp::post(http::Request& request, http::Response& response) {
     send_rpc_error(request, response, 400, nullptr, body.error());
     return;
   }
-  if (!admit_batch(request, response, *body) || !m_runtime.limits.admit_tool_calls(request, response, *body)) return;
+  if (!admit_batch(request, response, *body) || !m_runtime.limits.admit_tool_calls(request, caller, response, *body)) return;
   McpHeaders headers{header(request, "MCP-Protocol-Version"), header(request, "Mcp-Method"),
                      header(request, "Mcp-Name")};
   const auto route = route_post(headers, *body);
@@ -71,13 +71,13 @@ void StreamableHttp::post(http::Request& request, http::Response& response) {
     return;
   }
   if (std::get<Era>(route) == Era::stateless) {
-    post_stateless(request, response, headers, *body, accept);
+    post_stateless(request, response, caller, headers, *body, accept);
   } else {
-    post_session(request, response, headers, *body, accept);
+    post_session(request, response, caller, headers, *body, accept);
   }
 }
 
-void StreamableHttp::post_stateless(http::Request& request, http::Response& response,
+void StreamableHttp::post_stateless(http::Request& request, http::Response& response, const Caller& caller,
                                     const McpHeaders& headers, const json& body, const Acceptable& accept) {
   const mcp::Message message = mcp::parse_message(body);
   if (const auto* invalid = std::get_if<mcp::InvalidMessage>(&message)) {
@@ -114,7 +114,7 @@ void StreamableHttp::post_stateless(http::Request& request, http::Response& resp
     stream_messages(
         m_runtime, request, response,
         [&dispatcher = m_runtime.dispatcher, call = *call, envelope = *envelope,
-         caller = m_runtime.caller_of(request)](const mcp::Outbound& notify, std::stop_token stop) {
+         caller = caller.id](const mcp::Outbound& notify, std::stop_token stop) {
           auto context = mcp::Dispatcher::stateless_context(envelope, std::move(stop), notify);
           context.caller = caller;
           notify(dispatcher.answer(call, context));
@@ -125,13 +125,13 @@ void StreamableHttp::post_stateless(http::Request& request, http::Response& resp
   std::stop_source stop;
   const auto tracked = m_runtime.tasks.track(stop);
   auto context = mcp::Dispatcher::stateless_context(*envelope, stop.get_token(), {});
-  context.caller = m_runtime.caller_of(request);
+  context.caller = caller.id;
   const json reply = m_runtime.dispatcher.answer(*call, context);
   // The one dispatcher error with its own status: an unknown method is 404 on this revision.
   send_json(response, mcp::is_error_response(reply, mcp::error_code::method_not_found) ? 404 : 200, reply);
 }
 
-void StreamableHttp::post_session(http::Request& request, http::Response& response,
+void StreamableHttp::post_session(http::Request& request, http::Response& response, const Caller& caller,
                                   const McpHeaders& headers, const json& body, const Acceptable& accept) {
   if (headers.protocol_version) {
     const mcp::Revision* revision = mcp::find_revision(*headers.protocol_version);
@@ -148,7 +148,7 @@ void StreamableHttp::post_session(http::Request& request, http::Response& respon
     }
   }
   if (single && single->method == "initialize") {
-    initialize(request, response, *single, accept);  // a new session, whatever Mcp-Session-Id says
+    initialize(request, response, caller, *single, accept);  // a new session, whatever Mcp-Session-Id says
     return;
   }
   const auto session_id = header(request, kSessionHeader.data());
@@ -156,7 +156,7 @@ void StreamableHttp::post_session(http::Request& request, http::Response& respon
     send_rpc_error(request, response, 400, id_of(body), bad_request("Mcp-Session-Id header is required"));
     return;
   }
-  auto lease = m_runtime.sessions.acquire(*session_id, SessionTransport::streamable_http, m_runtime.auth.caller_id(request));
+  auto lease = m_runtime.sessions.acquire(*session_id, SessionTransport::streamable_http, caller.id);
   if (!lease) {
     send_rpc_error(request, response, 404, id_of(body),
                    mcp::RpcError{mcp::error_code::invalid_request, "Session not found: initialize a new one", nullptr});
@@ -190,17 +190,17 @@ void StreamableHttp::post_session(http::Request& request, http::Response& respon
   send_json(response, 200, mcp::answer_in_session(m_runtime.dispatcher, session, *single, {}).message);
 }
 
-void StreamableHttp::initialize(http::Request& request, http::Response& response,
+void StreamableHttp::initialize(http::Request& request, http::Response& response, const Caller& caller,
                                 const mcp::Request& message, const Acceptable& accept) {
   auto session =
       std::make_shared<mcp::Session>(core::random_hex(kSessionIdBytes), std::string(mcp::kDefaultHeaderVersion));
-  session->set_caller(m_runtime.caller_of(request));
+  session->set_caller(caller.id);
   const json reply = mcp::answer_in_session(m_runtime.dispatcher, *session, message, {}).message;
   if (mcp::is_error_response(reply)) {
     send_message(response, reply, accept);  // no session for a failed handshake
     return;
   }
-  if (!m_runtime.sessions.add(session, SessionTransport::streamable_http, {}, m_runtime.auth.caller_id(request))) {
+  if (!m_runtime.sessions.add(session, SessionTransport::streamable_http, {}, caller.id)) {
     send_rpc_error(request, response, 503, message.id,
                    mcp::RpcError{mcp::error_code::internal_error, "Too many open sessions; try again later", nullptr});
     return;
@@ -209,14 +209,13 @@ void StreamableHttp::initialize(http::Request& request, http::Response& response
   send_message(response, reply, accept);
 }
 
-void StreamableHttp::get(http::Request& request, http::Response& response) {
+void StreamableHttp::get(http::Request& request, http::Response& response, const Caller& caller) {
   const auto session_id = header(request, kSessionHeader.data());
   // Only resource notifications travel outside a request's own response, and only sessions have a
   // stream of their own (2026-07-28 uses subscriptions/listen): otherwise there is nothing to send,
   // and the spec allows 405.
   if (!session_id || m_runtime.dispatcher.resource_events() == nullptr) {
-    if (session_id && !m_runtime.sessions.acquire(*session_id, SessionTransport::streamable_http,
-                                                  m_runtime.auth.caller_id(request))) {
+    if (session_id && !m_runtime.sessions.acquire(*session_id, SessionTransport::streamable_http, caller.id)) {
       send_rpc_error(request, response, 404, nullptr,
                      mcp::RpcError{mcp::error_code::invalid_request, "Session not found", nullptr});
       return;
@@ -234,7 +233,7 @@ void StreamableHttp::get(http::Request& request, http::Response& response) {
     send_rpc_error(request, response, 406, nullptr, bad_request("Accept must allow text/event-stream"));
     return;
   }
-  const auto owner = m_runtime.auth.caller_id(request);
+  const auto& owner = caller.id;
   auto lease = m_runtime.sessions.acquire(*session_id, SessionTransport::streamable_http, owner);
   if (!lease) {
     send_rpc_error(request, response, 404, nullptr,
@@ -266,14 +265,13 @@ void StreamableHttp::get(http::Request& request, http::Response& response) {
   });
 }
 
-void StreamableHttp::remove(http::Request& request, http::Response& response) {
+void StreamableHttp::remove(http::Request& request, http::Response& response, const Caller& caller) {
   const auto session_id = header(request, kSessionHeader.data());
   if (!session_id) {
     send_rpc_error(request, response, 400, nullptr, bad_request("Mcp-Session-Id header is required"));
     return;
   }
-  const auto owner = m_runtime.auth.caller_id(request);
-  if (!m_runtime.sessions.remove(*session_id, SessionTransport::streamable_http, &owner)) {
+  if (!m_runtime.sessions.remove(*session_id, SessionTransport::streamable_http, &caller.id)) {
     send_rpc_error(request, response, 404, nullptr,
                    mcp::RpcError{mcp::error_code::invalid_request, "Session not found", nullptr});
     return;

@@ -18,20 +18,20 @@ class StreamableHttp {
   explicit StreamableHttp(McpRuntime& runtime) : m_runtime(runtime) {}
 
   /// POST /mcp: one JSON-RPC message (or a batch, where the session's revision allows one).
-  void post(http::Request& request, http::Response& response);
+  void post(http::Request& request, http::Response& response, const Caller& caller);
   /// GET /mcp: the session's own stream of resource notifications (405 without a session or without
   /// resources; 404 for an ended session; 409 when it already has one; 503 over the stream cap).
-  void get(http::Request& request, http::Response& response);
+  void get(http::Request& request, http::Response& response, const Caller& caller);
   /// DELETE /mcp: ends the session named by Mcp-Session-Id and stops its running requests.
-  void remove(http::Request& request, http::Response& response);
+  void remove(http::Request& request, http::Response& response, const Caller& caller);
 
  private:
-  void post_stateless(http::Request& request, http::Response& response, const McpHeaders& headers,
-                      const nlohmann::json& body, const Acceptable& accept);
-  void post_session(http::Request& request, http::Response& response, const McpHeaders& headers,
-                    const nlohmann::json& body, const Acceptable& accept);
-  void initialize(http::Request& request, http::Response& response, const mcp::Request& message,
-                  const Acceptable& accept);
+  void post_stateless(http::Request& request, http::Response& response, const Caller& caller,
+                      const McpHeaders& headers, const nlohmann::json& body, const Acceptable& accept);
+  void post_session(http::Request& request, http::Response& response, const Caller& caller,
+                    const McpHeaders& headers, const nlohmann::json& body, const Acceptable& accept);
+  void initialize(http::Request& request, http::Response& response, const Caller& caller,
+                  const mcp::Request& message, const Acceptable& accept);
 
   McpRuntime& m_runtime;
 };

@@ -140,6 +140,45 @@ describe('slow clients', () => {
   });
 });
 
+/** The server's count of idle connections closed to make room (from another address: 127.0.0.1). */
+async function idleForRoom() {
+  const metrics = await rawRequest({ method: 'GET', path: '/metrics', headers: authHeaders(TOKEN) });
+  assert.equal(metrics.status, 200, metrics.text);
+  const line = metrics.text.split('\n').find((text) => text.startsWith('mcp_sandbox_http_connections_closed_total{reason="idle_for_room"}'));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
+describe('kept-alive connections', () => {
+  test('an address with 16 idle kept-alive connections still gets a 17th: the longest idle one makes room', async () => {
+    const localAddress = '127.0.0.7';
+    const port = Number(new URL(LIMITS_URL).port);
+    // 16 connections that each finish a request and stay open, idle, as a client pool keeps them.
+    const idle = [];
+    for (let i = 0; i < 16; i++) {
+      const socket = net.connect({ host: '127.0.0.1', port, localAddress });
+      let received = '';
+      const answered = new Promise((resolve) => socket.on('data', (data) => { received += data; if (received.includes('\r\n\r\n')) resolve(); }));
+      const closed = new Promise((resolve) => socket.on('close', resolve));
+      socket.on('error', () => {});
+      socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      await answered;
+      assert.match(received, /^HTTP\/1.1 200/, `connection ${i + 1} was served`);
+      idle.push({ socket, closed });
+    }
+    try {
+      const before = await idleForRoom();
+      const reply = await rawRequest({ method: 'GET', path: '/healthz', localAddress });
+      assert.equal(reply.status, 200, `the 17th connection is served, not refused: ${reply.text}`);
+      // The first of the idle ones (idle longest) was closed to make room.
+      const first = await Promise.race([idle[0].closed.then(() => 'closed'), new Promise((resolve) => setTimeout(resolve, 2000, 'open'))]);
+      assert.equal(first, 'closed', 'the longest-idle connection was closed');
+      assert.equal(await idleForRoom(), before + 1, 'closed to make room (not by the idle deadline)');
+    } finally {
+      idle.forEach(({ socket }) => socket.destroy());
+    }
+  });
+});
+
 /** A raw request from `localAddress` (127.0.0.x: another peer on loopback). */
 function rawRequest({ method = 'POST', path = '/mcp', headers = {}, body = '', localAddress = '127.0.0.1' }) {
   return new Promise((resolve, reject) => {

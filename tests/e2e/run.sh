@@ -100,9 +100,11 @@ start_server() {
 
 TOKEN="$(openssl rand -hex 32)"
 # A second identity on the main server: resources.test.mjs checks that one caller's conversations
-# are not listed to another.
+# are not listed to another. The main server insists on every runner under runners/
+# (languages.test.mjs runs them all).
 OTHER_TOKEN="$(openssl rand -hex 32)"
-SERVER_TOKENS="$TOKEN,$OTHER_TOKEN" start_server main
+ALL_RUNNERS="$(cd "$ROOT/runners" && for m in */manifest.json; do printf '%s,' "${m%/manifest.json}"; done)"
+SERVER_TOKENS="$TOKEN,$OTHER_TOKEN" start_server main --required-runners "${ALL_RUNNERS%,}"
 MAIN_PORT="$PORT"
 start_server short-ttl --file-url-ttl 1
 SHORT_TTL_PORT="$PORT"

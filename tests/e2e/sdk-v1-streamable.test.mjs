@@ -43,9 +43,11 @@ describe('SDK 1.x Streamable HTTP', () => {
     }
   });
 
-  test('list_runners lists the four languages', async () => {
+  test('list_runners lists the four default languages among the runners', async () => {
     const { runners } = succeeded(await callTool(client, 'list_runners', {}));
-    assert.deepEqual(runners.map((runner) => runner.language).sort(), [...LANGUAGES].sort());
+    // The others (languages.test.mjs checks them all) are there when their images are built.
+    const listed = runners.map((runner) => runner.language);
+    for (const language of LANGUAGES) assert.ok(listed.includes(language), `${language} missing from ${listed}`);
     for (const runner of runners) {
       assert.ok(Array.isArray(runner.aliases), `${runner.language}: aliases`);
       assert.equal(typeof runner.image, 'string');

@@ -25,7 +25,7 @@ struct Quotas {
   std::shared_ptr<std::int64_t> now = std::make_shared<std::int64_t>(1'800'000'000);
   sandbox::Workspaces spaces{integration::env().sandbox_root, integration::env().sandbox_root.string(),
                              std::string(40, 'q'),
-                             sandbox::WorkspaceOptions{{kQuota, 500}, [n = now] { return *n; }}};
+                             sandbox::WorkspaceOptions{{kQuota, 500}, [n = now] { return *n; }, nullptr}};
   Quotas() { REQUIRE(spaces.prepare_root()); }
   ~Quotas() {
     // Delete every conversation this test made, mounts and images included.

@@ -6,6 +6,9 @@
 
 #include "integration/integration_env.hpp"
 #include "runner/labels.hpp"
+#include "runner/new_conversation_pool.hpp"
+#include "sandbox/conversation_index.hpp"
+#include "support/temp_dir.hpp"
 
 namespace {
 
@@ -131,4 +134,66 @@ TEST_CASE("real warm: the deadline counts from code delivery, not from the conta
   CHECK(outcome->duration >= std::chrono::milliseconds(1000));
   executor.shutdown();
   spaces.discard(*workspace);
+}
+
+TEST_CASE("real warm: a new conversation's first run is served by a pooled container on an empty /data of its own") {
+  testing::TempDir state;
+  auto index = sandbox::ConversationIndex::open(state.path, 100);
+  REQUIRE(index);
+  sandbox::Workspaces spaces(integration::env().sandbox_root, integration::env().sandbox_root.string(),
+                             std::string(40, 'k'),
+                             sandbox::WorkspaceOptions{{}, {}, std::shared_ptr<sandbox::ConversationIndex>(std::move(*index))});
+  WarmFixture fixture;
+  auto executor = fixture.executor();
+  const auto environment = [](const sandbox::Workspace& workspace) {
+    return std::map<std::string, std::string>{{"FILE_BASE_URL", "http://127.0.0.1/files/" + workspace.name + "/"}};
+  };
+  runner::NewConversationPool pool(executor, spaces,
+                                   runner::NewConversationPoolOptions{2, std::chrono::seconds(600),
+                                                                      std::chrono::milliseconds(0), environment});
+  CHECK_FALSE(pool.take("python"));  // the language comes into use
+  pool.tick(std::chrono::steady_clock::now());
+  REQUIRE(pool.size() == 2);
+
+  // Two new conversations: each its own directory and container, /data empty, writes its own file.
+  std::vector<std::string> run_ids;
+  std::vector<sandbox::Workspace> conversations;
+  for (const char* id : {"pool-new-a", "pool-new-b"}) {
+    auto fresh = pool.take("python");
+    REQUIRE(fresh);
+    auto adopted = spaces.adopt(id, *fresh);
+    REQUIRE(adopted);
+    runner::RunRequest request;
+    request.language = "python";
+    request.workspace = *adopted;
+    request.environment = environment(*adopted);
+    request.code = std::string("import os\nprint(sorted(os.listdir('/data')))\nopen('/data/mine.txt', 'w').write('") +
+                   id + "')\n";
+    auto ran = executor.run(request);
+    REQUIRE(ran);
+    CHECK(ran->exit_code == 0);
+    CHECK(ran->stdout_data == "[]\n");
+    run_ids.push_back(ran->run_id);
+    conversations.push_back(*adopted);
+  }
+  CHECK(fixture.hits == 2);
+  CHECK(fixture.misses == 0);
+  CHECK(run_ids[0] != run_ids[1]);
+  CHECK(conversations[0].server_path != conversations[1].server_path);
+  // The conversation keeps its directory: a follow-up sees what its first run wrote, and only that.
+  auto again = spaces.open("pool-new-a");
+  REQUIRE(again);
+  CHECK(again->name == conversations[0].name);
+  runner::RunRequest follow_up;
+  follow_up.language = "python";
+  follow_up.workspace = *again;
+  follow_up.environment = environment(*again);
+  follow_up.code = "import os\nprint(sorted(os.listdir('/data')), open('/data/mine.txt').read())\n";
+  auto ran = executor.run(follow_up);
+  REQUIRE(ran);
+  CHECK(ran->stdout_data == "['mine.txt'] pool-new-a\n");
+
+  pool.shutdown();
+  executor.shutdown();
+  for (const auto& run_id : run_ids) CHECK(containers_of(run_id) == 0);
 }

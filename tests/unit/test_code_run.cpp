@@ -47,7 +47,7 @@ struct Fixture {
     runner::RunRequest r;
     r.language = std::move(language);
     r.code = "print(1)";
-    r.workspace = sandbox::Workspace{"0123456789abcdef0123456789abcdef", data.path, "/host/data", false, nullptr};
+    r.workspace = sandbox::Workspace{"0123456789abcdef0123456789abcdef", data.path, "/host/data", false, nullptr, {}};
     return r;
   }
 };

@@ -8,14 +8,14 @@ namespace {
 
 runner::Manifest python_manifest() {
   return runner::Manifest{"python", {"py"}, "mcp-sandbox/runner-python:latest", "main.py",
-                          {"python3", "/tmp/main.py"}, {"python3", "--version"}, {}};
+                          {"python3", "/tmp/main.py"}, {"python3", "--version"}, {}, {}, {}};
 }
 
 runner::RunRequest request() {
   runner::RunRequest r;
   r.language = "python";
   r.environment = {{"FOO", "bar"}};
-  r.workspace = sandbox::Workspace{"0123abcd", "/srv/sandboxes/0123abcd", "/host/sandboxes/0123abcd", false, nullptr};
+  r.workspace = sandbox::Workspace{"0123abcd", "/srv/sandboxes/0123abcd", "/host/sandboxes/0123abcd", false, nullptr, {}};
   return r;
 }
 
@@ -73,4 +73,38 @@ TEST_CASE("container spec: the bootstrap reads the framed code into /tmp and exe
   CHECK(spec.cmd[5] == "/tmp/main.py");
   CHECK(runner::frame_input("abc", "in") == "3\nabcin");
   CHECK(runner::frame_input("", "") == "0\n");
+}
+
+TEST_CASE("container spec: a runner that compiles gets the compile bootstrap and an exec /build") {
+  auto manifest = python_manifest();
+  manifest.language = "c";
+  manifest.file = "main.c";
+  manifest.compile = {"gcc", "-o", "/build/main", "/tmp/main.c", "-DGREETING='hi'"};
+  manifest.command = {"/build/main"};
+  config::RunLimits limits;
+  limits.build_mb = 96;
+  const auto spec =
+      runner::build_container_spec(manifest, request(), limits, "", false, runner::RunIdentity{"r", "i", 1});
+  CHECK(spec.cmd == std::vector<std::string>{"/bin/sh", "-c", runner::kCompileBootstrap, "/tmp/main.c",
+                                             R"('gcc' '-o' '/build/main' '/tmp/main.c' '-DGREETING='\''hi'\''')",
+                                             "/build/main"});
+  const auto& build = spec.tmpfs.at("/build");
+  CHECK(build.find("size=96m") != std::string::npos);
+  CHECK(build.find("nosuid") != std::string::npos);
+  CHECK(build.find("nodev") != std::string::npos);
+  CHECK(build.find("noexec") == std::string::npos);
+  CHECK(build.find(",exec") != std::string::npos);
+  CHECK(spec.tmpfs.at("/tmp").find("noexec") != std::string::npos);  // /tmp stays as it is
+}
+
+TEST_CASE("container spec: interpreters get no /build") {
+  const auto spec = runner::build_container_spec(python_manifest(), request(), config::RunLimits{}, "", false,
+                                                 runner::RunIdentity{"r", "i", 1});
+  CHECK(spec.tmpfs.count("/build") == 0);
+  CHECK(spec.cmd.at(2) == runner::kBootstrap);
+}
+
+TEST_CASE("container spec: shell_words quotes every word for eval") {
+  CHECK(runner::shell_words({}) == "");
+  CHECK(runner::shell_words({"a b", "$HOME", "it's"}) == R"('a b' '$HOME' 'it'\''s')");
 }

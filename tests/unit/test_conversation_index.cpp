@@ -91,6 +91,45 @@ TEST_CASE("conversation index: adopt refuses a bound key, a taken directory and 
   CHECK(index->directory_for("old").value() == "old");
 }
 
+TEST_CASE("conversation index: a first use binds a key to its own directory in one step with adopt") {
+  TempDir dir;
+  FakeClock clock;
+  auto index = open_index(dir.path, clock);
+  // Opened first: the conversation lives in its own directory, and an adoption comes too late.
+  CHECK(index->bind_own("k1").value() == "k1");
+  auto late = index->adopt("k1", "pooled");
+  REQUIRE_FALSE(late);
+  CHECK(late.error().kind == core::ErrorKind::conflict);
+  CHECK(index->directory_for("k1").value() == "k1");
+  // Adopted first: a later first use lives in the adopted directory.
+  REQUIRE(index->adopt("k2", "d2"));
+  CHECK(index->bind_own("k2").value() == "d2");
+  CHECK(index->bind_own("k1").value() == "k1");
+}
+
+TEST_CASE("conversation index: reserved directories are unborn until adopted, then a conversation's") {
+  TempDir dir;
+  FakeClock clock;
+  auto index = open_index(dir.path, clock);
+  REQUIRE(index->reserve("d1"));
+  REQUIRE(index->reserve("d2"));
+  CHECK(index->reserve("d1").error().kind == core::ErrorKind::conflict);
+  CHECK(index->unborn().value() == std::vector<std::string>{"d1", "d2"});
+  CHECK(index->is_unborn("d1").value());
+  CHECK_FALSE(index->is_unborn("k1").value());
+  // A reservation is not a conversation: no key's directory, and not adoptable twice.
+  CHECK(index->directory_for("d1").value() == "d1");
+  REQUIRE(index->adopt("k1", "d1"));
+  CHECK_FALSE(index->adopt("k2", "d1"));
+  CHECK_FALSE(index->is_unborn("d1").value());
+  CHECK(index->unborn().value() == std::vector<std::string>{"d2"});
+  CHECK(index->directory_for("k1").value() == "d1");
+  // What the sweep does with a leftover: forget what lives there, the reservation.
+  REQUIRE(index->forget(index->key_for_directory("d2").value()));
+  CHECK(index->unborn().value().empty());
+  CHECK(index->directory_for("k1").value() == "d1");
+}
+
 TEST_CASE("conversation index: a caller's list is newest first, pages, and is theirs only") {
   TempDir dir;
   FakeClock clock;

@@ -46,6 +46,18 @@ TEST_CASE("percent: unreserved characters stay, the rest is %XX in upper case") 
   CHECK(core::percent_encode("{\"label\":[\"x\"]}") == "%7B%22label%22%3A%5B%22x%22%5D%7D");
 }
 
+TEST_CASE("percent: decoding takes %XX in either case; '+' is a space only in forms; malformed is refused") {
+  CHECK(core::percent_decode("dir/%C3%a4.png") == "dir/\xc3\xa4.png");
+  CHECK(core::percent_decode("a+b") == "a+b");
+  CHECK(core::percent_decode("a+b%2B", /*plus_is_space=*/true) == "a b+");
+  CHECK(core::percent_decode(core::percent_encode(std::string("\x00\xff/", 3))) == std::string("\x00\xff/", 3));
+  CHECK_FALSE(core::percent_decode("%"));
+  CHECK_FALSE(core::percent_decode("%4"));
+  CHECK_FALSE(core::percent_decode("ab%4g"));
+  CHECK(core::hex_digit('F') == 15);
+  CHECK(core::hex_digit('g') == -1);
+}
+
 TEST_CASE("trim: ASCII white space at both ends only") {
   CHECK(core::trim("  a b \t\r\n") == "a b");
   CHECK(core::trim("\v\fx\f\v") == "x");

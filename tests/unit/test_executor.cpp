@@ -26,7 +26,7 @@ struct Fixture {
     runner::RunRequest r;
     r.language = "python";
     r.code = std::move(code);
-    r.workspace = sandbox::Workspace{"abc", "/srv/abc", "/host/sandboxes/abc", false, nullptr};
+    r.workspace = sandbox::Workspace{"abc", "/srv/abc", "/host/sandboxes/abc", false, nullptr, {}};
     return r;
   }
 

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -8,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -17,6 +19,7 @@
 
 #include "http/listener.hpp"
 #include "http/server.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -27,7 +30,7 @@ namespace {
 // several peers) to 127.0.0.1:port.
 class RawConnection {
  public:
-  RawConnection(const char* source, int port) : m_fd(::socket(AF_INET, SOCK_STREAM, 0)) {
+  RawConnection(const char* source, int port) : m_fd(::socket(AF_INET, SOCK_STREAM, 0)), m_source(source) {
     sockaddr_in from{};
     from.sin_family = AF_INET;
     ::inet_pton(AF_INET, source, &from.sin_addr);
@@ -41,6 +44,8 @@ class RawConnection {
   ~RawConnection() { ::close(m_fd); }
   RawConnection(const RawConnection&) = delete;
   RawConnection& operator=(const RawConnection&) = delete;
+
+  [[nodiscard]] const std::string& source() const { return m_source; }
 
   bool send(std::string_view data) { return ::send(m_fd, data.data(), data.size(), MSG_NOSIGNAL) == ssize_t(data.size()); }
 
@@ -77,6 +82,7 @@ class RawConnection {
 
  private:
   int m_fd;
+  std::string m_source;
 };
 
 // Our HTTP server with two routes on a free port, running until destroyed.
@@ -84,7 +90,10 @@ class ServerFixture {
  public:
   explicit ServerFixture(http::ConnectionLimits limits, int threads = 8, http::TrustedProxies proxies = {}) {
     limits.on_closed = [this](std::string_view reason) {
-      (reason == "per_peer" ? per_peer : reason == "framing" ? framing : read_deadline)++;
+      (reason == "per_peer"        ? per_peer
+       : reason == "framing"       ? framing
+       : reason == "idle_for_room" ? idle_for_room
+                                   : read_deadline)++;
     };
     http::ServerOptions options;
     options.address = "127.0.0.1:0";
@@ -118,6 +127,17 @@ class ServerFixture {
         }
       };
     });
+    // A file sent with BodyWriter::write_file (sendfile): ?from=N&length=N, announced or chunked.
+    m_server->route("GET", "/file", [this](http::Request& request, http::Response& response) {
+      const auto from = std::stoull(request.query_param("from"));
+      const auto length = std::stoull(request.query_param("length"));
+      if (request.query_param("chunked").empty()) response.stream_length = length;
+      const int fd = ::open(file_path.c_str(), O_RDONLY | O_CLOEXEC);
+      response.stream = [this, fd, from, length](http::BodyWriter& out) {
+        if (!out.write_file(fd, from, length)) stream_failed = true;
+        ::close(fd);
+      };
+    });
     REQUIRE(m_server->bind());
     port = m_server->port();
     m_thread = std::thread([this] { m_server->run(); });
@@ -135,14 +155,22 @@ class ServerFixture {
   std::atomic<int> per_peer{0};
   std::atomic<int> read_deadline{0};
   std::atomic<int> framing{0};
+  std::atomic<int> idle_for_room{0};
   std::atomic<int> echo_calls{0};
   std::atomic<bool> stream_failed{false};
+  std::string file_path;  ///< what /file sends
 
  private:
   metrics::Metrics m_metrics;
   std::unique_ptr<http::Server> m_server;
   std::thread m_thread;
 };
+
+// One GET /ping on `connection`, answered with 200, read to its end (the connection then stays kept alive).
+void ping(RawConnection& connection) {
+  REQUIRE(connection.send("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"));
+  CHECK_THAT(connection.read_until("pong from " + connection.source()), Catch::Contains("200 OK"));
+}
 
 http::ConnectionLimits fast_limits() {
   http::ConnectionLimits limits;
@@ -158,15 +186,52 @@ http::ConnectionLimits fast_limits() {
 
 TEST_CASE("peer connections: a cap per address, 0 for none", "[http_server]") {
   http::PeerConnections peers(2);
-  CHECK(peers.open("a"));
-  CHECK(peers.open("a"));
-  CHECK_FALSE(peers.open("a"));
-  CHECK(peers.open("b"));
+  CHECK(peers.open(10, "a"));
+  CHECK(peers.open(11, "a"));
+  CHECK_FALSE(peers.open(12, "a"));
+  CHECK(peers.open(13, "b"));
+  CHECK(peers.open(14, "a", /*capped=*/false));
   CHECK(peers.count("a") == 2);
-  peers.close("a");
-  CHECK(peers.open("a"));
+  peers.close(10);
+  CHECK(peers.count("a") == 1);
+  CHECK(peers.open(12, "a"));
   http::PeerConnections unlimited(0);
-  for (int i = 0; i < 100; ++i) REQUIRE(unlimited.open("a"));
+  for (int i = 0; i < 100; ++i) REQUIRE(unlimited.open(100 + i, "a"));
+}
+
+TEST_CASE("peer connections: at the cap, the address's longest-idle connection makes room", "[http_server]") {
+  int made_room = 0;
+  http::PeerConnections peers(2, [&] { ++made_room; });
+  // Real sockets: making room shuts the idle one down, which its worker would see.
+  int a[2];
+  int b[2];
+  int c[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, a) == 0);
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, b) == 0);
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, c) == 0);
+  REQUIRE(peers.open(a[0], "p"));
+  REQUIRE(peers.open(b[0], "p"));
+  REQUIRE(peers.open(c[0], "other"));
+  peers.idle(c[0]);  // another address's idle connection is not this address's room
+
+  CHECK_FALSE(peers.open(50, "p"));  // both busy: refused
+  peers.idle(b[0]);
+  peers.idle(a[0]);  // b has been idle longer
+  CHECK(peers.open(50, "p"));
+  CHECK(made_room == 1);
+  CHECK(peers.count("p") == 2);
+  CHECK_FALSE(peers.busy(b[0]));  // b is over: its worker stops serving it
+  CHECK(peers.busy(a[0]));        // a got its request in time and goes on
+  char byte;
+  CHECK(::recv(b[1], &byte, 1, 0) == 0);  // the client of b sees the connection end
+  peers.close(b[0]);
+  CHECK(peers.count("p") == 2);  // b's slot went to 50 already
+
+  // Every worker taken: the longest-idle connection of any address goes.
+  CHECK(peers.close_longest_idle());
+  CHECK_FALSE(peers.busy(c[0]));
+  CHECK_FALSE(peers.close_longest_idle());
+  for (int fd : {a[0], a[1], b[0], b[1], c[0], c[1]}) ::close(fd);
 }
 
 TEST_CASE("http server: serves ordinary requests, keep-alive included", "[http_server]") {
@@ -236,10 +301,11 @@ TEST_CASE("http server: connections beyond the per-address cap get 429 at once",
   ServerFixture server(limits);
   RawConnection first("127.0.0.2", server.port);
   RawConnection second("127.0.0.2", server.port);
-  // An answered request proves a worker took (and counted) each; both then stay open, kept alive.
+  // An answered request proves a worker took (and counted) each; both then start another request
+  // and stay in the middle of it.
   for (RawConnection* connection : {&first, &second}) {
-    REQUIRE(connection->send("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"));
-    CHECK_THAT(connection->read_until("pong from 127.0.0.2"), Catch::Contains("200 OK"));
+    ping(*connection);
+    REQUIRE(connection->send("GET /ping HTTP/1.1\r\nX-Slow: "));
   }
   RawConnection third("127.0.0.2", server.port);
   bool closed = false;
@@ -252,6 +318,48 @@ TEST_CASE("http server: connections beyond the per-address cap get 429 at once",
   auto result = client.Get("/ping");
   REQUIRE(result);
   CHECK(result->status == 200);
+}
+
+TEST_CASE("http server: at the per-address cap, an idle kept-alive connection of that address makes room",
+          "[http_server]") {
+  auto limits = fast_limits();
+  limits.idle_timeout = 30s;  // idle connections would otherwise stay for the whole test
+  limits.max_connections_per_peer = 2;
+  ServerFixture server(limits);
+  RawConnection first("127.0.0.2", server.port);
+  RawConnection second("127.0.0.2", server.port);
+  ping(first);
+  ping(second);
+  // Both are kept alive and idle; a third connection from the address is served, not refused.
+  RawConnection third("127.0.0.2", server.port);
+  ping(third);
+  CHECK(server.per_peer == 0);
+  CHECK(server.idle_for_room == 1);
+  // The one idle longest (the first) was closed: its client reads the end of the connection.
+  bool closed = false;
+  CHECK(first.read_until_closed(2s, closed).empty());
+  CHECK(closed);
+  // The second is still kept alive and serves its next request.
+  ping(second);
+}
+
+TEST_CASE("http server: with every worker taken, an idle kept-alive connection frees one", "[http_server]") {
+  auto limits = fast_limits();
+  limits.idle_timeout = 30s;
+  ServerFixture server(limits, /*threads=*/2);
+  RawConnection first("127.0.0.2", server.port);
+  RawConnection second("127.0.0.3", server.port);
+  ping(first);
+  ping(second);
+  // Both workers wait on idle connections; a third client is answered well before the idle timeout.
+  RawConnection third("127.0.0.4", server.port);
+  const auto started = Clock::now();
+  ping(third);
+  CHECK(Clock::now() - started < 5s);
+  CHECK(server.idle_for_room >= 1);
+  bool closed = false;
+  CHECK(first.read_until_closed(2s, closed).empty());
+  CHECK(closed);
 }
 
 TEST_CASE("http server: many slow connections from one address leave workers for others",
@@ -457,4 +565,78 @@ TEST_CASE("http server: a client that does not read a download loses it at the w
   while (!server.stream_failed && Clock::now() - started < 10s) std::this_thread::sleep_for(50ms);
   CHECK(server.stream_failed);
   CHECK(Clock::now() - started < 5s);
+}
+
+namespace {
+
+// A file of `size` bytes whose every byte says where it is (offset mod 251), so a slice can be checked.
+std::string patterned(std::size_t size) {
+  std::string data(size, '\0');
+  for (std::size_t i = 0; i < size; ++i) data[i] = static_cast<char>(i % 251);
+  return data;
+}
+
+// Writes `data` as the whole content of the file at `path`.
+void write_whole(const std::filesystem::path& path, const std::string& data) {
+  std::FILE* out = std::fopen(path.c_str(), "wb");
+  REQUIRE(out != nullptr);
+  REQUIRE(std::fwrite(data.data(), 1, data.size(), out) == data.size());
+  std::fclose(out);
+}
+
+}  // namespace
+
+TEST_CASE("http server: a file body goes out whole and exact, announced, chunked and from an offset",
+          "[http_server]") {
+  testing::TempDir dir;
+  const auto data = patterned(3 * 1024 * 1024 + 17);
+  const auto path = dir.path / "file.bin";
+  write_whole(path, data);
+  ServerFixture server(fast_limits());
+  server.file_path = path.string();
+  httplib::Client client("127.0.0.1", server.port);
+  auto whole = client.Get(("/file?from=0&length=" + std::to_string(data.size())).c_str());
+  REQUIRE(whole);
+  CHECK(whole->get_header_value("Content-Length") == std::to_string(data.size()));
+  CHECK(whole->body == data);
+  auto slice = client.Get("/file?from=1000&length=70000");
+  REQUIRE(slice);
+  CHECK(slice->body == data.substr(1000, 70000));
+  auto chunked = client.Get("/file?from=5&length=2000000&chunked=1");
+  REQUIRE(chunked);
+  CHECK(chunked->get_header_value("Transfer-Encoding") == "chunked");
+  CHECK(chunked->body == data.substr(5, 2000000));
+  CHECK_FALSE(server.stream_failed);
+
+  // A file shorter than announced (it shrank under us): the response ends, never padded.
+  bool closed = false;
+  RawConnection raw("127.0.0.1", server.port);
+  REQUIRE(raw.send("GET /file?from=0&length=" + std::to_string(data.size() + 10) + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::string got = raw.read_until("\r\n\r\n");
+  while (!closed) got += raw.read_until_closed(5s, closed);
+  CHECK(closed);
+  CHECK(got.size() - got.find("\r\n\r\n") - 4 == data.size());
+  CHECK(server.stream_failed);
+}
+
+TEST_CASE("http server: a client that goes away mid-file costs the server nothing (no SIGPIPE)", "[http_server]") {
+  testing::TempDir dir;
+  const auto data = patterned(32 * 1024 * 1024);
+  const auto path = dir.path / "file.bin";
+  write_whole(path, data);
+  ServerFixture server(fast_limits());
+  server.file_path = path.string();
+  for (int i = 0; i < 3; ++i) {
+    auto reader = std::make_unique<RawConnection>("127.0.0.1", server.port);
+    REQUIRE(reader->send("GET /file?from=0&length=" + std::to_string(data.size()) + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+    (void)reader->read_until("\r\n\r\n");
+    reader.reset();  // closed with most of the body unread: the server's next send fails
+  }
+  const auto started = Clock::now();
+  while (!server.stream_failed && Clock::now() - started < 10s) std::this_thread::sleep_for(20ms);
+  CHECK(server.stream_failed);
+  // Still serving (a SIGPIPE would have ended this process).
+  auto pong = httplib::Client("127.0.0.1", server.port).Get("/ping");
+  REQUIRE(pong);
+  CHECK(pong->status == 200);
 }

@@ -83,3 +83,44 @@ TEST_CASE("registry: an engine failure is passed on with context") {
   CHECK(registry.error().kind == core::ErrorKind::unavailable);
   CHECK(registry.error().message == "listing runner images: Docker engine unreachable");
 }
+
+TEST_CASE("manifest: a compiled language has a compile argv and may ask for limits") {
+  auto manifest = runner::parse_manifest(R"({
+    "language": "rust", "aliases": ["rs"], "image": "mcp-sandbox/runner-rust:latest", "file": "main.rs",
+    "compile": ["rustc", "-o", "/build/main", "/tmp/main.rs"], "command": ["/build/main"],
+    "version": ["rustc", "--version"], "limits": {"memory_mb": 512, "cpus": 1, "timeout_seconds": 45}})");
+  REQUIRE(manifest);
+  CHECK(manifest->compiles());
+  CHECK(manifest->compile == std::vector<std::string>{"rustc", "-o", "/build/main", "/tmp/main.rs"});
+  CHECK(manifest->limits.memory_mb == 512);
+  CHECK(manifest->limits.cpus == 1.0);
+  CHECK(manifest->limits.timeout_seconds == 45);
+
+  auto interpreted = runner::parse_manifest(
+      R"({"language":"bash","image":"x:1","file":"main.sh","command":["bash","/tmp/main.sh"],"version":["bash"]})");
+  REQUIRE(interpreted);
+  CHECK_FALSE(interpreted->compiles());
+  CHECK(interpreted->limits.empty());
+}
+
+TEST_CASE("manifest: bad compile argv and limits are named") {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"language":"x","image":"i","file":"f","command":["a"],"version":["v"],"compile":[]})", "'compile' must be"},
+      {R"({"language":"x","image":"i","file":"f","command":["a"],"version":["v"],"compile":"cc f"})", "'compile' must be"},
+      {R"({"language":"x","image":"i","file":"f","command":["a"],"version":["v"],"limits":[]})", "'limits' must be an object"},
+      {R"({"language":"x","image":"i","file":"f","command":["a"],"version":["v"],"limits":{"memory_mb":0}})",
+       "'limits.memory_mb' must be a positive integer"},
+      {R"({"language":"x","image":"i","file":"f","command":["a"],"version":["v"],"limits":{"cpus":"1"}})",
+       "'limits.cpus' must be a positive number"},
+      {R"({"language":"x","image":"i","file":"f","command":["a"],"version":["v"],"limits":{"timeout_seconds":1.5}})",
+       "'limits.timeout_seconds' must be a positive integer"},
+      {R"({"language":"x","image":"i","file":"f","command":["a"],"version":["v"],"limits":{"pids":9}})",
+       "unknown key 'pids'"},
+  };
+  for (const auto& [text, expected] : cases) {
+    CAPTURE(text);
+    auto manifest = runner::parse_manifest(text);
+    REQUIRE_FALSE(manifest);
+    CHECK(manifest.error().message.find(expected) != std::string::npos);
+  }
+}

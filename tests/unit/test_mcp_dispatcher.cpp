@@ -398,3 +398,27 @@ TEST_CASE("the log line of a request escapes what the caller sent, so no request
   CHECK(text.find("tool=echo\\x0d\\x0a\\xe2\\x80\\xae session=") != std::string::npos);
   CHECK(text.find("\x1b[2J") == std::string::npos);
 }
+
+TEST_CASE("a tool sees who calls: the stateless request's caller, else the session's") {
+  Harness harness;
+  std::string seen;
+  harness.tools.add({"whoami", "", "", json{{"type", "object"}}, nullptr, nullptr},
+                    [&](const json&, mcp::ToolContext& context) -> core::Result<json> {
+                      seen = context.caller;
+                      return json{{"content", json::array()}};
+                    });
+  mcp::RequestEnvelope envelope{"2026-07-28", nullptr, json::object(), std::nullopt};
+  auto context = mcp::Dispatcher::stateless_context(envelope, {}, harness.notify);
+  context.caller = "token:0123456789abcdef";
+  (void)harness.dispatcher.answer(mcp::Request{1, "tools/call", json{{"name", "whoami"}}}, context);
+  CHECK(seen == "token:0123456789abcdef");
+
+  const auto session = initialized_session(harness, "2025-06-18");
+  session->set_caller("oauth:grant-1");
+  (void)harness.session_call(*session, 2, "tools/call", json{{"name", "whoami"}});
+  CHECK(seen == "oauth:grant-1");
+
+  const auto anonymous = initialized_session(harness, "2025-06-18");
+  (void)harness.session_call(*anonymous, 3, "tools/call", json{{"name", "whoami"}});
+  CHECK(seen.empty());
+}

@@ -7,10 +7,15 @@
 #include "support/fake_engine.hpp"
 #include "sandbox/files.hpp"
 #include "support/mounts.hpp"
+#include "runner/container_spec.hpp"
 #include "runner/runtime_share.hpp"
 #include "mcp/tool_methods.hpp"
 #include "tools/run_code.hpp"
+#include "runner/new_conversation_pool.hpp"
+#include "sandbox/conversation_index.hpp"
 #include "tools/tools.hpp"
+
+#include <set>
 
 namespace fs = std::filesystem;
 
@@ -40,7 +45,7 @@ struct ToolsFixture {
 
   explicit ToolsFixture(sandbox::VolumeLimits quota = {})
       : workspaces(root, root.string(), std::string(40, 's'),
-                   sandbox::WorkspaceOptions{quota, [n = now] { return *n; }}) {
+                   sandbox::WorkspaceOptions{quota, [n = now] { return *n; }, nullptr}) {
     fs::create_directories(root);
     REQUIRE(workspaces.prepare_root());
     engine.add_runner("python", R"(["py"])");
@@ -252,6 +257,46 @@ TEST_CASE("tools: list_runners reports languages and limits") {
   CHECK_FALSE(s["limits"].contains("runtimeShare"));
 }
 
+TEST_CASE("tools: a compiled runner with its own limits: list_runners shows them, run_code applies them", "[root]") {
+  ToolsFixture f;
+  f.engine.add_runner("rust", R"(["rs"])");
+  auto registry = *runner::Registry::discover(f.engine);
+  std::vector<runner::Runner> runners = registry.runners();
+  for (auto& runner : runners) {
+    if (runner.manifest.language != "rust") continue;
+    runner.manifest.compile = {"rustc", "-o", "/build/main", "/tmp/main.rust"};
+    runner.manifest.command = {"/build/main"};
+    runner.manifest.limits.memory_mb = 4096;  // beyond the default maximum (1024)
+    runner.manifest.limits.timeout_seconds = 45;
+  }
+  f.catalog.reset(runner::Registry(runners));
+
+  auto listed = f.call("list_runners", json::object());
+  REQUIRE(listed);
+  const auto& s = (*listed)["structuredContent"];
+  for (const auto& runner : s["runners"]) {
+    if (runner["language"] == "rust") {
+      CHECK(runner["compiled"] == true);
+      CHECK(runner["limits"]["memoryMb"] == 1024);
+      CHECK(runner["limits"]["timeoutSeconds"] == 45);
+      CHECK(runner["limits"]["cpus"] == 0.5);
+    } else {
+      CHECK(runner["compiled"] == false);
+      CHECK(runner["limits"]["memoryMb"] == 256);
+    }
+  }
+  CHECK(s["limits"]["runnerMaxima"]["memoryMb"] == 1024);
+  CHECK(ToolsFixture::text(*listed).find("rust (rust 1.0), also rs; its own limits: 0.5 CPU, 1024 MiB, 45 s") !=
+        std::string::npos);
+
+  auto ran = f.call("run_code", {{"conversationId", "c1"}, {"language", "rs"}, {"code", "fn main() {}"}});
+  REQUIRE(ran);
+  const auto& spec = f.engine.created_specs.at(0);
+  CHECK(spec.memory_bytes == 1024LL * 1024 * 1024);
+  CHECK(spec.cmd.at(2) == runner::kCompileBootstrap);
+  CHECK(spec.tmpfs.count("/build") == 1);
+}
+
 TEST_CASE("tools: under runsc list_runners states gVisor's share of the limits") {
   ToolsFixture f;
   runner::ExecutorOptions options;
@@ -345,4 +390,88 @@ TEST_CASE("tools: the run_code schema and list_runners say which egress policies
   CHECK((*unknown)["isError"] == true);
   CHECK((*unknown)["content"][0]["text"].get<std::string>().find("egress must be one of none, packages, allowlist, open") !=
         std::string::npos);
+}
+
+TEST_CASE("tools: a new conversation's first run_code takes a container started for it; its caller lists it", "[root]") {
+  const fs::path root = fs::temp_directory_path() / ("mcp-sandbox-tools-" + core::random_hex(6));
+  const fs::path state = root.string() + "-state";
+  fs::create_directories(root);
+  testing::FakeEngine engine;
+  engine.add_runner("python", R"(["py"])");
+  runner::RunnerCatalog catalog;
+  catalog.reset(*runner::Registry::discover(engine));
+  std::shared_ptr<sandbox::ConversationIndex> index = std::move(*sandbox::ConversationIndex::open(state, 100));
+  sandbox::Workspaces workspaces(root, "/host/sandboxes", std::string(40, 's'),
+                                 sandbox::WorkspaceOptions{{}, {}, index});
+  REQUIRE(workspaces.prepare_root());
+  int hits = 0;
+  runner::ExecutorOptions options;
+  options.warm_max = 4;
+  options.egress.offered = {runner::EgressPolicy::open};
+  options.egress.grants_dir = (root.string() + "-grants");
+  engine.add_egress_proxy();
+  options.warm_scheduler = [](std::function<void()> job) { job(); };
+  options.warm_events.claimed = [&hits](bool hit) { hits += hit ? 1 : 0; };
+  runner::Executor executor(engine, catalog, options);
+  runner::Admission admission{runner::AdmissionLimits{}};
+  sandbox::UrlSigner signer{std::string(40, 's'), "http://files.test", std::chrono::seconds(60)};
+  metrics::Metrics metrics;
+  tools::Services services{executor, admission, catalog, workspaces, signer, metrics, config::RunLimits{}, true,
+                           "http://files.test", tools::ResultLimits{}};
+  runner::NewConversationPool pool(executor, workspaces,
+                                   runner::NewConversationPoolOptions{1, std::chrono::seconds(100),
+                                                                      std::chrono::milliseconds(0),
+                                                                      tools::run_environment_of(services)});
+  services.new_conversations = &pool;
+  mcp::ToolRegistry registry;
+  tools::register_tools(registry, services);
+  const auto call = [&](const json& arguments) {
+    mcp::ToolCallScope scope;
+    scope.revision = &mcp::revision("2025-11-25");
+    scope.caller = "token:0123456789abcdef";
+    auto result = mcp::call_tool(registry, json{{"name", "run_code"}, {"arguments", arguments}}, scope);
+    REQUIRE(result);
+    REQUIRE((*result)["isError"] == false);
+    return (*result)["structuredContent"];
+  };
+
+  // The first new conversation in python finds no pool yet (the language was not in use): cold.
+  const auto first = call({{"language", "py"}, {"code", "print(1)"}});
+  CHECK(hits == 0);
+  pool.tick(std::chrono::steady_clock::now());
+  REQUIRE(pool.size() == 1);
+  const auto pooled_bind = engine.created_specs.back().binds.at(0);
+
+  // The next new conversation is born in the pooled directory and its run is a warm hit.
+  const auto second = call({{"conversationId", "brand-new"}, {"language", "python"}, {"code", "print(1)"}});
+  CHECK(second["conversationId"] == "brand-new");
+  CHECK(hits == 1);
+  CHECK(pool.size() == 0);
+  const auto adopted = workspaces.open("brand-new");
+  REQUIRE(adopted);
+  CHECK(pooled_bind == "/host/sandboxes/" + adopted->name + ":/data:rw");
+  CHECK(adopted->name != workspaces.key_of("brand-new"));
+  // Its follow-up finds its own successor; an existing conversation never takes from the pool.
+  pool.tick(std::chrono::steady_clock::now());
+  (void)call({{"conversationId", "brand-new"}, {"language", "python"}, {"code", "print(1)"}});
+  CHECK(hits == 2);
+  CHECK(pool.size() == 1);
+  // A run with network is never served from the pool.
+  (void)call({{"conversationId", "with-network"}, {"language", "python"}, {"code", "print(1)"}, {"network", true}});
+  CHECK(hits == 2);
+  CHECK(pool.size() == 1);
+
+  // Every conversation the caller used is in their list.
+  auto listed = index->recent("token:0123456789abcdef", 10);
+  REQUIRE(listed);
+  std::set<std::string> keys;
+  for (const auto& entry : *listed) keys.insert(entry.key);
+  CHECK(keys == std::set<std::string>{workspaces.key_of(first["conversationId"].get<std::string>()),
+                                      workspaces.key_of("brand-new"), workspaces.key_of("with-network")});
+  pool.shutdown();
+  executor.shutdown();
+  std::error_code ignored;
+  fs::remove_all(root, ignored);
+  fs::remove_all(state, ignored);
+  fs::remove_all(root.string() + "-grants", ignored);
 }

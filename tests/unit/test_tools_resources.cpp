@@ -34,6 +34,7 @@ struct ResourcesFixture {
   testing::FakeEngine engine;
   runner::RunnerCatalog catalog;
   std::shared_ptr<std::int64_t> now = std::make_shared<std::int64_t>(1'800'000'000);
+  std::shared_ptr<sandbox::ConversationIndex> index = open_index(root);
   sandbox::Workspaces workspaces;
   sandbox::UrlSigner signer{std::string(40, 's'), "http://files.test", std::chrono::seconds(60)};
   metrics::Metrics metrics;
@@ -42,7 +43,6 @@ struct ResourcesFixture {
   tools::ResultLimits limits;
   tools::Services services{executor, admission, catalog, workspaces, signer, metrics, config::RunLimits{}, false,
                            "http://files.test", limits};
-  std::unique_ptr<sandbox::ConversationIndex> index;
   tools::ActiveConversations active;
   mcp::ResourceEvents events;
   std::unique_ptr<tools::FileResources> resources;
@@ -52,13 +52,8 @@ struct ResourcesFixture {
 
   explicit ResourcesFixture(sandbox::VolumeLimits quota = {})
       : workspaces(root, root.string(), std::string(40, 's'),
-                   sandbox::WorkspaceOptions{quota, [n = now] { return *n; }}) {
-    fs::create_directories(root);
+                   sandbox::WorkspaceOptions{quota, [n = now] { return *n; }, index}) {
     REQUIRE(workspaces.prepare_root());
-    auto opened = sandbox::ConversationIndex::open(root / ".state", 100);
-    REQUIRE(opened);
-    index = std::move(*opened);
-    services.index = index.get();
     services.active = &active;
     services.resource_events = &events;
     services.result_limits.resource_page_size = 2;
@@ -68,6 +63,12 @@ struct ResourcesFixture {
     catalog.reset(*runner::Registry::discover(engine));
     tools::register_tools(registry, services);
     recording = events.subscribe([this](const mcp::ResourceChange& change) { changes.push_back(change); });
+  }
+  static std::shared_ptr<sandbox::ConversationIndex> open_index(const fs::path& root) {
+    fs::create_directories(root);
+    auto opened = sandbox::ConversationIndex::open(root / ".state", 100);
+    REQUIRE(opened);
+    return std::move(*opened);
   }
   ~ResourcesFixture() {
     recording.reset();
@@ -221,6 +222,26 @@ TEST_CASE("resources: a caller's list has the files of the conversations it used
   const std::string cursor = (*first)["nextCursor"];
   f.call("token:a", "delete_file", {{"conversationId", "mine"}, {"path", "b"}});
   CHECK(f.resources->list(ResourcesFixture::scope("token:a"), cursor).error().code == -32602);
+}
+
+TEST_CASE("resources: a conversation born in a pooled directory is listed and read like any other", "[root]") {
+  ResourcesFixture f;
+  auto pooled = f.workspaces.open_unbound();  // what a new-conversation container's /data is
+  REQUIRE(pooled);
+  const auto directory = pooled->name;
+  REQUIRE(f.workspaces.adopt("born", *pooled));
+  pooled = core::fail(core::ErrorKind::not_found, "released");
+  const json uploaded = f.upload("token:a", "born", "a.txt", "pooled");
+  const auto links = ResourcesFixture::links(uploaded);
+  REQUIRE(links.size() == 1);
+  // The download link names the directory it lives in, which is not its key's.
+  CHECK(links[0]["_meta"]["mcp-sandbox/downloadUrl"].get<std::string>().find(directory) != std::string::npos);
+  CHECK(directory != f.workspaces.key_of("born"));
+  CHECK(f.listed("token:a") == std::vector<std::string>{"sandbox://conversations/born/a.txt"});
+  CHECK(f.listed("token:b").empty());
+  auto read = f.resources->read(ResourcesFixture::scope("token:b"), "sandbox://conversations/born/a.txt");
+  REQUIRE(read);
+  CHECK((*read)["contents"][0]["text"] == "pooled");
 }
 
 TEST_CASE("resources: listing never mounts an idle conversation's volume", "[root]") {

@@ -27,7 +27,7 @@ class CollectingWriter final : public http::BodyWriter {
 };
 
 struct InProcess {
-  InProcess() {
+  explicit InProcess(transport::TokenVerifier verifier = {}) {
     tools.add({"echo", "Echo", "Echoes text", json{{"type", "object"}}, nullptr, nullptr},
               [](const json& arguments, mcp::ToolContext& context) -> core::Result<json> {
                 context.progress(1, 1, "half way");
@@ -35,6 +35,7 @@ struct InProcess {
               });
     transport::McpEndpointOptions options;
     options.api_tokens = {kToken};
+    options.token_verifier = std::move(verifier);
     endpoint = std::make_unique<transport::McpEndpoint>(tools, options);
     endpoint->mount(routes);
   }
@@ -58,6 +59,14 @@ struct InProcess {
   http::Router routes;
   std::unique_ptr<transport::McpEndpoint> endpoint;
 };
+
+const json kInitialize = {{"jsonrpc", "2.0"},
+                          {"id", 1},
+                          {"method", "initialize"},
+                          {"params",
+                           {{"protocolVersion", "2025-06-18"},
+                            {"capabilities", json::object()},
+                            {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}};
 
 std::vector<http::Header> headers(std::vector<http::Header> extra = {}) {
   extra.push_back({"Authorization", "Bearer " + kToken});
@@ -120,15 +129,8 @@ TEST_CASE("in process: a body over the cap is a JSON-RPC error with 413 that clo
 
 TEST_CASE("in process: a 2025 session from initialize to DELETE", "[transport]") {
   InProcess mcp;
-  const json init = {{"jsonrpc", "2.0"},
-                     {"id", 1},
-                     {"method", "initialize"},
-                     {"params",
-                      {{"protocolVersion", "2025-06-18"},
-                       {"capabilities", json::object()},
-                       {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}};
   test_http::FakeRequest initialize("POST", "/mcp", headers({{"Accept", "application/json, text/event-stream"}}),
-                                    init.dump());
+                                    kInitialize.dump());
   const auto opened = mcp.call(initialize);
   REQUIRE(opened.status == 200);
   const auto session = opened.header("Mcp-Session-Id");
@@ -137,4 +139,37 @@ TEST_CASE("in process: a 2025 session from initialize to DELETE", "[transport]")
   test_http::FakeRequest remove("DELETE", "/mcp", headers({{"Mcp-Session-Id", session}}));
   CHECK(mcp.call(remove).status == 200);
   CHECK(mcp.endpoint->open_sessions() == 0);
+}
+
+TEST_CASE("in process: a request's token is verified once, whatever the request does with its caller",
+          "[transport]") {
+  int verified = 0;
+  InProcess mcp([&verified](std::string_view token) -> std::optional<transport::Caller> {
+    ++verified;
+    if (token == "mcp_at_granted") return transport::Caller{"oauth:g1", "client"};
+    return std::nullopt;
+  });
+  const auto granted = [](std::vector<http::Header> extra) {
+    extra.push_back({"Authorization", "Bearer mcp_at_granted"});
+    extra.push_back({"Content-Type", "application/json"});
+    extra.push_back({"Accept", "application/json, text/event-stream"});
+    return extra;
+  };
+  test_http::FakeRequest initialize("POST", "/mcp", granted({}), kInitialize.dump());
+  const auto opened = mcp.call(initialize);
+  REQUIRE(opened.status == 200);
+  CHECK(verified == 1);
+  const auto session = opened.header("Mcp-Session-Id");
+  const json call = {{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/call"},
+                     {"params", {{"name", "echo"}, {"arguments", {{"text", "hi"}}}}}};
+  test_http::FakeRequest tool_call("POST", "/mcp", granted({{"Mcp-Session-Id", session}, {"MCP-Protocol-Version", "2025-06-18"}}),
+                                   call.dump());
+  std::string streamed;
+  const auto answered = mcp.call(tool_call, &streamed);
+  CHECK(answered.status == 200);
+  CHECK_THAT(answered.body + streamed, Catch::Contains("hi"));
+  CHECK(verified == 2);
+  test_http::FakeRequest remove("DELETE", "/mcp", granted({{"Mcp-Session-Id", session}}));
+  CHECK(mcp.call(remove).status == 200);
+  CHECK(verified == 3);
 }

@@ -139,19 +139,21 @@ TEST_CASE("client limits: tool calls are counted per token, batches whole", "[ra
   const transport::BearerAuth auth({kToken, second});
   transport::ClientLimits limits(auth, transport::ClientLimitOptions{3, 0});
   const auto request = request_from("10.0.0.1", "Bearer " + kToken);
+  const auto caller = *auth.caller(request);
   const json call = {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"}, {"params", {{"name", "x"}}}};
   const json list = {{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/list"}};
   http::Response response;
-  CHECK(limits.admit_tool_calls(request, response, json::array({call, call}), t0));
-  for (int i = 0; i < 10; ++i) CHECK(limits.admit_tool_calls(request, response, list, t0));  // not tool calls
-  CHECK(limits.admit_tool_calls(request, response, call, t0));
-  CHECK_FALSE(limits.admit_tool_calls(request, response, call, t0));
+  CHECK(limits.admit_tool_calls(request, caller, response, json::array({call, call}), t0));
+  for (int i = 0; i < 10; ++i) CHECK(limits.admit_tool_calls(request, caller, response, list, t0));  // not tool calls
+  CHECK(limits.admit_tool_calls(request, caller, response, call, t0));
+  CHECK_FALSE(limits.admit_tool_calls(request, caller, response, call, t0));
   CHECK(response.status == 429);
   CHECK(response.header("Retry-After") == "20");
   CHECK_THAT(json::parse(response.body)["error"]["message"].get<std::string>(), Catch::Contains("retry after 20 s"));
 
   http::Response other;  // the other token has its own budget
-  CHECK(limits.admit_tool_calls(request_from("10.0.0.1", "Bearer " + second), other, call, t0));
+  const auto second_request = request_from("10.0.0.1", "Bearer " + second);
+  CHECK(limits.admit_tool_calls(second_request, *auth.caller(second_request), other, call, t0));
 }
 
 TEST_CASE("client limits: counting tool calls", "[rate_limit]") {
@@ -165,13 +167,13 @@ TEST_CASE("client limits: counting tool calls", "[rate_limit]") {
 
 TEST_CASE("bearer auth: a static token's caller id is a digest prefix, never the token", "[rate_limit]") {
   const transport::BearerAuth auth({kToken});
-  const auto id = auth.caller_id(request_from("10.0.0.1", "Bearer " + kToken));
+  const auto id = auth.caller(request_from("10.0.0.1", "Bearer " + kToken)).value().id;
   REQUIRE(id.rfind("token:", 0) == 0);
   const auto digest = id.substr(6);
   CHECK(digest.size() == 16);
   CHECK(digest.find_first_not_of("0123456789abcdef") == std::string::npos);
   CHECK(kToken.find(digest) == std::string::npos);
-  CHECK(auth.caller_id(request_from("10.0.0.1", "Bearer wrong")).empty());
+  CHECK_FALSE(auth.caller(request_from("10.0.0.1", "Bearer wrong")));
 }
 
 TEST_CASE("bearer auth: tokens the verifier accepts act as its caller; static tokens are checked first", "[rate_limit]") {
@@ -181,10 +183,10 @@ TEST_CASE("bearer auth: tokens the verifier accepts act as its caller; static to
     if (token == "mcp_at_valid") return transport::Caller{"oauth:g1", "Claude"};
     return std::nullopt;
   });
-  CHECK(auth.caller_id(request_from("10.0.0.1", "Bearer mcp_at_valid")) == "oauth:g1");
-  CHECK(auth.caller_id(request_from("10.0.0.1", "Bearer mcp_at_revoked")).empty());
+  CHECK(auth.caller(request_from("10.0.0.1", "Bearer mcp_at_valid")).value().id == "oauth:g1");
+  CHECK_FALSE(auth.caller(request_from("10.0.0.1", "Bearer mcp_at_revoked")));
   const int before = asked;
-  CHECK(auth.caller_id(request_from("10.0.0.1", "Bearer " + kToken)).rfind("token:", 0) == 0);
+  CHECK(auth.caller(request_from("10.0.0.1", "Bearer " + kToken)).value().id.rfind("token:", 0) == 0);
   CHECK(asked == before);
   CHECK_FALSE(auth.authorized(request_from("10.0.0.1", "Basic bWU6cHc=")));
 }

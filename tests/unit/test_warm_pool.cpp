@@ -44,7 +44,7 @@ struct Fixture {
     runner::RunRequest r;
     r.language = std::move(language);
     r.code = "print(1)";
-    r.workspace = sandbox::Workspace{conversation, "/srv/" + conversation, "/host/sandboxes/" + conversation, false, nullptr};
+    r.workspace = sandbox::Workspace{conversation, "/srv/" + conversation, "/host/sandboxes/" + conversation, false, nullptr, {}};
     return r;
   }
 
@@ -251,4 +251,64 @@ TEST_CASE("warm: prewarm after an upload uses the conversation's last language; 
     CHECK(f.engine.live_containers.empty());
     CHECK(f.hits + f.misses == 0);
   }
+}
+
+namespace {
+
+// Where the n-th (0-based) call named `name` is in the engine's call log; calls.size() when absent.
+std::size_t position(const std::vector<std::string>& calls, const std::string& name, int n = 0) {
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    if (calls[i] == name && n-- == 0) return i;
+  }
+  return calls.size();
+}
+
+}  // namespace
+
+TEST_CASE("warm: the successor starts as soon as the run has its container, before its code is delivered") {
+  Fixture f;
+  runner::Executor executor(f.engine, f.catalog, f.options());
+  REQUIRE(executor.run(Fixture::request("conv-a")));
+  // The cold run's create/start, then its successor's, then the run's code and output.
+  CHECK(position(f.engine.calls, "start", 1) < position(f.engine.calls, "pump"));
+  CHECK(f.idle == 1);
+
+  // A warm run starts its own successor the same way: a back-to-back call finds one waiting.
+  f.engine.calls.clear();
+  auto second = executor.run(Fixture::request("conv-a"));
+  REQUIRE(second);
+  CHECK(f.hits == 1);
+  CHECK(position(f.engine.calls, "start") < position(f.engine.calls, "pump"));
+  CHECK(position(f.engine.calls, "start", 1) == f.engine.calls.size());  // one start: at most one successor
+  CHECK(f.engine.live_containers.size() == 1);
+  CHECK(f.idle == 1);
+}
+
+TEST_CASE("warm: a network run neither takes nor leaves a successor") {
+  Fixture f;
+  auto options = f.options();
+  options.allow_network = true;
+  const testing::TempDir grants;
+  options.egress.grants_dir = grants.path.string();
+  f.engine.add_egress_proxy();
+  runner::Executor executor(f.engine, f.catalog, options);
+  auto request = Fixture::request("conv-a");
+  request.network = true;
+  REQUIRE(executor.run(request));
+  CHECK(f.idle == 0);
+  CHECK(f.engine.live_containers == std::set<std::string>{"egress-proxy"});  // the run's own is gone, none waits
+}
+
+TEST_CASE("warm: a cancelled run leaves no successor waiting") {
+  Fixture f;
+  runner::Executor executor(f.engine, f.catalog, f.options());
+  REQUIRE(executor.run(Fixture::request("conv-a")));
+  std::stop_source client;
+  f.engine.on_start = [&client] { client.request_stop(); };  // the client goes away as the successor starts
+  auto request = Fixture::request("conv-a");
+  request.cancel = client.get_token();
+  CHECK_FALSE(executor.run(request));
+  CHECK(f.discards["cancelled"] == 1);
+  CHECK(f.idle == 0);
+  CHECK(f.engine.live_containers.empty());
 }

@@ -139,7 +139,7 @@ struct QuotaRoot {
   TempDir root;
   FakeClock clock;
   sandbox::Workspaces workspaces{root.path, root.path.string(), kSecret,
-                                 sandbox::WorkspaceOptions{{32 * 1024 * 1024, 200}, clock.function()}};
+                                 sandbox::WorkspaceOptions{{32 * 1024 * 1024, 200}, clock.function(), nullptr}};
   QuotaRoot() { REQUIRE(workspaces.prepare_root()); }
   ~QuotaRoot() {
     clock.advance(3650 * kDay);
@@ -168,7 +168,7 @@ TEST_CASE("workspace: with a quota each conversation is its own mounted volume, 
 
   // A second server on the same root (a restart) finds the mount and does not stack another.
   sandbox::Workspaces restarted(q.root.path, q.root.path.string(), kSecret,
-                                sandbox::WorkspaceOptions{{32 * 1024 * 1024, 200}, q.clock.function()});
+                                sandbox::WorkspaceOptions{{32 * 1024 * 1024, 200}, q.clock.function(), nullptr});
   REQUIRE(restarted.open("c1"));
   CHECK(testing::mount_count(workspace->server_path) == 1);
 }
@@ -273,7 +273,8 @@ TEST_CASE("workspace: the sweep never follows links and removes deep trees and l
   TempDir outside;
   FakeClock clock;
   std::ofstream(outside.path / "precious.txt") << "host file";
-  sandbox::Workspaces workspaces(root.path, root.path.string(), kSecret, sandbox::WorkspaceOptions{{}, clock.function()});
+  sandbox::Workspaces workspaces(root.path, root.path.string(), kSecret,
+                                 sandbox::WorkspaceOptions{{}, clock.function(), nullptr});
   REQUIRE(workspaces.prepare_root());
   fs::path dir;
   fs::path temp_dir;
@@ -339,4 +340,212 @@ TEST_CASE("workspace: find never creates a conversation; without mounting it nei
   auto reopened = q.workspaces.find("c", true);  // a read mounts it, as the tools would
   REQUIRE(reopened);
   CHECK(*sandbox::is_mount_point(reopened->server_path));
+}
+
+namespace {
+
+// Workspaces with a conversation index in a state directory beside the root.
+struct IndexedRoot {
+  TempDir root;
+  TempDir state;
+  FakeClock clock;
+  std::shared_ptr<sandbox::ConversationIndex> index = open_index();
+  sandbox::Workspaces workspaces{root.path, "/host/sandboxes", kSecret,
+                                 sandbox::WorkspaceOptions{{}, clock.function(), index}};
+  IndexedRoot() { REQUIRE(workspaces.prepare_root()); }
+
+  std::shared_ptr<sandbox::ConversationIndex> open_index() {
+    auto opened = sandbox::ConversationIndex::open(state.path, 100, clock.function());
+    REQUIRE(opened);
+    return std::move(*opened);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("workspace: a root of the original layout (directories named by the HMAC) keeps working with an index",
+          "[root]") {
+  TempDir root;
+  TempDir state;
+  std::string name;
+  {
+    // Made before the index existed.
+    sandbox::Workspaces before(root.path, "/host/sandboxes", kSecret);
+    REQUIRE(before.prepare_root());
+    auto old = before.open("old-conversation");
+    REQUIRE(old);
+    name = old->name;
+    REQUIRE(sandbox::SandboxFiles(old->server_path).write("kept.txt", "from before"));
+  }
+  auto index = sandbox::ConversationIndex::open(state.path, 100);
+  REQUIRE(index);
+  sandbox::Workspaces after(root.path, "/host/sandboxes", kSecret,
+                            sandbox::WorkspaceOptions{{}, {}, std::shared_ptr<sandbox::ConversationIndex>(std::move(*index))});
+  REQUIRE(after.prepare_root());
+  CHECK(after.exists("old-conversation").value());
+  auto same = after.open("old-conversation");
+  REQUIRE(same);
+  CHECK(same->name == name);
+  CHECK(same->key == name);
+  CHECK(*sandbox::SandboxFiles(same->server_path).read("kept.txt", 100) == "from before");
+  // Its download links (by directory name) still resolve.
+  CHECK(after.open_existing(name));
+}
+
+TEST_CASE("workspace: a new conversation adopts a directory made before it, empty and never anyone else's",
+          "[root]") {
+  IndexedRoot r;
+  auto first = r.workspaces.open_unbound();
+  auto second = r.workspaces.open_unbound();
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK(first->name != second->name);
+  CHECK(first->name.size() == 32);
+  CHECK(first->key.empty());
+  CHECK(fs::is_empty(first->server_path));
+  CHECK(first->engine_path == "/host/sandboxes/" + first->name);
+
+  CHECK_FALSE(r.workspaces.exists("new-one").value());
+  auto adopted = r.workspaces.adopt("new-one", *first);
+  REQUIRE(adopted);
+  CHECK(adopted->name == first->name);
+  CHECK(adopted->key == r.workspaces.key_of("new-one"));
+  CHECK_FALSE(adopted->ephemeral);
+  REQUIRE(sandbox::SandboxFiles(adopted->server_path).write("f.txt", "mine"));
+  // From now on the conversation lives there, for this and later processes.
+  CHECK(r.workspaces.exists("new-one").value());
+  CHECK(r.workspaces.open("new-one")->name == first->name);
+  sandbox::Workspaces restarted(r.root.path, "/host/sandboxes", kSecret,
+                                sandbox::WorkspaceOptions{{}, {}, r.index});
+  CHECK(restarted.open("new-one")->name == first->name);
+
+  // Neither a second adoption of the conversation nor of the directory.
+  CHECK_FALSE(r.workspaces.adopt("new-one", *second));
+  CHECK_FALSE(r.workspaces.adopt("other", *first));
+  // A conversation that already has its own directory is not new.
+  REQUIRE(r.workspaces.open("existing"));
+  auto refused = r.workspaces.adopt("existing", *second);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().kind == core::ErrorKind::conflict);
+  // An unadopted directory is thrown away by discard; an adopted one is not.
+  r.workspaces.discard(*second);
+  CHECK_FALSE(fs::exists(second->server_path));
+  r.workspaces.discard(*adopted);
+  CHECK(fs::exists(adopted->server_path));
+}
+
+TEST_CASE("workspace: the sweep forgets a removed conversation in the index; it comes back in its own directory",
+          "[root]") {
+  IndexedRoot r;
+  auto unbound = r.workspaces.open_unbound();
+  REQUIRE(unbound);
+  auto adopted = r.workspaces.adopt("c", *unbound);
+  REQUIRE(adopted);
+  REQUIRE(r.workspaces.record_use("token:t", *adopted));
+  CHECK(r.index->used_by("token:t", adopted->key));
+  const auto directory = adopted->server_path;
+  unbound = core::fail(core::ErrorKind::not_found, "released");
+  adopted = core::fail(core::ErrorKind::not_found, "released");
+  r.clock.advance(10 * kDay);
+  auto report = r.workspaces.sweep(ttl(kDay));
+  CHECK(report.removed == 1);
+  CHECK_FALSE(fs::exists(directory));
+  CHECK_FALSE(r.index->used_by("token:t", r.workspaces.key_of("c")));
+  auto again = r.workspaces.open("c");
+  REQUIRE(again);
+  CHECK(again->name == r.workspaces.key_of("c"));
+  CHECK(fs::is_empty(again->server_path));
+}
+
+TEST_CASE("workspace: record_use lists the conversation for its caller only, and nothing for a throwaway", "[root]") {
+  IndexedRoot r;
+  auto workspace = r.workspaces.open("c1");
+  REQUIRE(workspace);
+  REQUIRE(r.workspaces.record_use("token:a", *workspace));
+  REQUIRE(r.workspaces.record_use("", *workspace));
+  auto throwaway = r.workspaces.open_ephemeral();
+  REQUIRE(throwaway);
+  REQUIRE(r.workspaces.record_use("token:a", *throwaway));
+  auto list = r.index->recent("token:a", 10);
+  REQUIRE(list);
+  REQUIRE(list->size() == 1);
+  CHECK(list->front().key == workspace->key);
+}
+
+TEST_CASE("workspace: a pooled directory no conversation adopted is removed by the sweep once nothing holds it",
+          "[root]") {
+  IndexedRoot r;
+  auto pooled = r.workspaces.open_unbound();
+  REQUIRE(pooled);
+  const auto directory = pooled->server_path;
+  CHECK(r.index->unborn().value() == std::vector<std::string>{pooled->name});
+  // Held by its pool: kept, and not reported as a conversation in use.
+  auto held = r.workspaces.sweep(ttl(0));
+  CHECK(held.removed == 0);
+  CHECK(held.in_use == 0);
+  CHECK(fs::exists(directory));
+  // Its process ends without removing it (a crash): the next process's first sweep removes it,
+  // with no TTL to wait for.
+  pooled = core::fail(core::ErrorKind::not_found, "released");
+  sandbox::Workspaces restarted(r.root.path, "/host/sandboxes", kSecret,
+                                sandbox::WorkspaceOptions{{}, r.clock.function(), r.index});
+  auto report = restarted.sweep(sandbox::SweepPolicy{});
+  CHECK(report.removed == 1);
+  CHECK(report.problems.empty());
+  CHECK_FALSE(fs::exists(directory));
+  CHECK(r.index->unborn().value().empty());
+
+  // An adopted one is a conversation: the sweep keeps it; discard() of an unadopted one ends its
+  // reservation with it.
+  auto adopted_from = r.workspaces.open_unbound();
+  REQUIRE(adopted_from);
+  auto adopted = r.workspaces.adopt("kept", *adopted_from);
+  REQUIRE(adopted);
+  adopted_from = core::fail(core::ErrorKind::not_found, "released");
+  const auto kept = adopted->server_path;
+  adopted = core::fail(core::ErrorKind::not_found, "released");
+  auto discarded = r.workspaces.open_unbound();
+  REQUIRE(discarded);
+  r.workspaces.discard(*discarded);
+  CHECK(r.index->unborn().value().empty());
+  CHECK(restarted.sweep(sandbox::SweepPolicy{}).removed == 0);
+  CHECK(fs::exists(kept));
+}
+
+TEST_CASE("workspace: two first calls of one new conversation, one adopting and one opening, agree on its directory",
+          "[root]") {
+  IndexedRoot r;
+  for (int round = 0; round < 20; ++round) {
+    const std::string id = "race-" + std::to_string(round);
+    auto pooled = r.workspaces.open_unbound();
+    REQUIRE(pooled);
+    std::string adopting;
+    std::string opening;
+    std::atomic<int> ready{0};
+    const auto start_together = [&ready] {
+      ready.fetch_add(1);
+      while (ready.load() < 2) std::this_thread::yield();
+    };
+    std::thread adopter([&] {
+      start_together();
+      // What a run_code first call does: adopt the pooled directory, or live where the winner put it.
+      auto adopted = r.workspaces.adopt(id, *pooled);
+      if (!adopted) {
+        r.workspaces.discard(*pooled);
+        adopted = r.workspaces.open(id);
+      }
+      if (adopted) adopting = adopted->name;
+    });
+    std::thread opener([&] {
+      start_together();
+      auto opened = r.workspaces.open(id);  // a call the pool cannot serve (network), or an empty pool
+      if (opened) opening = opened->name;
+    });
+    adopter.join();
+    opener.join();
+    CAPTURE(round);
+    REQUIRE_FALSE(adopting.empty());
+    CHECK(adopting == opening);
+    CHECK(r.workspaces.open(id)->name == adopting);
+  }
 }

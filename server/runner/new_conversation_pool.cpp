@@ -1,0 +1,153 @@
+#include "runner/new_conversation_pool.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace runner {
+
+using Clock = std::chrono::steady_clock;
+
+NewConversationPool::NewConversationPool(Executor& executor, const sandbox::Workspaces& workspaces,
+                                         NewConversationPoolOptions options, NewConversationPoolEvents events)
+    : m_executor(executor), m_workspaces(workspaces), m_options(std::move(options)), m_events(std::move(events)) {
+  if (m_options.per_language > 0 && m_options.check_interval.count() > 0) m_thread = std::thread([this] { loop(); });
+}
+
+NewConversationPool::~NewConversationPool() { shutdown(); }
+
+std::optional<sandbox::Workspace> NewConversationPool::take(const std::string& language) {
+  if (m_options.per_language == 0) return std::nullopt;
+  const auto name = m_executor.language_name(language);
+  if (!name) return std::nullopt;
+  std::optional<sandbox::Workspace> taken;
+  std::vector<Pooled> broken;
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_stopping) return std::nullopt;
+    m_used[*name] = Clock::now();
+    auto& queue = m_pooled[*name];
+    while (!queue.empty() && !taken) {
+      // Its container may have gone (image rebuilt, evicted by WARM_MAX): then it is no use.
+      if (m_executor.warm_holds(queue.front().workspace.name)) {
+        taken = std::move(queue.front().workspace);
+      } else {
+        broken.push_back(std::move(queue.front()));
+      }
+      queue.pop_front();
+    }
+    m_refill_wanted = true;
+  }
+  m_wake.notify_one();
+  remove(std::move(broken), discard_reason::kDead);
+  if (m_events.taken) m_events.taken(taken.has_value());
+  report_size();
+  return taken;
+}
+
+void NewConversationPool::give_up(const sandbox::Workspace& workspace) {
+  remove({Pooled{workspace, Clock::now()}}, discard_reason::kReplaced);
+}
+
+void NewConversationPool::tick(Clock::time_point now) {
+  std::vector<Pooled> expired;
+  std::vector<std::string> wanted;  // one language per missing container
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_stopping) return;
+    for (auto it = m_used.begin(); it != m_used.end();) {
+      if (now - it->second >= m_options.idle_lifetime) {
+        // Nobody started a conversation in this language for a while: no pool for it.
+        for (auto& entry : m_pooled[it->first]) expired.push_back(std::move(entry));
+        m_pooled.erase(it->first);
+        it = m_used.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto& [language, queue] : m_pooled) {
+      for (auto it = queue.begin(); it != queue.end();) {
+        if (now - it->made >= m_options.idle_lifetime || !m_executor.warm_holds(it->workspace.name)) {
+          expired.push_back(std::move(*it));
+          it = queue.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (const auto& [language, last] : m_used) {
+      const auto have = m_pooled[language].size();
+      for (auto n = have; n < m_options.per_language; ++n) wanted.push_back(language);
+    }
+    m_refill_wanted = false;
+  }
+  remove(std::move(expired), discard_reason::kUnused);
+  // Made outside the lock: a directory (and its volume) takes a few milliseconds, a start is queued.
+  for (const auto& language : wanted) {
+    auto workspace = m_workspaces.open_unbound();
+    if (!workspace) {
+      spdlog::warn("new-conversation pool: cannot make a directory: {}", workspace.error().message);
+      break;
+    }
+    if (!m_executor.prewarm_new(*workspace, language,
+                                m_options.environment ? m_options.environment(*workspace)
+                                                      : std::map<std::string, std::string>{})) {
+      m_workspaces.discard(*workspace);  // warm containers off, the language gone, or WARM_MAX full of starts
+      break;
+    }
+    std::unique_lock lock(m_mutex);
+    if (m_stopping) {
+      lock.unlock();
+      remove({Pooled{*workspace, now}}, discard_reason::kShutdown);
+      return;
+    }
+    m_pooled[language].push_back(Pooled{std::move(*workspace), Clock::now()});
+  }
+  report_size();
+}
+
+void NewConversationPool::loop() {
+  std::unique_lock lock(m_mutex);
+  while (!m_stopping) {
+    m_wake.wait_for(lock, m_options.check_interval, [this] { return m_stopping || m_refill_wanted; });
+    if (m_stopping) break;
+    lock.unlock();
+    tick(Clock::now());
+    lock.lock();
+  }
+}
+
+void NewConversationPool::shutdown() {
+  std::vector<Pooled> all;
+  {
+    std::lock_guard lock(m_mutex);
+    m_stopping = true;
+    for (auto& [language, queue] : m_pooled) {
+      for (auto& entry : queue) all.push_back(std::move(entry));
+    }
+    m_pooled.clear();
+  }
+  m_wake.notify_all();
+  if (m_thread.joinable()) m_thread.join();
+  remove(std::move(all), discard_reason::kShutdown);
+  report_size();
+}
+
+std::size_t NewConversationPool::size() const {
+  std::lock_guard lock(m_mutex);
+  std::size_t total = 0;
+  for (const auto& [language, queue] : m_pooled) total += queue.size();
+  return total;
+}
+
+void NewConversationPool::remove(std::vector<Pooled> entries, std::string_view reason) {
+  for (auto& entry : entries) {
+    // The container first: its bind mount of the directory goes with it.
+    m_executor.warm_drop(entry.workspace.name, reason);
+    m_workspaces.discard(entry.workspace);
+  }
+}
+
+void NewConversationPool::report_size() {
+  if (m_events.size_changed) m_events.size_changed(size());
+}
+
+}  // namespace runner
