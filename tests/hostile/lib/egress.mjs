@@ -30,6 +30,48 @@ export const PROXY_ALIAS = 'egress-proxy.hostile.test';
 /** Every container and network the fixture makes carries this label, for run.sh's clean-up. */
 export const WORK_LABEL = 'io.mcp-sandbox.hostile-work';
 
+// Python helpers every probe run starts with: requests through the proxy as clients make them
+// (urllib reads http_proxy), tunnels (CONNECT with the run's credentials), direct connections.
+export const PRELUDE = String.raw`
+import base64, errno, http.client, os, socket, urllib.error, urllib.parse, urllib.request
+proxy = urllib.parse.urlsplit(os.environ["HTTPS_PROXY"])
+def get(url, opener=None):
+    try:
+        with (opener or urllib.request.build_opener()).open(url, timeout=10) as r:
+            return f"{r.status} {r.read().decode().strip()}"
+    except urllib.error.HTTPError as e:
+        return str(e.code)
+    except Exception as e:
+        return type(e).__name__
+def tunnel(host, port):
+    c = http.client.HTTPConnection(proxy.hostname, proxy.port, timeout=10)
+    auth = base64.b64encode(f"{proxy.username}:{proxy.password}".encode()).decode()
+    c.set_tunnel(host, port, headers={"Proxy-Authorization": "Basic " + auth})
+    try:
+        c.request("GET", "/hello-tunnel")
+        r = c.getresponse()
+        return f"{r.status} {r.read().decode().strip()}"
+    except OSError as e:
+        return str(e)
+def direct(host, port, kind=socket.SOCK_STREAM, timeout=5):
+    s = socket.socket(socket.AF_INET, kind)
+    s.settimeout(timeout)
+    try:
+        s.connect((host, port))
+        if kind == socket.SOCK_DGRAM:
+            # A datagram's failure to leave comes back on the connected socket.
+            s.send(b"egress probe")
+            s.recv(16)
+        return "REACHED"
+    except socket.timeout:
+        return "timeout"
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+`;
+
+/** A Python program: the helpers, then `lines`. */
+export const python = (...lines) => `${PRELUDE}\n${lines.join('\n')}`;
+
 async function docker(...args) {
   const { stdout } = await run(DOCKER, args, { maxBuffer: 16 << 20 });
   return stdout.trim();
@@ -49,6 +91,7 @@ export class EgressFixture {
     this.grants = mkdtempSync(join(WORK, 'egress-grants-'));
     this.requests = [];   // "<method> <path> <host>" of every request the test's server saw
     this.waiters = [];
+    this.handlers = [];   // (url, response) => true when it answered the request (lib/registry.mjs)
   }
 
   /** The settings a server with egress gets (over HOSTILE_SETTINGS). */
@@ -133,6 +176,15 @@ export class EgressFixture {
     return stdout + stderr;
   }
 
+  /** The proxy's decision lines for one run, "<allowed|denied> <CONNECT|HTTP> host:port reason=…". */
+  async decisionsOf(runId, policy) {
+    const logs = await this.proxyLogs();
+    return logs.split('\n')
+      .map((line) => new RegExp(`egress (allowed|denied) run=${runId} policy=${policy} (\\S+) (\\S+) (reason=\\S+)`).exec(line))
+      .filter(Boolean)
+      .map((m) => `${m[1]} ${m[2]} ${m[3]} ${m[4]}`);
+  }
+
   async killProxy() {
     await docker('kill', this.proxyName);
   }
@@ -148,6 +200,7 @@ export class EgressFixture {
       this.waiters.splice(this.waiters.indexOf(waiter), 1);
       waiter.resolve(request);
     }
+    if (this.handlers.some((handler) => handler(request.url, response))) return;
     if (request.url.startsWith('/hello')) {
       response.end('hello from the allowed host\n');
     } else if (request.url === '/slow') {

@@ -62,7 +62,13 @@ export class PackageRegistry {
     const tarballPath = join(this.dir, this.tarballName);
     await run('tar', ['-czf', tarballPath, '-C', join(this.dir, 'npm'), 'package']);
     this.tarball = readFileSync(tarballPath);
-    this.packument = {
+    return this;
+  }
+
+  // The package document of an npm registry at /<prefix>/ (the tarball's URL names the prefix).
+  #packument(prefix) {
+    const npm = DEMO.npm;
+    return {
       name: npm.name,
       'dist-tags': { latest: npm.version },
       versions: {
@@ -71,23 +77,34 @@ export class PackageRegistry {
           version: npm.version,
           main: 'index.js',
           dist: {
-            tarball: `${this.baseUrl}/npm/${npm.name}/-/${this.tarballName}`,
+            tarball: `${this.baseUrl}/${prefix}/${npm.name}/-/${this.tarballName}`,
             integrity: `sha512-${createHash('sha512').update(this.tarball).digest('base64')}`,
             shasum: createHash('sha1').update(this.tarball).digest('hex'),
           },
         },
       },
     };
-    return this;
   }
 
-  /** The settings that point each runner's installer at this registry (INSTALL_ENVIRONMENT). */
+  /**
+   * The settings that point each runner's installer at this registry (INSTALL_ENVIRONMENT). npm
+   * and Bun read the same package documents, each under a path of its own (/npm/, /bun/), so the
+   * request log tells their installs apart.
+   */
   installEnvironment(host) {
     return [
       `python:PIP_INDEX_URL=${this.baseUrl}/simple/`,
       `python:PIP_TRUSTED_HOST=${host}`,
       `javascript:npm_config_registry=${this.baseUrl}/npm/`,
+      `typescript:npm_config_registry=${this.baseUrl}/bun/`,
     ].join(',');
+  }
+
+  /** The paths an installer asks for, in order, to install the demo package. */
+  expectedRequests(installer) {
+    if (installer === 'pip') return [`/simple/${DEMO.python.project}/`, `/wheels/${this.wheelName}`];
+    const prefix = { npm: '/npm', bun: '/bun' }[installer];
+    return [`${prefix}/${DEMO.npm.name}`, `${prefix}/${DEMO.npm.name}/-/${this.tarballName}`];
   }
 
   /** Answers a registry request; false when `url` is none of the registry's. */
@@ -102,11 +119,11 @@ export class PackageRegistry {
       send('text/html', `<!DOCTYPE html><html><body><a href="/wheels/${this.wheelName}#sha256=${sha256}">${this.wheelName}</a></body></html>\n`);
     } else if (url === `/wheels/${this.wheelName}`) {
       send('application/octet-stream', this.wheel);
-    } else if (url === `/npm/${DEMO.npm.name}`) {
-      send('application/json', JSON.stringify(this.packument));
-    } else if (url === `/npm/${DEMO.npm.name}/-/${this.tarballName}`) {
+    } else if (/^\/(npm|bun)\//.test(url) && url.slice(4) === `/${DEMO.npm.name}`) {
+      send('application/json', JSON.stringify(this.#packument(url.slice(1, 4))));
+    } else if (/^\/(npm|bun)\//.test(url) && url.slice(4) === `/${DEMO.npm.name}/-/${this.tarballName}`) {
       send('application/octet-stream', this.tarball);
-    } else if (url.startsWith('/simple/') || url.startsWith('/npm/') || url.startsWith('/wheels/')) {
+    } else if (/^\/(simple|wheels|npm|bun)\//.test(url)) {
       // What the registry does not have: the 404 each installer reports.
       response.writeHead(404, { 'Content-Type': 'application/json' });
       response.end(JSON.stringify({ error: 'Not found' }));
@@ -117,5 +134,8 @@ export class PackageRegistry {
   }
 }
 
-/** Whether a request line the fixture logged ("<method> <path> <host>") went to a registry path. */
-export const isRegistryRequest = (line) => / \/(simple|wheels|npm)\//.test(line);
+/** The requests the fixture logged ("<method> <path> <host>") for one installer's registry paths. */
+export function registryRequests(requests, installer) {
+  const prefixes = { pip: ['/simple/', '/wheels/'], npm: ['/npm/'], bun: ['/bun/'] }[installer];
+  return requests.filter((line) => prefixes.some((prefix) => line.split(' ')[1].startsWith(prefix)));
+}
