@@ -153,6 +153,12 @@ void register_settings(CLI::App& app, Config& c) {
           "comma-separated CIDR; metadata addresses open only when named exactly",
           egress)
       ->delimiter(',');
+  setting(app, "--install-environment", "INSTALL_ENVIRONMENT", c.install_environment,
+          "Environment of the package installer a call's dependencies run, per language: language:NAME=value "
+          "entries, comma-separated (an index or registry mirror, e.g. python:PIP_INDEX_URL=..., "
+          "javascript:npm_config_registry=...); runs of the program never see them",
+          egress)
+      ->delimiter(',');
   setting(app, "--egress-proxy", "EGRESS_PROXY", c.egress_proxy,
           "host:port at which runs with egress reach the egress proxy on EGRESS_NETWORK", egress);
   setting(app, "--egress-network", "EGRESS_NETWORK", c.egress_network,
@@ -393,6 +399,14 @@ std::vector<std::string> validate(const Config& c) {
     const auto equals = entry.find('=');
     if (equals == std::string::npos || equals == 0 || equals + 1 == entry.size()) {
       problems.push_back("EGRESS_PACKAGE_HOSTS entries are language=host (got '" + entry + "')");
+    }
+  }
+  for (const auto& entry : c.install_environment) {
+    const auto colon = entry.find(':');
+    const auto equals = entry.find('=');
+    if (colon == std::string::npos || colon == 0 || equals == std::string::npos || equals < colon ||
+        !core::valid_environment_name(std::string_view(entry).substr(colon + 1, equals - colon - 1))) {
+      problems.push_back("INSTALL_ENVIRONMENT entries are language:NAME=value (got '" + entry + "')");
     }
   }
   for (const auto& range : c.egress_permitted_ranges) {

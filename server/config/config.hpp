@@ -66,6 +66,7 @@ struct Config {
   std::vector<std::string> egress_allowlist;       ///< host patterns of the allowlist policy
   std::vector<std::string> egress_package_hosts;   ///< "language=pattern" entries replacing a manifest's registries
   std::vector<std::string> egress_permitted_ranges;  ///< non-public ranges the proxy may still reach (a mirror)
+  std::vector<std::string> install_environment;    ///< "language:NAME=value" entries for package installs only
   std::string egress_proxy = "mcp-sandbox-egress:3128";  ///< host:port runs reach the proxy at
   std::string egress_network = "mcp-sandbox-egress";     ///< the internal network runs with egress join
   std::string egress_grants_dir;                         ///< empty = <STATE_DIR>/egress-grants

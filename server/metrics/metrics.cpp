@@ -131,6 +131,11 @@ struct Metrics::Families {
           .Name("mcp_sandbox_warm_new_conversations_total")
           .Help("New conversations served by a started container from the pool (hit) or started cold (miss)")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& package_installs =
+      prometheus::BuildCounter()
+          .Name("mcp_sandbox_package_installs_total")
+          .Help("Calls with dependencies, by language and result: installed, cached (nothing ran) or failed")
+          .Register(*registry);
   prometheus::Family<prometheus::Counter>& egress_decisions =
       prometheus::BuildCounter()
           .Name("mcp_sandbox_egress_decisions_total")
@@ -187,6 +192,11 @@ void Metrics::file_download(std::string_view result, std::uint64_t bytes) {
 }
 
 void Metrics::storage_full() { m_families->storage_full.Increment(); }
+
+void Metrics::package_install(std::string_view language, std::string_view result) {
+  m_families->package_installs.Add({{"language", m_families->language_label(language)}, {"result", std::string(result)}})
+      .Increment();
+}
 
 void Metrics::conversations_swept(std::string_view action, int count) {
   if (count > 0) m_families->swept.Add({{"action", std::string(action)}}).Increment(count);

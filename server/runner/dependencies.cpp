@@ -28,18 +28,18 @@ const std::regex& npm_spec() {
 
 }  // namespace
 
-core::Result<Dependencies> check_dependencies(const std::string& language, const std::vector<std::string>& entries) {
+core::Result<Dependencies> check_dependencies(std::string_view installer, const std::vector<std::string>& entries) {
   Dependencies checked;
   const std::regex* grammar = nullptr;
-  if (language == "python") {
+  if (installer == "pip") {
     checked.installer = Installer::pip;
     grammar = &python_spec();
-  } else if (language == "javascript" || language == "typescript") {
+  } else if (installer == "npm") {
     checked.installer = Installer::npm;
     grammar = &npm_spec();
   } else {
-    return core::fail(core::ErrorKind::invalid_argument,
-                      "dependencies are not supported for " + language + " (python, javascript and typescript take them)");
+    return core::fail(core::ErrorKind::invalid_argument, "no package grammar for installer '" +
+                                                             core::printable(std::string(installer), 16) + "'");
   }
   if (entries.size() > kMaxDependencies) {
     return core::fail(core::ErrorKind::invalid_argument,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.hpp"
@@ -22,11 +23,12 @@ struct Dependencies {
   std::vector<std::string> specs;
 };
 
-/// Checks `entries` for `language` (canonical name). Python: PEP 508 names with optional extras
-/// and version clauses (`requests==2.31`, `pandas[excel]>=2,<3`); JavaScript and TypeScript:
-/// npm names with an optional scope and version range (`left-pad`, `@scope/pkg@^1.2`). Never a
-/// URL, a path, an option, a marker or whitespace: nothing an installer could read as anything
-/// but a registry package. An error names the entry (made printable) and what is wrong.
-core::Result<Dependencies> check_dependencies(const std::string& language, const std::vector<std::string>& entries);
+/// Checks `entries` for `installer` ("pip" or "npm", a runner manifest's packages.installer).
+/// pip: PEP 508 names with optional extras and version clauses (`requests==2.31`,
+/// `pandas[excel]>=2,<3`); npm: names with an optional scope and version range (`left-pad`,
+/// `@scope/pkg@^1.2`). Never a URL, a path, an option, a marker or whitespace: nothing an
+/// installer could read as anything but a registry package. An error names the entry (made
+/// printable) and what is wrong.
+core::Result<Dependencies> check_dependencies(std::string_view installer, const std::vector<std::string>& entries);
 
 }  // namespace runner

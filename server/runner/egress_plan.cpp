@@ -50,6 +50,13 @@ EgressSettings egress_settings(const config::Config& config) {
     if (equals == std::string::npos) continue;
     settings.package_hosts[entry.substr(0, equals)].push_back(entry.substr(equals + 1));
   }
+  for (const auto& entry : config.install_environment) {
+    const auto colon = entry.find(':');
+    const auto equals = entry.find('=', colon);
+    if (colon == std::string::npos || equals == std::string::npos) continue;
+    settings.install_environment[entry.substr(0, colon)][entry.substr(colon + 1, equals - colon - 1)] =
+        entry.substr(equals + 1);
+  }
   settings.proxy = config.egress_proxy;
   settings.network = config.egress_network;
   settings.grants_dir = config.egress_grants_directory();

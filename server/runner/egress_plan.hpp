@@ -23,6 +23,8 @@ struct EgressSettings {
   std::vector<EgressPolicy> offered;  ///< besides none; empty = no egress at all
   std::vector<std::string> allowlist;
   std::map<std::string, std::vector<std::string>> package_hosts;  ///< language -> patterns (replaces the manifest's)
+  /// language -> the environment of its package installer (INSTALL_ENVIRONMENT: a mirror, say)
+  std::map<std::string, std::map<std::string, std::string>> install_environment;
   std::string proxy = "mcp-sandbox-egress:3128";                  ///< host:port on `network`
   std::string network = "mcp-sandbox-egress";
   std::string grants_dir;

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <future>
 #include <optional>
-#include <regex>
 
+#include "core/encoding.hpp"
 #include "core/random.hpp"
 #include "runner/container_spec.hpp"
 #include "runner/labels.hpp"
@@ -25,11 +25,6 @@ constexpr milliseconds kProgressInterval{1000};
 
 std::int64_t unix_millis() {
   return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-bool valid_env_name(const std::string& name) {
-  static const std::regex pattern("[A-Za-z_][A-Za-z0-9_]{0,127}");
-  return std::regex_match(name, pattern);
 }
 
 // An engine failure at `step`, phrased for the caller: engine trouble is
@@ -111,6 +106,10 @@ void Executor::shutdown() {
 
 std::size_t Executor::warm_idle() const { return m_warm ? m_warm->idle() : 0; }
 
+int Executor::timeout_seconds(const Manifest& manifest, std::optional<int> requested) const {
+  return limits_for(manifest, m_options.limits).timeout_for(requested);
+}
+
 RunIdentity Executor::new_identity() const {
   return RunIdentity{core::random_hex(8), m_options.instance_id, unix_millis()};
 }
@@ -138,7 +137,7 @@ core::Result<void> Executor::check(const RunRequest& request) const {
     return core::fail(ErrorKind::invalid_argument, "at most 64 environment variables are allowed");
   }
   for (const auto& [name, value] : request.environment) {
-    if (!valid_env_name(name)) {
+    if (!core::valid_environment_name(name)) {
       return core::fail(ErrorKind::invalid_argument,
                         "environment variable name '" + name + "' is not of the form [A-Za-z_][A-Za-z0-9_]*");
     }

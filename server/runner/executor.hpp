@@ -36,6 +36,9 @@ struct ExecutorOptions {
   WarmPoolEvents warm_events{};
   /// Runs warm-start jobs; empty = a background thread (tests run them inline).
   std::function<void(std::function<void()>)> warm_scheduler{};
+  /// The deadline, in seconds from code delivery, a run of `manifest` asking for `requested` gets.
+  [[nodiscard]] int timeout_seconds(const Manifest& manifest, std::optional<int> requested) const;
+
   /// What runs may choose for a way out and where the proxy is (runner::egress_settings).
   EgressSettings egress{};
 };
@@ -86,6 +89,9 @@ class Executor {
 
   /// Idle warm containers right now (0 when off).
   [[nodiscard]] std::size_t warm_idle() const;
+
+  /// The deadline, in seconds from code delivery, a run of `manifest` asking for `requested` gets.
+  [[nodiscard]] int timeout_seconds(const Manifest& manifest, std::optional<int> requested) const;
 
   /// What runs may choose for a way out (list_runners and the run_code schema say it).
   [[nodiscard]] const EgressSettings& egress() const { return m_options.egress; }

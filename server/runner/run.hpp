@@ -7,6 +7,7 @@
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <vector>
 
 #include "sandbox/workspace.hpp"
 
@@ -30,6 +31,11 @@ struct RunRequest {
   bool network = false;  ///< the older spelling of egress `open`; only honoured when the operator offers open
   EgressPolicy egress = EgressPolicy::none;  ///< checked against what the operator offers (plan_egress)
   sandbox::Workspace workspace;
+  /// Package specifications (checked by runner::check_dependencies) CodeRun installs into the
+  /// conversation before the program runs; the Executor itself ignores them.
+  std::vector<std::string> dependencies;
+  /// Replaces the manifest's command (and its compile step) when not empty: the package installer.
+  std::vector<std::string> command;
   /// Stopping it kills the run (the client cancelled); the run then fails with a timeout-kind error.
   std::stop_token cancel;
   /// Called about once a second while the program runs, with the time since code delivery.

@@ -51,7 +51,10 @@ mcp::ToolHandler list_runners_handler(Services& services) {
                          {"version", runner.version},
                          {"compiled", runner.manifest.compiles()},
                          {"limits", {{"cpus", own.cpus}, {"memoryMb", own.memory_mb}, {"timeoutSeconds", own.timeout_seconds}}},
-                         {"egress", policies}});
+                         {"egress", policies},
+                         {"packageInstaller", runner.manifest.packages.present() && egress.offers(runner::EgressPolicy::packages)
+                                                  ? json(runner.manifest.packages.installer)
+                                                  : json(nullptr)}});
       text += "\n- " + runner.manifest.language + " (" + runner.version + ")";
       if (!runner.manifest.aliases.empty()) {
         text += ", also";

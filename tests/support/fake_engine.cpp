@@ -182,7 +182,8 @@ void FakeEngine::add_egress_proxy(const std::string& network) {
   container_networks["egress-proxy"] = {"mcp-sandbox-egress-out", network};
 }
 
-void FakeEngine::add_runner(const std::string& language, const std::string& aliases_json) {
+void FakeEngine::add_runner(const std::string& language, const std::string& aliases_json,
+                            const std::string& extra_fields) {
   docker::ImageSummary image;
   image.id = "sha256:" + language;
   const auto tag = "mcp-sandbox/runner-" + language + ":latest";
@@ -194,7 +195,7 @@ void FakeEngine::add_runner(const std::string& language, const std::string& alia
       {"io.mcp-sandbox.manifest", R"({"language":")" + language + R"(","aliases":)" + aliases_json +
                                       R"(,"image":")" + tag + R"(","file":"main.)" + language +
                                       R"(","command":["run",")" + "/tmp/main." + language +
-                                      R"("],"version":["run","--version"]})"},
+                                      R"("],"version":["run","--version"])" + extra_fields + "}"},
   };
   images.push_back(image);
 }

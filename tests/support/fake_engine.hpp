@@ -58,7 +58,9 @@ class FakeEngine : public docker::Engine {
   Result<std::vector<docker::ContainerSummary>> list_containers(std::string_view label) override;
 
   /// A runner image whose labels carry a manifest for `language`.
-  void add_runner(const std::string& language, const std::string& aliases_json = "[]");
+  /// `extra_fields` are more manifest members, each with a leading comma (`,"packages":{...}`).
+  void add_runner(const std::string& language, const std::string& aliases_json = "[]",
+                  const std::string& extra_fields = "");
   /// The deployment's egress proxy, as the engine lists it: running, labelled, on `network`.
   void add_egress_proxy(const std::string& network = "mcp-sandbox-egress");
 

@@ -178,6 +178,20 @@ TEST_CASE("config: egress settings, off by default, each problem named") {
   CHECK(problems[4].find("EGRESS_GRANTS_DIR") != std::string::npos);
 }
 
+TEST_CASE("config: the package installers' environment is language:NAME=value") {
+  auto c = parse({"--install-environment",
+                  "python:PIP_INDEX_URL=http://pypi.mirror.test/simple/?a=b,javascript:npm_config_registry=http://npm.test/"});
+  CHECK(c.install_environment.size() == 2);
+  CHECK(config::validate(c).empty());
+  for (const char* bad : {"PIP_INDEX_URL=x", ":A=b", "python:=x", "python:1A=x", "python:A-B=x", "python:A"}) {
+    CAPTURE(bad);
+    c = parse({"--install-environment", bad});
+    const auto problems = config::validate(c);
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0].find("INSTALL_ENVIRONMENT entries are language:NAME=value") != std::string::npos);
+  }
+}
+
 TEST_CASE("config: the CIMD test origin is refused unless test mode is on too") {
   CHECK(config::validate(parse({})).empty());
   const std::vector<std::string> test_origin = {"--oauth-cimd-test-origin", "https://localhost:8443",

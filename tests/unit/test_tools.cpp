@@ -5,6 +5,7 @@
 #include "core/encoding.hpp"
 #include "core/random.hpp"
 #include "support/fake_engine.hpp"
+#include "support/temp_dir.hpp"
 #include "sandbox/files.hpp"
 #include "support/mounts.hpp"
 #include "runner/container_spec.hpp"
@@ -390,6 +391,87 @@ TEST_CASE("tools: the run_code schema and list_runners say which egress policies
   CHECK((*unknown)["isError"] == true);
   CHECK((*unknown)["content"][0]["text"].get<std::string>().find("egress must be one of none, packages, allowlist, open") !=
         std::string::npos);
+}
+
+TEST_CASE("tools: run_code's dependencies are checked, installed apart from the program and reported apart") {
+  ToolsFixture f;
+  mcp::ToolCallScope scope;
+  scope.revision = &mcp::revision("2025-11-25");
+  const auto error_text = [&](mcp::ToolRegistry& registry, const json& arguments) {
+    auto result = mcp::call_tool(registry, json{{"name", "run_code"}, {"arguments", arguments}}, scope);
+    REQUIRE(result);
+    CHECK((*result)["isError"] == true);
+    return (*result)["content"][0]["text"].get<std::string>();
+  };
+  // The fixture's python runner has no installer.
+  CHECK(error_text(f.registry, {{"language", "python"}, {"code", "x"}, {"dependencies", {"demo"}}})
+            .find("the python runner does not install dependencies (runners that do: none on this server)") !=
+        std::string::npos);
+
+  testing::FakeEngine engine;
+  engine.add_runner("python", R"(["py"])",
+                    R"(,"registries":["pypi.mirror.test"],"packages":{"installer":"pip","install":["pip","install"]})");
+  engine.add_egress_proxy();
+  runner::RunnerCatalog catalog;
+  catalog.reset(*runner::Registry::discover(engine));
+  const testing::TempDir grants;
+  runner::ExecutorOptions options;
+  options.egress.grants_dir = grants.path.string();
+  {
+    // An installer, but no packages policy on this server.
+    runner::Executor executor{engine, catalog, options};
+    tools::Services services{executor, f.admission, catalog, f.workspaces, f.signer, f.metrics, config::RunLimits{},
+                             false, "http://files.test", tools::ResultLimits{}};
+    mcp::ToolRegistry registry;
+    tools::register_tools(registry, services);
+    CHECK(error_text(registry, {{"language", "python"}, {"code", "x"}, {"dependencies", {"demo"}}})
+              .find("the packages egress policy, which this server does not offer") != std::string::npos);
+    CHECK(engine.created_specs.empty());
+  }
+  options.egress.offered = {runner::EgressPolicy::packages};
+  runner::Executor executor{engine, catalog, options};
+  tools::Services services{executor, f.admission, catalog, f.workspaces, f.signer, f.metrics, config::RunLimits{},
+                           false, "http://files.test", tools::ResultLimits{}};
+  mcp::ToolRegistry registry;
+  tools::register_tools(registry, services);
+  CHECK(tools::run_code_definition(services).input_schema["properties"]["dependencies"]["maxItems"] == 16);
+  // Anything but a package of the installer's grammar, and the wrong type, are refused before any container.
+  CHECK(error_text(registry, {{"language", "python"}, {"code", "x"}, {"dependencies", {"--index-url=http://x.test/"}}})
+            .find("is not a Python package name") != std::string::npos);
+  CHECK(error_text(registry, {{"language", "python"}, {"code", "x"}, {"dependencies", "demo"}})
+            .find("'dependencies' must be an array of strings") != std::string::npos);
+  CHECK(engine.created_specs.empty());
+  auto listed = mcp::call_tool(registry, json{{"name", "list_runners"}, {"arguments", json::object()}}, scope);
+  REQUIRE(listed);
+  CHECK((*listed)["structuredContent"]["runners"][0]["packageInstaller"] == "pip");
+
+  engine.program_stdout = "Successfully installed demo-1.0\n";
+  auto result = mcp::call_tool(
+      registry, json{{"name", "run_code"}, {"arguments", {{"language", "python"}, {"code", "x"}, {"dependencies", {"demo"}}}}},
+      scope);
+  REQUIRE(result);
+  CHECK((*result)["isError"] == false);
+  const auto& install = (*result)["structuredContent"]["install"];
+  CHECK(install["packages"] == json::array({"demo"}));
+  CHECK(install["cached"] == false);
+  CHECK(install["stdout"] == "Successfully installed demo-1.0\n");
+  CHECK((*result)["content"][0]["text"].get<std::string>().find("Dependencies demo: installed") != std::string::npos);
+  CHECK(engine.created_specs.size() == 2);
+
+  engine.exit_code = 1;
+  engine.program_stderr = "ERROR: No matching distribution found for missing\n";
+  auto failed = mcp::call_tool(
+      registry,
+      json{{"name", "run_code"}, {"arguments", {{"language", "python"}, {"code", "x"}, {"dependencies", {"missing"}}}}},
+      scope);
+  REQUIRE(failed);
+  CHECK((*failed)["isError"] == true);
+  const auto text = (*failed)["content"][0]["text"].get<std::string>();
+  CHECK(text.find("could not be installed, so the program did not run") != std::string::npos);
+  CHECK(text.find("No matching distribution found for missing") != std::string::npos);
+  CHECK((*failed)["structuredContent"]["install"]["exitCode"] == 1);
+  CHECK((*failed)["structuredContent"]["stderr"] == "");
+  CHECK(engine.created_specs.size() == 3);
 }
 
 TEST_CASE("tools: a new conversation's first run_code takes a container started for it; its caller lists it", "[root]") {
