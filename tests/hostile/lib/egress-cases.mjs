@@ -1,8 +1,8 @@
 // Hostile cases every egress policy with a way out must pass, on a fixture whose policy allows
 // ALLOWED_HOST and PRIVATE_HOST (port 80 and 443) and nothing else: the proxy lets through exactly
 // those hosts and refuses the rest, each decision logged; the run has no route but the proxy;
-// DNS leads nowhere. Declared by each test file whose server
-// offers the policy (egress.test.mjs: allowlist, packages.test.mjs: packages) on its own fixture.
+// DNS leads nowhere. Declared by each test file whose server offers the policy, on its own
+// fixture (egress.test.mjs: allowlist, packages.test.mjs: packages).
 import assert from 'node:assert/strict';
 
 import { ALLOWED_HOST, DENIED_HOST, PRIVATE_HOST, PROXY_ALIAS, python } from './egress.mjs';
