@@ -266,7 +266,6 @@ Step<int> serve_steps(const config::Config& config, docker::Engine& raw_engine) 
                            signer,
                            metrics,
                            config.limits,
-                           config.allow_network,
                            *base_url,
                            tools::ResultLimits{config.inline_image_bytes, 4, config.read_file_bytes, 200}};
   // Files as MCP resources: what tools change is announced here, and listed from the conversations in use.

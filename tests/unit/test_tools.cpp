@@ -39,7 +39,7 @@ struct ToolsFixture {
   metrics::Metrics metrics;
   runner::Executor executor{engine, catalog, runner::ExecutorOptions{}};
   runner::Admission admission{runner::AdmissionLimits{}};
-  tools::Services services{executor, admission, catalog, workspaces, signer, metrics, config::RunLimits{}, false,
+  tools::Services services{executor, admission, catalog, workspaces, signer, metrics, config::RunLimits{},
                            "http://files.test", tools::ResultLimits{}};
   mcp::ToolRegistry registry;
   std::string session_id;  ///< the session the calls arrive on; empty: stateless
@@ -304,7 +304,7 @@ TEST_CASE("tools: under runsc list_runners states gVisor's share of the limits")
   options.runtime = "runsc";
   runner::Executor executor{f.engine, f.catalog, options};
   tools::Services services{executor, f.admission, f.catalog, f.workspaces, f.signer, f.metrics, config::RunLimits{},
-                           false, "http://files.test", tools::ResultLimits{}};
+                           "http://files.test", tools::ResultLimits{}};
   mcp::ToolRegistry registry;
   tools::register_tools(registry, services);
   mcp::ToolCallScope scope;
@@ -367,7 +367,7 @@ TEST_CASE("tools: the run_code schema and list_runners say which egress policies
   options.egress.offered = {runner::EgressPolicy::packages, runner::EgressPolicy::open};
   runner::Executor executor{f.engine, f.catalog, options};
   tools::Services services{executor, f.admission, f.catalog, f.workspaces, f.signer, f.metrics, config::RunLimits{},
-                           false, "http://files.test", tools::ResultLimits{}};
+                           "http://files.test", tools::ResultLimits{}};
   const auto definition = tools::run_code_definition(services);
   const auto& egress = definition.input_schema["properties"]["egress"];
   CHECK(egress["enum"] == json::array({"none", "packages", "open"}));
@@ -421,7 +421,7 @@ TEST_CASE("tools: run_code's dependencies are checked, installed apart from the 
     // An installer, but no packages policy on this server.
     runner::Executor executor{engine, catalog, options};
     tools::Services services{executor, f.admission, catalog, f.workspaces, f.signer, f.metrics, config::RunLimits{},
-                             false, "http://files.test", tools::ResultLimits{}};
+                             "http://files.test", tools::ResultLimits{}};
     mcp::ToolRegistry registry;
     tools::register_tools(registry, services);
     CHECK(error_text(registry, {{"language", "python"}, {"code", "x"}, {"dependencies", {"demo"}}})
@@ -431,7 +431,7 @@ TEST_CASE("tools: run_code's dependencies are checked, installed apart from the 
   options.egress.offered = {runner::EgressPolicy::packages};
   runner::Executor executor{engine, catalog, options};
   tools::Services services{executor, f.admission, catalog, f.workspaces, f.signer, f.metrics, config::RunLimits{},
-                           false, "http://files.test", tools::ResultLimits{}};
+                           "http://files.test", tools::ResultLimits{}};
   mcp::ToolRegistry registry;
   tools::register_tools(registry, services);
   CHECK(tools::run_code_definition(services).input_schema["properties"]["dependencies"]["maxItems"] == 16);
@@ -498,7 +498,7 @@ TEST_CASE("tools: a new conversation's first run_code takes a container started 
   runner::Admission admission{runner::AdmissionLimits{}};
   sandbox::UrlSigner signer{std::string(40, 's'), "http://files.test", std::chrono::seconds(60)};
   metrics::Metrics metrics;
-  tools::Services services{executor, admission, catalog, workspaces, signer, metrics, config::RunLimits{}, true,
+  tools::Services services{executor, admission, catalog, workspaces, signer, metrics, config::RunLimits{},
                            "http://files.test", tools::ResultLimits{}};
   runner::NewConversationPool pool(executor, workspaces,
                                    runner::NewConversationPoolOptions{1, std::chrono::seconds(100),
