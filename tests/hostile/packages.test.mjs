@@ -111,32 +111,36 @@ describe('dependencies through the packages policy', { concurrency: 3 }, () => {
     installed: new RegExp(`installed ${DEMO.npm.name}@${DEMO.npm.version}`),
   });
 
-  hostileCase(suite, 'a package the registry does not have: the install fails with the installer\'s own message and the program does not run', async (c) => {
-    const missing = [
-      { language: 'python', spec: 'mcp-sandbox-missing==2.0', says: /No matching distribution found for mcp-sandbox-missing==2\.0/ },
-      { language: 'javascript', spec: 'mcp-sandbox-missing@2.0.0', says: new RegExp(`404 Not Found - GET http://${ALLOWED_HOST.replace(/\./g, '\\.')}/npm/mcp-sandbox-missing`) },
-    ];
-    for (const { language, spec, says } of missing) {
-      const program = language === 'python' ? 'open("ran.txt", "w").write("ran")' : 'require("node:fs").writeFileSync("ran.txt", "ran")';
-      const result = await c.call('run_code', { language, code: program, dependencies: [spec] });
-      const text = c.failed(result);
-      assert.match(text, new RegExp(`^The dependencies \\(${spec.replace(/[.]/g, '\\.')}\\) could not be installed, so the program did not run: the installer exited with code 1; see its output below\\.`));
-      assert.match(text, says);
-      const { install } = result.structuredContent;
-      assert.deepEqual({ cached: install.cached, exitCode: install.exitCode, timedOut: install.timedOut },
-        { cached: false, exitCode: 1, timedOut: false });
-      assert.match(install.stderr, says);
-      assert.deepEqual(result.structuredContent.files, []);
-    }
-    assert.deepEqual((await c.list()).files.map((file) => file.name).filter((name) => name === 'ran.txt'), [],
-      'the program never ran');
-  });
-
   // What a run with the packages policy cannot reach: as for the allowlist, with the registry
   // (and the privately resolving name) as the only allowed hosts.
   proxyCase(suite, fixture, 'packages');
   noRouteCase(suite, fixture, 'packages');
   dnsCase(suite, fixture, 'packages');
+});
+
+// After the installs above, not beside them: its requests would be in their registry's log.
+hostileCase(suite, 'a package the registry does not have: the install fails with the installer\'s own message and the program does not run', async (c) => {
+  const missing = [
+    { language: 'python', spec: 'mcp-sandbox-missing==2.0', says: /No matching distribution found for mcp-sandbox-missing==2\.0/ },
+    { language: 'javascript', spec: 'mcp-sandbox-missing@2.0.0', says: new RegExp(`404 Not Found - GET http://${ALLOWED_HOST.replace(/\./g, '\\.')}/npm/mcp-sandbox-missing`) },
+  ];
+  for (const { language, spec, says } of missing) {
+    const program = language === 'python' ? 'open("ran.txt", "w").write("ran")' : 'require("node:fs").writeFileSync("ran.txt", "ran")';
+    const result = await c.call('run_code', { language, code: program, dependencies: [spec] });
+    const text = c.failed(result);
+    assert.match(text, new RegExp(`^The dependencies \\(${spec.replace(/[.]/g, '\\.')}\\) could not be installed, so the program did not run: the installer exited with code 1; see its output below\\.`));
+    assert.match(text, says);
+    const { install } = result.structuredContent;
+    assert.deepEqual({ cached: install.cached, exitCode: install.exitCode, timedOut: install.timedOut },
+      { cached: false, exitCode: 1, timedOut: false });
+    assert.match(install.stderr, says);
+    assert.deepEqual(result.structuredContent.files, []);
+  }
+  assert.deepEqual((await c.list()).files.map((file) => file.name).filter((name) => name === 'ran.txt'), [],
+    'the program never ran');
+  // Each installer asked the registry, through the proxy, and was told there is no such package.
+  assert.deepEqual(fixture.requests.filter((line) => line.includes('/mcp-sandbox-missing')),
+    [`GET /simple/mcp-sandbox-missing/ ${ALLOWED_HOST}`, `GET /npm/mcp-sandbox-missing ${ALLOWED_HOST}`]);
 });
 
 hostileCase(suite, 'dependencies for a runner without an installer are refused before anything runs', async (c) => {
