@@ -78,6 +78,12 @@ core::Result<std::vector<std::string>> checked_dependencies(const Services& serv
                       "dependencies are installed through the packages egress policy, which this server does not "
                       "offer (its operator enables it with EGRESS_POLICIES); run without dependencies");
   }
+  if (runner::package_hosts(services.executor.egress(), runner->manifest).empty()) {
+    return core::fail(core::ErrorKind::invalid_argument,
+                      "dependencies for " + runner->manifest.language +
+                          " need its package registries, which this server's operator has not named "
+                          "(EGRESS_PACKAGE_HOSTS); run without dependencies");
+  }
   auto checked = runner::check_dependencies(runner->manifest.packages.installer, entries);
   if (!checked) return core::fail(checked.error());
   return std::move(checked->specs);

@@ -52,9 +52,10 @@ mcp::ToolHandler list_runners_handler(Services& services) {
                          {"compiled", runner.manifest.compiles()},
                          {"limits", {{"cpus", own.cpus}, {"memoryMb", own.memory_mb}, {"timeoutSeconds", own.timeout_seconds}}},
                          {"egress", policies},
-                         {"packageInstaller", runner.manifest.packages.present() && egress.offers(runner::EgressPolicy::packages)
-                                                  ? json(runner.manifest.packages.installer)
-                                                  : json(nullptr)}});
+                         // Whether run_code's `dependencies` work for this runner on this server.
+                         {"installsDependencies",
+                          runner.manifest.packages.present() && egress.offers(runner::EgressPolicy::packages) &&
+                              !runner::package_hosts(egress, runner.manifest).empty()}});
       text += "\n- " + runner.manifest.language + " (" + runner.version + ")";
       if (!runner.manifest.aliases.empty()) {
         text += ", also";

@@ -443,7 +443,7 @@ TEST_CASE("tools: run_code's dependencies are checked, installed apart from the 
   CHECK(engine.created_specs.empty());
   auto listed = mcp::call_tool(registry, json{{"name", "list_runners"}, {"arguments", json::object()}}, scope);
   REQUIRE(listed);
-  CHECK((*listed)["structuredContent"]["runners"][0]["packageInstaller"] == "pip");
+  CHECK((*listed)["structuredContent"]["runners"][0]["installsDependencies"] == true);
 
   engine.program_stdout = "Successfully installed demo-1.0\n";
   auto result = mcp::call_tool(
