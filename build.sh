@@ -147,6 +147,37 @@ cmd_doctor() {
   "$BIN" doctor
 }
 
+# The egress proxy (docs/security.md, "Egress"), when the configuration offers egress: a
+# container of the server image on the internal network EGRESS_NETWORK and on a network with a
+# way out, reading the grants this server writes. Replaced on every serve, so it runs this
+# build's image; it keeps running (restart unless-stopped) until removed.
+start_egress_proxy() {
+  [[ -n "${EGRESS_POLICIES:-}" || "${ALLOW_NETWORK:-false}" =~ ^(1|true|yes|on)$ ]] || return 0
+  local docker net grants proxy_name
+  docker="$(docker_cli)"
+  net="${EGRESS_NETWORK:-mcp-sandbox-egress}"
+  proxy_name="${EGRESS_PROXY:-mcp-sandbox-egress:3128}"
+  proxy_name="${proxy_name%%:*}"
+  grants="${EGRESS_GRANTS_DIR:-${STATE_DIR:-${SANDBOX_ROOT:-/var/lib/mcp-sandbox/sandboxes}/.state}/egress-grants}"
+  mkdir -p "$grants" && chmod 700 "$grants"
+  # inhibit_ipv4: the host has no address on the internal bridge, so runs cannot reach its services.
+  "$docker" network inspect "$net" >/dev/null 2>&1 ||
+    "$docker" network create --internal -o com.docker.network.bridge.inhibit_ipv4=true "$net" >/dev/null
+  "$docker" network inspect mcp-sandbox-egress-out >/dev/null 2>&1 ||
+    "$docker" network create mcp-sandbox-egress-out >/dev/null
+  "$docker" rm -f mcp-sandbox-egress-proxy >/dev/null 2>&1 || true
+  # The grants are written by this user with mode 0600: the proxy runs as the same uid, without capabilities.
+  # The label is how the server finds it running on the network before a run with egress.
+  "$docker" run -d --name mcp-sandbox-egress-proxy --restart unless-stopped --network mcp-sandbox-egress-out \
+    --label io.mcp-sandbox.kind=egress-proxy \
+    --user "$(id -u):$(id -g)" --cap-drop ALL --security-opt no-new-privileges:true --read-only \
+    -v "$grants:/grants:ro" -e EGRESS_GRANTS_DIR=/grants -e EGRESS_LISTEN=0.0.0.0:3128 \
+    -e EGRESS_PERMITTED_RANGES="${EGRESS_PERMITTED_RANGES:-}" \
+    mcp-sandbox/server:latest egress-proxy >/dev/null
+  "$docker" network connect --alias "$proxy_name" "$net" mcp-sandbox-egress-proxy
+  say "egress proxy: container mcp-sandbox-egress-proxy, reached by runs as $proxy_name on $net"
+}
+
 cmd_serve() {
   cmd_deps
   cmd_engine
@@ -159,6 +190,7 @@ cmd_serve() {
   if ! "$BIN" serve --help >/dev/null 2>&1; then
     die "this build has no 'serve' subcommand yet; 'mcp-sandbox run' and 'mcp-sandbox doctor' work"
   fi
+  start_egress_proxy
   say "serving (Ctrl-C stops)"
   exec "$BIN" serve
 }

@@ -255,7 +255,7 @@ let m;
 try { m = JSON.parse(fs.readFileSync(file, "utf8")); } catch (e) { fail(e.message); }
 if (m === null || typeof m !== "object" || Array.isArray(m)) fail("not a JSON object");
 const keys = ["language", "aliases", "image", "file", "command", "version"];
-const optional = ["compile", "limits"];
+const optional = ["compile", "limits", "registries", "packages"];
 const extra = Object.keys(m).filter((k) => !keys.includes(k) && !optional.includes(k));
 const missing = keys.filter((k) => !(k in m));
 if (extra.length) fail(`unknown keys: ${extra.join(", ")}`);
@@ -285,6 +285,23 @@ if ("limits" in m) {
     }
 }
 if (!isArgv(m.version)) fail("version must be a non-empty array of non-empty strings");
+if ("registries" in m && !(Array.isArray(m.registries) &&
+        m.registries.every((h) => typeof h === "string" && /^(\*\.)?[a-z0-9_-]+(\.[a-z0-9_-]+)+$/.test(h))))
+    fail("registries must be an array of host names or *.name patterns");
+if ("packages" in m) {
+    const p = m.packages;
+    if (p === null || typeof p !== "object" || Array.isArray(p)) fail("packages must be an object");
+    const unknown = Object.keys(p).filter((k) => !["installer", "install", "environment"].includes(k));
+    if (unknown.length) fail(`packages has unknown keys: ${unknown.join(", ")} (installer, install, environment)`);
+    if (!["pip", "npm"].includes(p.installer)) fail("packages.installer must be \"pip\" or \"npm\"");
+    if (!isArgv(p.install)) fail("packages.install must be a non-empty array of non-empty strings");
+    if (!p.install.some((s) => s.includes(`/data/.packages/${m.language}`)))
+        fail(`packages.install never mentions /data/.packages/${m.language}, where the packages go`);
+    const env = p.environment ?? {};
+    if (env === null || typeof env !== "object" || Array.isArray(env) ||
+            !Object.entries(env).every(([k, v]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k) && typeof v === "string" && !/[\0\n\r]/.test(v)))
+        fail("packages.environment must map variable names to strings");
+}
 console.log(JSON.stringify(m));
 console.log(m.image);
 for (const arg of m.version) console.log(arg);

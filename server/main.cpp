@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/doctor.hpp"
+#include "cli/egress_proxy.hpp"
 #include "cli/oauth_command.hpp"
 #include "cli/logging.hpp"
 #include "cli/run_command.hpp"
@@ -53,6 +54,9 @@ int main(int argc, char** argv) {
   auto* doctor = app.add_subcommand("doctor", "Check the engine, runner images, limits, sandbox root and secrets");
   config::register_settings(*doctor, config);
 
+  auto* egress_proxy = app.add_subcommand(
+      "egress-proxy", "Serve the filtering proxy that is the only way out for runs with egress (docs/security.md)");
+  config::register_settings(*egress_proxy, config);
   cli::OAuthArgs oauth_args;
   auto* oauth = app.add_subcommand("oauth", "List or revoke the clients the owner allowed through OAuth");
   config::register_settings(*oauth, config);
@@ -78,6 +82,9 @@ int main(int argc, char** argv) {
   }
   cli::setup_logging(config.log_level, config.log_format);
   if (oauth->parsed()) return cli::oauth_command(config, oauth_args, std::cout, std::cerr);
+
+  // The proxy needs no engine and no secret; it runs apart from the server.
+  if (egress_proxy->parsed()) return cli::egress_proxy(config, std::cerr);
 
   auto engine = docker::connect_engine(engine_options(config));
   if (doctor->parsed()) return cli::doctor(config, engine, std::cout);

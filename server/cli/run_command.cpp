@@ -70,9 +70,9 @@ int run_command(const config::Config& config, docker::Engine& engine, const RunA
   if (!workspace) return report_error(workspace.error(), err);
 
   runner::RunnerCatalog catalog(std::move(*registry));
-  runner::Executor executor(engine, catalog,
-                            runner::ExecutorOptions{config.limits, config.runner_runtime, config.allow_network,
-                                                    "cli-" + core::random_hex(6)});
+  runner::ExecutorOptions options{config.limits, config.runner_runtime, config.allow_network, "cli-" + core::random_hex(6)};
+  options.egress = runner::egress_settings(config);
+  runner::Executor executor(engine, catalog, std::move(options));
   runner::RunRequest request;
   request.language = args.language;
   request.code = std::move(*code);

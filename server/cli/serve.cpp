@@ -114,6 +114,7 @@ runner::ExecutorOptions executor_options(const config::Config& config, const std
                                          metrics::Metrics& metrics) {
   runner::ExecutorOptions options{config.limits, config.runner_runtime, config.allow_network, instance_id, &tracked};
   options.drain = &drain;
+  options.egress = runner::egress_settings(config);
   options.warm_max = static_cast<std::size_t>(config.warm_max);
   options.warm_idle = std::chrono::seconds(config.warm_idle_seconds);
   options.warm_events = runner::WarmPoolEvents{
@@ -265,7 +266,6 @@ Step<int> serve_steps(const config::Config& config, docker::Engine& raw_engine) 
                            signer,
                            metrics,
                            config.limits,
-                           config.allow_network,
                            *base_url,
                            tools::ResultLimits{config.inline_image_bytes, 4, config.read_file_bytes, 200}};
   // Files as MCP resources: what tools change is announced here, and listed from the conversations in use.

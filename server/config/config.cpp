@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/address_policy.hpp"
 #include "core/encoding.hpp"
 
 namespace config {
@@ -132,6 +133,57 @@ void register_settings(CLI::App& app, Config& c) {
       ->check(CLI::Range(1, 3600));
   setting(app, "--allow-network", "ALLOW_NETWORK", c.allow_network,
           "Let callers ask for network access in a run (off: every run has only loopback)", limits);
+
+  const std::string egress = "Egress";
+  setting(app, "--egress-policies", "EGRESS_POLICIES", c.egress_policies,
+          "Egress policies callers may choose besides none (the default), comma-separated: packages (the runner's "
+          "package registries), allowlist (EGRESS_ALLOWLIST), open (any public address); empty: no egress",
+          egress)
+      ->delimiter(',');
+  setting(app, "--egress-allowlist", "EGRESS_ALLOWLIST", c.egress_allowlist,
+          "Hosts of the allowlist policy, comma-separated: a name, or *.name for any name below it", egress)
+      ->delimiter(',');
+  setting(app, "--egress-package-hosts", "EGRESS_PACKAGE_HOSTS", c.egress_package_hosts,
+          "Package registries of the packages policy per language, replacing the runner manifest's list: "
+          "language=host entries, comma-separated (repeat a language for several hosts)",
+          egress)
+      ->delimiter(',');
+  setting(app, "--egress-permitted-ranges", "EGRESS_PERMITTED_RANGES", c.egress_permitted_ranges,
+          "Non-public address ranges the egress proxy may still connect to (an internal package mirror), "
+          "comma-separated CIDR; metadata addresses open only when named exactly",
+          egress)
+      ->delimiter(',');
+  setting(app, "--install-environment", "INSTALL_ENVIRONMENT", c.install_environment,
+          "Environment of the package installer a call's dependencies run, per language: language:NAME=value "
+          "entries, comma-separated (an index or registry mirror, e.g. python:PIP_INDEX_URL=..., "
+          "javascript:npm_config_registry=...); runs of the program never see them",
+          egress)
+      ->delimiter(',');
+  setting(app, "--egress-proxy", "EGRESS_PROXY", c.egress_proxy,
+          "host:port at which runs with egress reach the egress proxy on EGRESS_NETWORK", egress);
+  setting(app, "--egress-network", "EGRESS_NETWORK", c.egress_network,
+          "The internal Docker network (internal: true) runs with egress join; its only way out is the proxy", egress);
+  setting(app, "--egress-grants-dir", "EGRESS_GRANTS_DIR", c.egress_grants_dir,
+          "Directory of per-run egress grants, written by the server and read by the proxy (a shared volume). "
+          "Empty: <STATE_DIR>/egress-grants",
+          egress);
+  setting(app, "--egress-listen", "EGRESS_LISTEN", c.egress_listen,
+          "Where the egress-proxy subcommand listens, address:port", egress);
+  setting(app, "--egress-metrics-listen", "EGRESS_METRICS_LISTEN", c.egress_metrics_listen,
+          "Where the egress-proxy subcommand serves its decision counters as Prometheus text (GET /metrics), "
+          "address:port on a network runs are not on; empty: not served",
+          egress);
+  setting(app, "--egress-max-mb", "EGRESS_MAX_MB", c.egress_max_mb,
+          "Traffic one run may move through the proxy, both directions, MiB", egress)
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20));
+  setting(app, "--egress-max-connections", "EGRESS_MAX_CONNECTIONS", c.egress_max_connections,
+          "Connections one run may hold open through the proxy at once", egress)
+      ->check(CLI::Range(1, 1024));
+  setting(app, "--egress-max-kbps", "EGRESS_MAX_KBPS", c.egress_max_kbps,
+          "Bandwidth of one run through the proxy, KiB/s, all its connections and both directions together; "
+          "0: not paced",
+          egress)
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 30));
 
   const std::string warm = "Warm containers";
   setting(app, "--warm-max", "WARM_MAX", c.warm_max,
@@ -333,6 +385,37 @@ std::vector<std::string> validate(const Config& c) {
   }
   if (!c.instance_id.empty() && !valid_instance_id(c.instance_id)) {
     problems.push_back("INSTANCE_ID must be 1-64 characters of A-Z a-z 0-9 . _ - (got '" + c.instance_id + "')");
+  }
+  for (const auto& policy : c.egress_policies) {
+    if (policy != "packages" && policy != "allowlist" && policy != "open") {
+      problems.push_back("EGRESS_POLICIES takes packages, allowlist and open (got '" + policy + "')");
+    }
+  }
+  const bool allowlist = std::find(c.egress_policies.begin(), c.egress_policies.end(), "allowlist") != c.egress_policies.end();
+  if (allowlist && c.egress_allowlist.empty()) {
+    problems.push_back("EGRESS_POLICIES offers allowlist but EGRESS_ALLOWLIST names no host");
+  }
+  for (const auto& entry : c.egress_package_hosts) {
+    const auto equals = entry.find('=');
+    if (equals == std::string::npos || equals == 0 || equals + 1 == entry.size()) {
+      problems.push_back("EGRESS_PACKAGE_HOSTS entries are language=host (got '" + entry + "')");
+    }
+  }
+  for (const auto& entry : c.install_environment) {
+    const auto colon = entry.find(':');
+    const auto equals = entry.find('=');
+    if (colon == std::string::npos || colon == 0 || equals == std::string::npos || equals < colon ||
+        !core::valid_environment_name(std::string_view(entry).substr(colon + 1, equals - colon - 1))) {
+      problems.push_back("INSTALL_ENVIRONMENT entries are language:NAME=value (got '" + entry + "')");
+    }
+  }
+  for (const auto& range : c.egress_permitted_ranges) {
+    if (!core::AddressRange::parse(range)) {
+      problems.push_back("EGRESS_PERMITTED_RANGES: '" + range + "' is not an address or CIDR range");
+    }
+  }
+  if (!c.egress_grants_dir.empty() && c.egress_grants_dir.front() != '/') {
+    problems.push_back("EGRESS_GRANTS_DIR must be an absolute path (got '" + c.egress_grants_dir + "')");
   }
   if (c.required_runners.empty()) {
     problems.push_back("REQUIRED_RUNNERS must name at least one language");

@@ -61,6 +61,21 @@ struct Config {
   RunLimits limits;
   bool allow_network = false;
 
+  // Egress through the filtering proxy (docs/security.md, "Egress")
+  std::vector<std::string> egress_policies;        ///< what callers may choose besides none: packages, allowlist, open
+  std::vector<std::string> egress_allowlist;       ///< host patterns of the allowlist policy
+  std::vector<std::string> egress_package_hosts;   ///< "language=pattern" entries replacing a manifest's registries
+  std::vector<std::string> egress_permitted_ranges;  ///< non-public ranges the proxy may still reach (a mirror)
+  std::vector<std::string> install_environment;    ///< "language:NAME=value" entries for package installs only
+  std::string egress_proxy = "mcp-sandbox-egress:3128";  ///< host:port runs reach the proxy at
+  std::string egress_network = "mcp-sandbox-egress";     ///< the internal network runs with egress join
+  std::string egress_grants_dir;                         ///< empty = <STATE_DIR>/egress-grants
+  std::string egress_listen = "0.0.0.0:3128";            ///< where `egress-proxy` listens
+  std::string egress_metrics_listen;                     ///< where `egress-proxy` serves /metrics; empty = off
+  std::int64_t egress_max_mb = 512;                      ///< traffic per run, both directions
+  int egress_max_connections = 16;                       ///< open at once per run
+  std::int64_t egress_max_kbps = 10240;                  ///< KiB/s per run, both directions; 0 = not paced
+
   // Warm containers (docs/performance.md)
   int warm_max = 16;            ///< idle warm containers kept at once; 0 disables them
   int warm_idle_seconds = 300;  ///< a warm container unclaimed this long is removed
@@ -118,6 +133,11 @@ struct Config {
   /// Where the server keeps state that outlives it (databases); runs never see it.
   [[nodiscard]] std::string state_directory() const {
     return state_dir.empty() ? sandbox_root + "/.state" : state_dir;
+  }
+
+  /// The directory of per-run egress grants, shared by the server (writer) and the proxy (reader).
+  [[nodiscard]] std::string egress_grants_directory() const {
+    return egress_grants_dir.empty() ? state_directory() + "/egress-grants" : egress_grants_dir;
   }
 
   /// Where the engine sees the sandbox root.

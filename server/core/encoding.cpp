@@ -1,6 +1,7 @@
 #include "core/encoding.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <array>
 #include <cstdint>
 
@@ -216,6 +217,13 @@ std::string printable(std::string_view text, std::size_t max_bytes) {
   }
   if (i < text.size()) out += "...(" + std::to_string(text.size()) + " bytes)";
   return out;
+}
+
+bool valid_environment_name(std::string_view name) {
+  if (name.empty() || name.size() > 128 || (std::isdigit(static_cast<unsigned char>(name.front())) != 0)) return false;
+  return std::all_of(name.begin(), name.end(), [](char ch) {
+    return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+  });
 }
 
 }  // namespace core

@@ -35,6 +35,9 @@ std::optional<std::string> percent_decode(std::string_view text, bool plus_is_sp
 /// `text` without leading and trailing ASCII white space (space, \t \n \v \f \r).
 std::string_view trim(std::string_view text);
 
+/// True for a portable environment variable name: [A-Za-z_][A-Za-z0-9_]*, at most 128 bytes.
+bool valid_environment_name(std::string_view name);
+
 /// Text a caller sent, made safe for one log line: control characters (C0, DEL,
 /// C1, Unicode line separators and bidirectional overrides) and bytes that are
 /// not UTF-8 become \xNN, a backslash becomes \\, and text longer than

@@ -88,6 +88,11 @@ ContainerSummary container_from_list_entry(const json& j) {
   container.state = field<std::string>(j, "State");
   container.labels = field<Labels>(j, "Labels");
   container.created = field<std::int64_t>(j, "Created");
+  if (const auto settings = j.find("NetworkSettings"); settings != j.end() && settings->is_object()) {
+    if (const auto networks = settings->find("Networks"); networks != settings->end() && networks->is_object()) {
+      for (const auto& [name, _] : networks->items()) container.networks.push_back(name);
+    }
+  }
   return container;
 }
 
@@ -105,6 +110,7 @@ json host_config(const ContainerSpec& spec) {
   put_if(host, "MemorySwap", spec.memory_swap_bytes, spec.memory_swap_bytes != 0);
   put_if(host, "PidsLimit", spec.pids_limit, spec.pids_limit != 0);
   put_if(host, "NetworkMode", spec.network_mode, !spec.network_mode.empty());
+  put_if(host, "Dns", spec.dns, !spec.dns.empty());
   put_if(host, "CapDrop", spec.cap_drop, !spec.cap_drop.empty());
   put_if(host, "SecurityOpt", spec.security_opt, !spec.security_opt.empty());
   put_if(host, "ReadonlyRootfs", true, spec.readonly_rootfs);

@@ -47,6 +47,7 @@ struct ContainerSummary {
   std::string state;  ///< created, running, exited, ...
   Labels labels;
   std::int64_t created = 0;  ///< unix seconds
+  std::vector<std::string> networks;  ///< names of the networks it is attached to (NetworkSettings.Networks)
 };
 
 /// The limits part of GET /containers/{id}/json (HostConfig, and User and
@@ -113,6 +114,7 @@ struct ContainerSpec {
   std::int64_t memory_swap_bytes = 0;  ///< equal to memory_bytes means no swap
   std::int64_t pids_limit = 0;
   std::string network_mode = "none";
+  std::vector<std::string> dns;  ///< HostConfig.Dns: the upstreams the engine's embedded DNS forwards to; empty: the host's
   std::vector<std::string> cap_drop;
   std::vector<std::string> security_opt;
   bool readonly_rootfs = false;

@@ -45,7 +45,8 @@ bool bodyless_status(int status) { return (status >= 100 && status < 200) || sta
 
 // Headers the connection writes itself, never taken from a handler.
 bool framing_header(std::string_view name) {
-  return same_name(name, "Content-Length") || same_name(name, "Transfer-Encoding") || same_name(name, "Connection");
+  return same_name(name, "Content-Length") || same_name(name, "Transfer-Encoding") || same_name(name, "Connection") ||
+         same_name(name, "Keep-Alive");
 }
 
 // A streamed body in chunked coding (HTTP/1.1), with exactly `length` bytes, or until close (HTTP/1.0).
@@ -122,7 +123,12 @@ class StreamWriter final : public BodyWriter {
 };
 
 // Writes `response`; false when the connection cannot be used for another request.
-bool write_response(SocketStream& stream, Response& response, int minor_version, bool head_only, bool& close) {
+// `idle_seconds`: how long a kept-alive connection waits for the next request. The client is told
+// a second less (Keep-Alive: timeout=N) so that its pool drops the connection before the server
+// does: a client reusing a connection just as the server closes it sees its request fail, and
+// pools' timers run late under load (undici's by up to a second).
+bool write_response(SocketStream& stream, Response& response, int minor_version, bool head_only, bool& close,
+                    long long idle_seconds) {
   const bool has_body = !bodyless_status(response.status);
   StreamWriter::Mode mode = StreamWriter::Mode::discard;
   if (response.stream && has_body) {
@@ -149,7 +155,11 @@ bool write_response(SocketStream& stream, Response& response, int minor_version,
       head.append("Content-Length: ").append(std::to_string(response.body.size())).append("\r\n");
     }
   }
-  if (close) head.append("Connection: close\r\n");
+  if (close) {
+    head.append("Connection: close\r\n");
+  } else if (idle_seconds > 1) {
+    head.append("Keep-Alive: timeout=").append(std::to_string(idle_seconds - 1)).append("\r\n");
+  }
   head.append("\r\n");
   if (!response.stream && has_body && !head_only) head.append(response.body);
   bool ok = stream.write_all(head);
@@ -275,7 +285,8 @@ class ConnectionServer {
     const bool unread_body = !request.body_consumed();
     bool close = last || response.close || unread_body || wants_close(request.head()) || m_stream.stopping();
     const bool written =
-        write_response(m_stream, response, request.head().minor_version, request.method() == "HEAD", close);
+        write_response(m_stream, response, request.head().minor_version, request.method() == "HEAD", close,
+                       std::chrono::duration_cast<std::chrono::seconds>(m_settings.limits.idle_timeout).count());
     record(request.method(), request.path(), peer.client, response.status, match.handler != nullptr);
     // A body that was not read to its end would be read as the next request: never.
     linger = linger || unread_body;
@@ -303,7 +314,7 @@ class ConnectionServer {
     closed("framing");
     Response response = refusal(error);
     bool close = true;
-    (void)write_response(m_stream, response, head != nullptr ? head->minor_version : 1, false, close);
+    (void)write_response(m_stream, response, head != nullptr ? head->minor_version : 1, false, close, 0);
     record("-", "-", m_peer.address, error.status, false);
     linger = true;
   }

@@ -131,6 +131,16 @@ struct Metrics::Families {
           .Name("mcp_sandbox_warm_new_conversations_total")
           .Help("New conversations served by a started container from the pool (hit) or started cold (miss)")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& package_installs =
+      prometheus::BuildCounter()
+          .Name("mcp_sandbox_package_installs_total")
+          .Help("Calls with dependencies, by language and result: installed, cached (nothing ran) or failed")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& egress_decisions =
+      prometheus::BuildCounter()
+          .Name("mcp_sandbox_egress_decisions_total")
+          .Help("Requests the egress proxy allowed or refused, by the run's policy and the reason")
+          .Register(*registry);
 
   // The language labels seen so far (see run_finished).
   std::mutex languages_mutex;
@@ -183,6 +193,11 @@ void Metrics::file_download(std::string_view result, std::uint64_t bytes) {
 
 void Metrics::storage_full() { m_families->storage_full.Increment(); }
 
+void Metrics::package_install(std::string_view language, std::string_view result) {
+  m_families->package_installs.Add({{"language", m_families->language_label(language)}, {"result", std::string(result)}})
+      .Increment();
+}
+
 void Metrics::conversations_swept(std::string_view action, int count) {
   if (count > 0) m_families->swept.Add({{"action", std::string(action)}}).Increment(count);
 }
@@ -222,6 +237,15 @@ void Metrics::warm_new_conversation(bool hit) {
 
 void Metrics::warm_discard(std::string_view reason) {
   m_families->warm_discards.Add({{"reason", std::string(reason)}}).Increment();
+}
+
+void Metrics::egress_decision(std::string_view policy, bool allowed, std::string_view reason) {
+  const bool known = policy == "packages" || policy == "allowlist" || policy == "open";
+  m_families->egress_decisions
+      .Add({{"policy", known ? std::string(policy) : "unknown"},
+            {"decision", allowed ? "allowed" : "denied"},
+            {"reason", std::string(reason)}})
+      .Increment();
 }
 
 std::string Metrics::serialize() const {

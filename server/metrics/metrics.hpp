@@ -22,7 +22,7 @@ class Metrics {
 
   /// A run started / ended (runs in flight).
   void run_started();
-  /// A run ended: `outcome` is ok, failed, timeout, oom, cancelled or error; `language` is a runner's
+  /// A run ended: `outcome` is ok, failed, timeout, oom, install_failed, cancelled or error; `language` is a runner's
   /// name or "unknown" (runner::CodeRun maps what a caller wrote). As a backstop, a label is never
   /// made from more than kMaxLanguages distinct languages: later ones count as "other".
   void run_finished(std::string_view language, std::string_view outcome, double seconds);
@@ -34,6 +34,8 @@ class Metrics {
   void file_download(std::string_view result, std::uint64_t bytes);
   /// A run or upload found its conversation's storage full (quota reached).
   void storage_full();
+  /// A call's dependencies were `result` (installed, cached or failed) for `language` (a runner's name).
+  void package_install(std::string_view language, std::string_view result);
   /// The sweep deleted, unmounted or failed on conversations (`action`: removed, unmounted, failed).
   void conversations_swept(std::string_view action, int count);
   /// The reaper removed `count` orphaned run containers of this instance.
@@ -61,6 +63,10 @@ class Metrics {
   void warm_new_conversation(bool hit);
   /// A warm container was removed unused: image_changed, spec_changed, idle, evicted, ...
   void warm_discard(std::string_view reason);
+  /// The egress proxy allowed or refused a request. `policy` is packages, allowlist or open
+  /// (anything else counts as unknown: the caller was not yet identified); `reason` is one of
+  /// egress::Reason's names, a bounded set.
+  void egress_decision(std::string_view policy, bool allowed, std::string_view reason);
 
   /// The Prometheus text exposition of every family.
   [[nodiscard]] std::string serialize() const;

@@ -9,13 +9,15 @@
 #include <utility>
 
 #include "core/encoding.hpp"
+#include "runner/package_install.hpp"
 #include "sandbox/files.hpp"
 #include "sandbox/paths.hpp"
 
 namespace runner {
 namespace {
 
-// Bounds on the scans of /data before and after a run: a run controls that tree.
+// Bounds on the scans of /data before and after a run: a run controls that tree. Installed
+// packages are not the program's files.
 const sandbox::ScanLimits kScanLimits{2000, 16};
 
 using Snapshot = std::map<std::string, std::pair<std::int64_t, std::int64_t>>;  // path -> (size, mtime)
@@ -50,6 +52,32 @@ CodeRun::CodeRun(Executor& executor, Admission& admission, const RunnerCatalog& 
       m_limits(limits),
       m_events(std::move(events)) {}
 
+core::Result<InstallReport> CodeRun::install(const RunRequest& request, RunRequest& program) const {
+  const Runner* runner = m_catalog.current()->find(request.language);
+  if (runner == nullptr) return core::fail(core::ErrorKind::invalid_argument, "unknown language " + request.language);
+  // One deadline for both: what the install takes, the program does not get.
+  const int deadline = m_executor.timeout_seconds(runner->manifest, request.timeout_seconds);
+  const auto started = std::chrono::steady_clock::now();
+  auto report = install_dependencies(m_executor, runner->manifest, request, deadline);
+  if (!report) return report;
+  if (m_events.installed) {
+    m_events.installed(runner->manifest.language,
+                       report->cached ? "cached" : (report->succeeded() ? "installed" : "failed"));
+  }
+  const auto spent = std::chrono::ceil<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
+  program = request;
+  program.dependencies.clear();
+  program.timeout_seconds = deadline - static_cast<int>(spent.count());
+  if (report->succeeded() && *program.timeout_seconds < 1) {
+    // Installed, but nothing of the deadline is left for the program: a timeout, as a run's.
+    RunOutcome out_of_time = report->outcome.value_or(RunOutcome{});
+    out_of_time.timed_out = true;
+    report->outcome = out_of_time;
+    report->cached = false;
+  }
+  return report;
+}
+
 std::string CodeRun::language_label(std::string_view language) const {
   const Runner* runner = m_catalog.current()->find(language);
   return runner != nullptr ? runner->manifest.language : "unknown";
@@ -65,12 +93,42 @@ core::Result<CodeRunResult> CodeRun::run(const RunRequest& request,
     spdlog::info("run in {} not admitted: {}", short_name(workspace), slot.error().message);
     return core::fail(slot.error());
   }
-  const sandbox::SandboxFiles files(workspace.server_path);
-  const auto before = files.list("", true, kScanLimits);
-
   if (m_events.started) m_events.started();
   const auto started = std::chrono::steady_clock::now();
-  auto outcome = m_executor.run(request);
+  CodeRunResult result;
+  const RunRequest* program = &request;
+  RunRequest after_install;
+  if (!request.dependencies.empty()) {
+    auto installed = install(request, after_install);
+    if (!installed) {
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      if (m_events.finished) {
+        m_events.finished(language_label(request.language), request.cancel.stop_requested() ? "cancelled" : "error",
+                          seconds);
+      }
+      spdlog::warn("run in {} could not install its dependencies: {}", short_name(workspace),
+                   core::printable(installed.error().message));
+      return core::fail(installed.error().kind, "The run could not happen: " + installed.error().message);
+    }
+    result.install = std::move(*installed);
+    if (!result.install->succeeded()) {
+      // The program is not run without what it asked for; the installer's own words say why.
+      const auto& failed = *result.install->outcome;
+      if (m_events.finished) {
+        m_events.finished(failed.language, "install_failed",
+                          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      }
+      spdlog::info("run {} conversation {} language {}: install failed (exit {})", failed.run_id, short_name(workspace),
+                   failed.language, failed.exit_code);
+      result.outcome.language = failed.language;
+      return result;
+    }
+    program = &after_install;
+  }
+
+  const sandbox::SandboxFiles files(workspace.server_path);
+  const auto before = files.list("", true, kScanLimits, kPackagesFolder);
+  auto outcome = m_executor.run(*program);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!outcome) {
     const bool cancelled = request.cancel.stop_requested();
@@ -85,10 +143,9 @@ core::Result<CodeRunResult> CodeRun::run(const RunRequest& request,
   spdlog::info("run {} conversation {} language {} outcome {} exit {} {} ms", outcome->run_id, short_name(workspace),
                outcome->language, outcome_name(*outcome), outcome->exit_code, outcome->duration.count());
 
-  CodeRunResult result;
   result.outcome = std::move(*outcome);
   const auto previous = before ? snapshot(*before) : Snapshot{};
-  const auto after = files.list("", true, kScanLimits);
+  const auto after = files.list("", true, kScanLimits, kPackagesFolder);
   result.files_truncated = !after || after->truncated;
   if (after) {
     for (const auto& entry : after->entries) {

@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "runner/admission.hpp"
 #include "runner/executor.hpp"
+#include "runner/package_install.hpp"
 #include "runner/registry.hpp"
 #include "runner/run.hpp"
 #include "sandbox/quota_volume.hpp"
@@ -49,16 +50,22 @@ struct CodeRunResult {
   /// Files there before the run and gone after it (only when both scans were complete).
   std::vector<std::string> removed;
   std::optional<sandbox::VolumeUsage> usage;  ///< the volume after the run; nullopt without a quota
+  /// The call's dependencies, when it named any. When they could not be installed the program
+  /// did not run: `outcome` then holds only the language, and nothing else is set.
+  std::optional<InstallReport> install;
 };
 
 /// What a code run reports, for metrics. `language` is always a runner's canonical name or
 /// "unknown", never a caller's spelling, so a label fed from it has a bounded set of values.
 struct CodeRunEvents {
   std::function<void()> started;
-  /// `outcome`: ok, failed, timeout, oom (the program ran), cancelled or error (it could not run).
+  /// `outcome`: ok, failed, timeout, oom (the program ran), install_failed (its dependencies could
+  /// not be installed, so it did not run), cancelled or error (it could not run).
   std::function<void(std::string_view language, std::string_view outcome, double seconds)> finished;
   /// The conversation's volume was full after the run.
   std::function<void()> storage_full;
+  /// A call's dependencies were `result`: installed, cached (nothing ran) or failed.
+  std::function<void(std::string_view language, std::string_view result)> installed;
 };
 
 /// One run of a conversation's code, protocol aside: waits for an admission slot (so runs of a
@@ -83,6 +90,10 @@ class CodeRun {
   [[nodiscard]] std::string language_label(std::string_view language) const;
 
  private:
+  /// Installs request.dependencies first (package_install.hpp); `program` gets the request the
+  /// program then runs with: no dependencies, and what is left of the deadline.
+  core::Result<InstallReport> install(const RunRequest& request, RunRequest& program) const;
+
   Executor& m_executor;
   Admission& m_admission;
   const RunnerCatalog& m_catalog;

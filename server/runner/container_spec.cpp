@@ -46,12 +46,21 @@ docker::ContainerSpec build_container_spec(const Manifest& manifest, const RunRe
   docker::ContainerSpec spec;
   spec.name = "mcp-sandbox-run-" + identity.run_id;
   spec.image = manifest.image;
-  if (manifest.compiles()) {
+  if (!request.command.empty()) {  // the package installer: nothing is compiled
+    spec.cmd = {"/bin/sh", "-c", kBootstrap, code_path(manifest)};
+    spec.cmd.insert(spec.cmd.end(), request.command.begin(), request.command.end());
+  } else if (manifest.compiles()) {
     spec.cmd = {"/bin/sh", "-c", kCompileBootstrap, code_path(manifest), shell_words(manifest.compile)};
+    spec.cmd.insert(spec.cmd.end(), manifest.command.begin(), manifest.command.end());
   } else {
     spec.cmd = {"/bin/sh", "-c", kBootstrap, code_path(manifest)};
+    spec.cmd.insert(spec.cmd.end(), manifest.command.begin(), manifest.command.end());
   }
-  spec.cmd.insert(spec.cmd.end(), manifest.command.begin(), manifest.command.end());
+  // Where installed packages are found, for every run (a later run imports what an earlier one
+  // installed); the caller's own variables come after and win.
+  for (const auto& [key, value] : manifest.packages.environment) {
+    if (!request.environment.contains(key)) spec.env.push_back(key + "=" + value);
+  }
   for (const auto& [key, value] : request.environment) spec.env.push_back(key + "=" + value);
   spec.user = std::to_string(sandbox::kRunnerUid) + ":" + std::to_string(sandbox::kRunnerGid);
   spec.working_dir = "/data";

@@ -5,10 +5,11 @@
 #include <algorithm>
 #include <future>
 #include <optional>
-#include <regex>
 
+#include "core/encoding.hpp"
 #include "core/random.hpp"
 #include "runner/container_spec.hpp"
+#include "runner/labels.hpp"
 #include "runner/runner_limits.hpp"
 
 namespace runner {
@@ -24,11 +25,6 @@ constexpr milliseconds kProgressInterval{1000};
 
 std::int64_t unix_millis() {
   return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-bool valid_env_name(const std::string& name) {
-  static const std::regex pattern("[A-Za-z_][A-Za-z0-9_]{0,127}");
-  return std::regex_match(name, pattern);
 }
 
 // An engine failure at `step`, phrased for the caller: engine trouble is
@@ -99,6 +95,10 @@ core::Result<void> kill_while_draining(docker::Engine& engine, const std::string
 
 Executor::Executor(docker::Engine& engine, RunnerCatalog& catalog, ExecutorOptions options)
     : m_engine(engine), m_catalog(catalog), m_options(std::move(options)) {
+  // ALLOW_NETWORK is the older switch for network access: it offers egress open.
+  if (m_options.allow_network && !m_options.egress.offers(EgressPolicy::open)) {
+    m_options.egress.offered.push_back(EgressPolicy::open);
+  }
   if (m_options.warm_max > 0) {
     m_warm = std::make_unique<WarmPool>(
         m_engine, WarmPoolOptions{m_options.warm_max, m_options.warm_idle, std::chrono::milliseconds(1000), 2,
@@ -114,6 +114,10 @@ void Executor::shutdown() {
 }
 
 std::size_t Executor::warm_idle() const { return m_warm ? m_warm->idle() : 0; }
+
+int Executor::timeout_seconds(const Manifest& manifest, std::optional<int> requested) const {
+  return limits_for(manifest, m_options.limits).timeout_for(requested);
+}
 
 RunIdentity Executor::new_identity() const {
   return RunIdentity{core::random_hex(8), m_options.instance_id, unix_millis()};
@@ -132,15 +136,17 @@ core::Result<void> Executor::check(const RunRequest& request) const {
   if (request.timeout_seconds && *request.timeout_seconds <= 0) {
     return core::fail(ErrorKind::invalid_argument, "timeout must be a positive number of seconds");
   }
-  if (request.network && !m_options.allow_network) {
+  if (request.network && !m_options.egress.offers(EgressPolicy::open)) {
     return core::fail(ErrorKind::invalid_argument,
-                      "network access is disabled by the operator's policy (ALLOW_NETWORK); run without it");
+                      "network access is disabled by the operator's policy (ALLOW_NETWORK): egress 'open' is not "
+                      "offered (EGRESS_POLICIES); run without it, or with an egress policy this server offers "
+                      "(list_runners)");
   }
   if (request.environment.size() > kMaxEnvironmentEntries) {
     return core::fail(ErrorKind::invalid_argument, "at most 64 environment variables are allowed");
   }
   for (const auto& [name, value] : request.environment) {
-    if (!valid_env_name(name)) {
+    if (!core::valid_environment_name(name)) {
       return core::fail(ErrorKind::invalid_argument,
                         "environment variable name '" + name + "' is not of the form [A-Za-z_][A-Za-z0-9_]*");
     }
@@ -169,6 +175,20 @@ core::Result<Runner> Executor::resolve(const std::string& language) {
   return *runner;  // a copy: a refresh may replace the registry during the run
 }
 
+core::Result<void> Executor::egress_proxy_running(const std::string& network) {
+  auto listed = m_engine.list_containers(std::string(labels::kKind) + "=" + labels::kKindEgressProxy);
+  if (!listed) return core::fail(ErrorKind::unavailable, "egress unavailable: " + listed.error().message);
+  for (const auto& container : *listed) {
+    if (container.state == "running" &&
+        std::find(container.networks.begin(), container.networks.end(), network) != container.networks.end()) {
+      return {};
+    }
+  }
+  return core::fail(ErrorKind::unavailable, "egress unavailable: no egress proxy is running on network " + network +
+                                                " (a container labelled " + labels::kKind + "=" +
+                                                labels::kKindEgressProxy + "; docs/security.md, Egress)");
+}
+
 core::Result<RunOutcome> Executor::run(const RunRequest& request) {
   if (auto checked = check(request); !checked) return core::fail(checked.error());
   // The pass outlives the container's removal below, so a drained server has
@@ -184,16 +204,55 @@ core::Result<RunOutcome> Executor::run(const RunRequest& request) {
   const auto limits = limits_for(runner->manifest, m_options.limits);
   const int timeout_seconds = limits.timeout_for(request.timeout_seconds);
   const auto identity = new_identity();
-  const auto spec = build_container_spec(runner->manifest, request, limits, m_options.runtime,
-                                         request.network, identity);
+  auto spec = build_container_spec(runner->manifest, request, limits, m_options.runtime, false, identity);
+
+  // A run with egress joins the internal network whose only way out is the proxy, with a grant
+  // that is in force exactly while the run is (removed on every path by `grant`).
+  const auto policy = request.network ? EgressPolicy::open : request.egress;
+  auto plan = plan_egress(m_options.egress, runner->manifest, policy, identity.run_id);
+  if (!plan) return core::fail(plan.error());
+  struct GrantInForce {
+    std::optional<egress::GrantDirectory> directory;
+    std::string run_id;
+    ~GrantInForce() {
+      if (directory) directory->remove(run_id);
+    }
+  } grant;
+  if (plan->policy != EgressPolicy::none) {
+    // A run whose only way out is not there would fail inside, in words of its own client, and
+    // only after its name lookups time out: say so now instead.
+    if (auto proxy = egress_proxy_running(plan->network); !proxy) return core::fail(proxy.error());
+    spec.network_disabled = false;
+    spec.network_mode = plan->network;
+    // The engine's embedded DNS (127.0.0.11, there on every user-defined network) forwards names
+    // it does not know to the container's upstreams; on Engine < 26 with a loopback resolver on
+    // the host it does so from the host's namespace (CVE-2024-29018), a way out past the proxy.
+    // A user-set 127.0.0.1 is dialled inside the run's own namespace, where nothing answers but
+    // the run itself: outside names resolve nowhere, while the proxy's name still does.
+    spec.dns = {"127.0.0.1"};
+    spec.env.insert(spec.env.end(), plan->environment.begin(), plan->environment.end());
+    const egress::GrantDirectory directory(m_options.egress.grants_dir);
+    if (auto put = directory.prepare().and_then([&] { return directory.put(plan->grant); }); !put) {
+      return core::fail(ErrorKind::unavailable, "egress unavailable: " + put.error().message);
+    }
+    grant.directory = directory;
+    grant.run_id = identity.run_id;
+  }
 
   std::optional<StartedContainer> warm;
-  if (m_warm) warm = m_warm->claim(request.workspace.name, runner->manifest.language, spec_fingerprint(spec));
+  // Warm containers have no network; a run with egress always starts its own.
+  if (m_warm && plan->policy == EgressPolicy::none) {
+    warm = m_warm->claim(request.workspace.name, runner->manifest.language, spec_fingerprint(spec));
+  }
   StartedContainer container;
   if (warm) {
     container = std::move(*warm);
   } else {
     auto started = start_run_container(m_engine, spec, identity, m_options.tracked);
+    if (!started && plan->policy != EgressPolicy::none && started.error().kind == ErrorKind::not_found) {
+      return core::fail(ErrorKind::unavailable, "egress unavailable: " + started.error().message +
+                                                    " (is the egress proxy deployed on network " + plan->network + "?)");
+    }
     if (!started) {
       const auto& error = started.error();
       const bool engine_away = error.kind == ErrorKind::unavailable || error.kind == ErrorKind::timeout;
@@ -206,10 +265,10 @@ core::Result<RunOutcome> Executor::run(const RunRequest& request) {
   // program runs, so a call sent right after the answer finds it ready (a start takes longer than
   // most programs). Not before: the start's burst of engine CPU (runc, containerd) would compete
   // with the program's own start-up on a small host, and the program needs its code first. The pool
-  // keeps at most one per conversation. A network run's successor is not warmed: network runs are
-  // the exception.
+  // keeps at most one per conversation. A run with egress has no warm successor: such runs are the
+  // exception.
   std::function<void()> start_successor;
-  if (m_warm && !request.cancel.stop_requested() && !request.network) {
+  if (m_warm && !request.cancel.stop_requested() && plan->policy == EgressPolicy::none) {
     start_successor = [this, &request, &runner] { prewarm(request.workspace, runner->manifest, request.environment); };
   }
   auto outcome = execute(container, request, *runner, timeout_seconds, start_successor);

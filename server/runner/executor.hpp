@@ -9,6 +9,7 @@
 #include "config/config.hpp"
 #include "core/error.hpp"
 #include "docker/engine.hpp"
+#include "runner/egress_plan.hpp"
 #include "runner/registry.hpp"
 #include "runner/run.hpp"
 #include "runner/run_container.hpp"
@@ -21,7 +22,7 @@ namespace runner {
 struct ExecutorOptions {
   config::RunLimits limits;
   std::string runtime;         ///< OCI runtime; empty = engine default
-  bool allow_network = false;  ///< operator policy for RunRequest::network
+  bool allow_network = false;  ///< ALLOW_NETWORK: offers egress open (RunRequest::network) besides `egress`
   std::string instance_id;     ///< labels every container so a reaper can tell ours apart
   /// Where live run ids are registered for the reaper; null when nothing reaps (the CLI).
   TrackedContainers* tracked = nullptr;
@@ -35,6 +36,11 @@ struct ExecutorOptions {
   WarmPoolEvents warm_events{};
   /// Runs warm-start jobs; empty = a background thread (tests run them inline).
   std::function<void(std::function<void()>)> warm_scheduler{};
+  /// The deadline, in seconds from code delivery, a run of `manifest` asking for `requested` gets.
+  [[nodiscard]] int timeout_seconds(const Manifest& manifest, std::optional<int> requested) const;
+
+  /// What runs may choose for a way out and where the proxy is (runner::egress_settings).
+  EgressSettings egress{};
 };
 
 /// Runs each program in a fresh container: create -> attach -> start ->
@@ -88,6 +94,12 @@ class Executor {
   /// Idle warm containers right now (0 when off).
   [[nodiscard]] std::size_t warm_idle() const;
 
+  /// The deadline, in seconds from code delivery, a run of `manifest` asking for `requested` gets.
+  [[nodiscard]] int timeout_seconds(const Manifest& manifest, std::optional<int> requested) const;
+
+  /// What runs may choose for a way out (list_runners and the run_code schema say it).
+  [[nodiscard]] const EgressSettings& egress() const { return m_options.egress; }
+
   /// The OCI runtime every run gets; empty = the engine's default.
   [[nodiscard]] const std::string& runtime() const { return m_options.runtime; }
 
@@ -95,6 +107,8 @@ class Executor {
   core::Result<void> check(const RunRequest& request) const;
   core::Result<Runner> resolve(const std::string& language);
   RunIdentity new_identity() const;
+  /// Whether the deployment's egress proxy runs on `network`; unavailable (saying what is missing) if not.
+  core::Result<void> egress_proxy_running(const std::string& network);
   bool prewarm(const sandbox::Workspace& workspace, const Manifest& manifest,
                const std::map<std::string, std::string>& environment, WarmFor purpose = WarmFor::successor);
   /// Delivers the code, then calls `delivered` (may be empty), then collects the output.

@@ -7,6 +7,8 @@ namespace runner::labels {
 inline constexpr const char* kKind = "io.mcp-sandbox.kind";
 inline constexpr const char* kKindRunner = "runner";
 inline constexpr const char* kKindRun = "run";
+/// The egress proxy's container (set by the deployment: ./build.sh serve, compose/server.yml).
+inline constexpr const char* kKindEgressProxy = "egress-proxy";
 inline constexpr const char* kLanguage = "io.mcp-sandbox.language";
 inline constexpr const char* kManifest = "io.mcp-sandbox.manifest";
 inline constexpr const char* kVersion = "io.mcp-sandbox.version";

@@ -72,6 +72,40 @@ void read_limits(const json& doc, RequestedLimits& out, std::vector<std::string>
   }
 }
 
+// "packages": {"installer": "pip"|"npm", "install": [argv], "environment": {"NAME": "value"}}.
+void read_packages(const json& doc, PackageInstaller& out, std::vector<std::string>& problems) {
+  if (!doc.contains("packages")) return;
+  const auto& value = doc["packages"];
+  if (!value.is_object()) {
+    problems.push_back("'packages' must be an object");
+    return;
+  }
+  for (const auto& [key, item] : value.items()) {
+    if (key != "installer" && key != "install" && key != "environment") {
+      problems.push_back("'packages' has an unknown key '" + key + "' (installer, install, environment)");
+    }
+  }
+  if (!value.contains("installer") || !value["installer"].is_string() ||
+      (value["installer"] != "pip" && value["installer"] != "npm")) {
+    problems.push_back("'packages.installer' must be \"pip\" or \"npm\"");
+  } else {
+    out.installer = value["installer"].get<std::string>();
+  }
+  read_strings(value, "install", true, out.install, problems);
+  if (value.contains("environment")) {
+    const auto& environment = value["environment"];
+    bool ok = environment.is_object();
+    if (ok) {
+      for (const auto& [name, item] : environment.items()) ok = ok && !name.empty() && item.is_string();
+    }
+    if (ok) {
+      out.environment = environment.get<std::map<std::string, std::string>>();
+    } else {
+      problems.push_back("'packages.environment' must be an object of strings");
+    }
+  }
+}
+
 }  // namespace
 
 bool Manifest::answers_to(std::string_view name) const {
@@ -95,6 +129,8 @@ core::Result<Manifest> parse_manifest(std::string_view json_text) {
   // Optional, but when present it must name a program.
   read_strings(doc, "compile", doc.contains("compile"), manifest.compile, problems);
   read_limits(doc, manifest.limits, problems);
+  read_strings(doc, "registries", false, manifest.registries, problems);
+  read_packages(doc, manifest.packages, problems);
   if (!manifest.file.empty() && !plain_file_name(manifest.file)) {
     problems.push_back("'file' must be a plain file name without '/'");
   }

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,19 @@ struct RequestedLimits {
   [[nodiscard]] bool empty() const { return !cpus && !memory_mb && !timeout_seconds; }
 };
 
+/// How a runner installs the packages a call's `dependencies` name (docs/runners.md).
+struct PackageInstaller {
+  /// Whose package grammar the specifications follow: "pip" or "npm" (runner::check_dependencies).
+  std::string installer;
+  /// argv of the language's own installer; the checked specifications are appended. It installs
+  /// into /data/.packages/<language>, through the `packages` egress policy.
+  std::vector<std::string> install;
+  /// Added to every run of the runner, so installed packages are found (PYTHONPATH, NODE_PATH).
+  std::map<std::string, std::string> environment;
+
+  [[nodiscard]] bool present() const { return !install.empty(); }
+};
+
 /// A language's runner, as described by runners/<language>/manifest.json and
 /// carried by its image in the `io.mcp-sandbox.manifest` label.
 struct Manifest {
@@ -36,6 +50,10 @@ struct Manifest {
 
   /// True when the runner compiles before it runs (and so gets the exec tmpfs at /build).
   [[nodiscard]] bool compiles() const { return !compile.empty(); }
+  /// Host patterns of the language's package registries ("name" or "*.name"): what the
+  /// `packages` egress policy lets a run reach. Optional; EGRESS_PACKAGE_HOSTS replaces it.
+  std::vector<std::string> registries;
+  PackageInstaller packages;  ///< optional: how `dependencies` are installed
 
   /// True when `name` is the language or one of its aliases (case-insensitive).
   [[nodiscard]] bool answers_to(std::string_view name) const;

@@ -7,10 +7,19 @@
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <vector>
 
 #include "sandbox/workspace.hpp"
 
 namespace runner {
+
+/// What a caller may choose for a run's way out (docs/security.md, "Egress").
+enum class EgressPolicy {
+  none,       ///< no network interface but lo (NetworkDisabled; the fast path)
+  packages,   ///< the runner's package registries only, through the egress proxy
+  allowlist,  ///< the operator's host list, through the egress proxy
+  open,       ///< any public address through the egress proxy (never private, loopback, link-local, metadata)
+};
 
 /// What a caller asks to run.
 struct RunRequest {
@@ -19,8 +28,14 @@ struct RunRequest {
   std::string stdin_data;
   std::optional<int> timeout_seconds;  ///< lowered to the operator's cap; never raised
   std::map<std::string, std::string> environment;
-  bool network = false;  ///< only honoured when the operator's policy allows it
+  bool network = false;  ///< the older spelling of egress `open`; only honoured when the operator offers open
+  EgressPolicy egress = EgressPolicy::none;  ///< checked against what the operator offers (plan_egress)
   sandbox::Workspace workspace;
+  /// Package specifications (checked by runner::check_dependencies) CodeRun installs into the
+  /// conversation before the program runs; the Executor itself ignores them.
+  std::vector<std::string> dependencies;
+  /// Replaces the manifest's command (and its compile step) when not empty: the package installer.
+  std::vector<std::string> command;
   /// Stopping it kills the run (the client cancelled); the run then fails with a timeout-kind error.
   std::stop_token cancel;
   /// Called about once a second while the program runs, with the time since code delivery.

@@ -57,7 +57,7 @@ FileInfo::Type type_of(mode_t mode) {
 
 // Depth-first scan of an open directory; never follows links, stops at the limits.
 void scan(int dir_fd, const std::string& prefix, int depth, bool recursive, const ScanLimits& limits,
-          Listing& listing) {
+          std::string_view skip, Listing& listing) {
   // One name past the limit tells the caller the listing was cut.
   auto read = entry_names(dir_fd, std::max(limits.max_entries, limits.max_entries + 1));
   if (!read) return;
@@ -68,6 +68,7 @@ void scan(int dir_fd, const std::string& prefix, int depth, bool recursive, cons
       listing.truncated = true;
       return;
     }
+    if (depth == 0 && !skip.empty() && name == skip) continue;
     struct stat info {};
     if (::fstatat(dir_fd, name.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0) continue;
     FileInfo file{prefix + name, type_of(info.st_mode), static_cast<std::int64_t>(info.st_size),
@@ -79,7 +80,7 @@ void scan(int dir_fd, const std::string& prefix, int depth, bool recursive, cons
       continue;
     }
     core::Fd child(::openat(dir_fd, name.c_str(), kDirFlags));
-    if (child.get() >= 0) scan(child.get(), file.path + "/", depth + 1, recursive, limits, listing);
+    if (child.get() >= 0) scan(child.get(), file.path + "/", depth + 1, recursive, limits, skip, listing);
   }
 }
 
@@ -188,7 +189,8 @@ core::Result<std::string> SandboxFiles::read(std::string_view path, std::size_t 
   return content;
 }
 
-core::Result<Listing> SandboxFiles::list(std::string_view directory, bool recursive, ScanLimits limits) const {
+core::Result<Listing> SandboxFiles::list(std::string_view directory, bool recursive, ScanLimits limits,
+                                         std::string_view skip) const {
   if (auto ok = checked(directory, true); !ok) return core::fail(ok.error());
   core::Fd dir(::open(m_root.c_str(), kDirFlags));
   if (dir.get() < 0) return core::fail(errno_error("cannot open the conversation's directory", ""));
@@ -200,7 +202,7 @@ core::Result<Listing> SandboxFiles::list(std::string_view directory, bool recurs
     prefix += part + "/";
   }
   Listing listing;
-  scan(dir.get(), prefix, 0, recursive, limits, listing);
+  scan(dir.get(), prefix, 0, recursive, limits, skip, listing);
   return listing;
 }
 

@@ -47,8 +47,10 @@ class SandboxFiles {
   /// An open descriptor of a regular file, for streaming; `size` gets its size.
   core::Result<core::Fd> open_regular(std::string_view path, std::int64_t& size) const;
 
-  /// Entries under `directory` ("" for the root), depth-first, sorted by path.
-  core::Result<Listing> list(std::string_view directory, bool recursive, ScanLimits limits = {}) const;
+  /// Entries under `directory` ("" for the root), depth-first, sorted by path; an entry of
+  /// `directory` itself named `skip` is neither listed nor entered (the packages folder).
+  core::Result<Listing> list(std::string_view directory, bool recursive, ScanLimits limits = {},
+                             std::string_view skip = {}) const;
 
   /// Removes a file, or a directory with everything in it.
   core::Result<void> remove(std::string_view path) const;

@@ -61,4 +61,16 @@ core::Result<std::map<std::string, std::string>> Arguments::optional_string_map(
   return out;
 }
 
+core::Result<std::vector<std::string>> Arguments::optional_string_array(const char* name) const {
+  std::vector<std::string> out;
+  const auto* value = find(name);
+  if (value == nullptr) return out;
+  if (!value->is_array()) return core::fail(wrong(name, "an array of strings"));
+  for (const auto& item : *value) {
+    if (!item.is_string()) return core::fail(wrong(name, "an array of strings"));
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
 }  // namespace tools

@@ -3,6 +3,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -22,6 +23,7 @@ class Arguments {
   core::Result<std::optional<int>> optional_int(const char* name) const;
   core::Result<std::optional<bool>> optional_bool(const char* name) const;
   core::Result<std::map<std::string, std::string>> optional_string_map(const char* name) const;
+  core::Result<std::vector<std::string>> optional_string_array(const char* name) const;
 
  private:
   const nlohmann::json* find(const char* name) const;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/encoding.hpp"
+#include "runner/package_install.hpp"
 #include "sandbox/conversation_index.hpp"
 #include "sandbox/files.hpp"
 #include "sandbox/paths.hpp"
@@ -102,7 +103,7 @@ tl::expected<json, RpcError> FileResources::list(const mcp::ResourceScope& scope
     auto workspace = m_services.workspaces.find(*id, /*mount=*/false);
     if (!workspace || conversation_key(*workspace) != conversation.key) continue;  // idle, or gone
     auto files = sandbox::SandboxFiles(workspace->server_path)
-                     .list("", true, sandbox::ScanLimits{limits.max_listed_files * 4, 16});
+                     .list("", true, sandbox::ScanLimits{limits.max_listed_files * 4, 16}, runner::kPackagesFolder);
     if (!files) continue;
     std::size_t count = 0;
     for (auto& entry : files->entries) {

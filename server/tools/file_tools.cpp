@@ -1,6 +1,7 @@
 #include "tools/file_tools.hpp"
 
 #include "core/encoding.hpp"
+#include "runner/package_install.hpp"
 #include "sandbox/paths.hpp"
 #include "tools/common.hpp"
 
@@ -121,7 +122,8 @@ mcp::ToolHandler list_files_handler(Services& services) {
         [&](const Arguments&, const Conversation& conversation, const std::string& path,
             const sandbox::SandboxFiles& files) -> core::Result<json> {
           const auto max = services.result_limits.max_listed_files;
-          auto listing = files.list(path, true, sandbox::ScanLimits{max * 4, 16});
+          // Installed packages are listed only when asked for by their folder's name.
+          auto listing = files.list(path, true, sandbox::ScanLimits{max * 4, 16}, runner::kPackagesFolder);
           if (!listing) return core::fail(listing.error());
           json list = json::array();
           bool truncated = listing->truncated;

@@ -6,6 +6,7 @@
 
 #include "core/encoding.hpp"
 #include "runner/code_run.hpp"
+#include "runner/dependencies.hpp"
 #include "runner/outcome_json.hpp"
 #include "runner/runner_limits.hpp"
 #include "tools/common.hpp"
@@ -50,6 +51,44 @@ struct CodeCall {
   runner::RunRequest request;
 };
 
+// The runners that install dependencies, for a message naming them.
+std::string installing_runners(const Services& services) {
+  std::string names;
+  for (const auto& runner : services.catalog.current()->runners()) {
+    if (runner.manifest.packages.present()) names += (names.empty() ? "" : ", ") + runner.manifest.language;
+  }
+  return names.empty() ? "none on this server" : names;
+}
+
+// A call's `dependencies`, checked against the grammar of the runner's installer; an unknown
+// language is left to the run to report, as without dependencies.
+core::Result<std::vector<std::string>> checked_dependencies(const Services& services, const std::string& language,
+                                                            const std::vector<std::string>& entries) {
+  if (entries.empty()) return std::vector<std::string>{};
+  const auto registry = services.catalog.current();
+  const runner::Runner* runner = registry->find(language);
+  if (runner == nullptr) return std::vector<std::string>{};
+  if (!runner->manifest.packages.present()) {
+    return core::fail(core::ErrorKind::invalid_argument, "the " + runner->manifest.language +
+                                                             " runner does not install dependencies (runners that do: " +
+                                                             installing_runners(services) + ")");
+  }
+  if (!services.executor.egress().offers(runner::EgressPolicy::packages)) {
+    return core::fail(core::ErrorKind::invalid_argument,
+                      "dependencies are installed through the packages egress policy, which this server does not "
+                      "offer (its operator enables it with EGRESS_POLICIES); run without dependencies");
+  }
+  if (runner::package_hosts(services.executor.egress(), runner->manifest).empty()) {
+    return core::fail(core::ErrorKind::invalid_argument,
+                      "dependencies for " + runner->manifest.language +
+                          " need its package registries, which this server's operator has not named "
+                          "(EGRESS_PACKAGE_HOSTS); run without dependencies");
+  }
+  auto checked = runner::check_dependencies(runner->manifest.packages.installer, entries);
+  if (!checked) return core::fail(checked.error());
+  return std::move(checked->specs);
+}
+
 core::Result<CodeCall> parse_call(const json& arguments, mcp::ToolContext& context, const Services& services) {
   const Arguments args(arguments);
   auto language = args.required_string("language");
@@ -58,16 +97,24 @@ core::Result<CodeCall> parse_call(const json& arguments, mcp::ToolContext& conte
   auto stdin_text = args.optional_string("stdin");
   auto environment = args.optional_string_map("environment");
   auto network = args.optional_bool("network");
+  auto egress = args.optional_string("egress");
+  auto dependencies = args.optional_string_array("dependencies");
   for (const core::Error* error :
        {language ? nullptr : &language.error(), code ? nullptr : &code.error(), timeout ? nullptr : &timeout.error(),
         stdin_text ? nullptr : &stdin_text.error(), environment ? nullptr : &environment.error(),
-        network ? nullptr : &network.error()}) {
+        network ? nullptr : &network.error(), egress ? nullptr : &egress.error(),
+        dependencies ? nullptr : &dependencies.error()}) {
     if (error != nullptr) return core::fail(*error);
   }
+  auto policy = runner::parse_egress_policy(egress->value_or("none"));
+  if (!policy) return core::fail(policy.error());
+  auto specs = checked_dependencies(services, *language, *dependencies);
+  if (!specs) return core::fail(specs.error());
   // A new conversation's first run may take a started container from the pool: only a run the
-  // pooled container fits (no network, no extra environment: the spec it was made with).
+  // pooled container fits (no network or egress, no extra environment: the spec it was made with).
   std::function<std::optional<sandbox::Workspace>()> take_fresh;
-  if (services.new_conversations != nullptr && !network->value_or(false) && environment->empty()) {
+  if (services.new_conversations != nullptr && !network->value_or(false) && *policy == runner::EgressPolicy::none &&
+      environment->empty()) {
     take_fresh = [&services, &language] { return services.new_conversations->take(*language); };
   }
   auto conversation = resolve_conversation(args, context, services, take_fresh);
@@ -80,6 +127,8 @@ core::Result<CodeCall> parse_call(const json& arguments, mcp::ToolContext& conte
   request.environment = run_environment(services, conversation->workspace);
   request.environment.insert(environment->begin(), environment->end());
   request.network = network->value_or(false);
+  request.egress = *policy;
+  request.dependencies = std::move(*specs);
   request.workspace = conversation->workspace;
   request.cancel = context.cancelled;
   return CodeCall{std::move(*conversation), std::move(request)};
@@ -87,8 +136,55 @@ core::Result<CodeCall> parse_call(const json& arguments, mcp::ToolContext& conte
 
 // The CallToolResult of a run: a summary a model reads first, the output, the files with their
 // download URLs, and the images the run made, inline.
+// The install part of a run's result: what was asked, and the installer's run when one ran.
+json install_json(const runner::InstallReport& install) {
+  json out = {{"packages", install.packages}, {"cached", install.cached}};
+  if (install.outcome) {
+    out["exitCode"] = install.outcome->exit_code;
+    out["timedOut"] = install.outcome->timed_out;
+    out["oomKilled"] = install.outcome->oom_killed;
+    out["durationMs"] = install.outcome->duration.count();
+    out["stdout"] = install.outcome->stdout_data;
+    out["stderr"] = install.outcome->stderr_data;
+  }
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string text;
+  for (const auto& item : items) text += (text.empty() ? "" : " ") + item;
+  return text;
+}
+
+// Dependencies that could not be installed: the program did not run; the installer says why.
+json present_failed_install(const runner::InstallReport& install, const Conversation& conversation,
+                            int timeout_seconds) {
+  const auto& outcome = *install.outcome;
+  std::ostringstream text;
+  text << "The dependencies (" << joined(install.packages) << ") could not be installed, so the program did not run: ";
+  if (outcome.timed_out) {
+    text << "installing took the whole time limit (" << timeout_seconds << " s, shared by the install and the program).";
+  } else if (outcome.oom_killed) {
+    text << "the installer ran out of memory.";
+  } else {
+    text << "the installer exited with code " << outcome.exit_code << "; see its output below.";
+  }
+  append_stream(text, "install stdout", outcome.stdout_data);
+  append_stream(text, "install stderr", outcome.stderr_data);
+  json structured = runner::outcome_to_json(outcome);
+  structured["stdout"] = "";
+  structured["stderr"] = "";
+  structured["conversationId"] = conversation.id;
+  structured["files"] = json::array();
+  structured["install"] = install_json(install);
+  json result = success(text.str(), std::move(structured));
+  result["isError"] = true;
+  return result;
+}
+
 json present(const runner::CodeRunResult& ran, const Conversation& conversation, const Services& services,
              int timeout_seconds) {
+  if (ran.install && !ran.install->succeeded()) return present_failed_install(*ran.install, conversation, timeout_seconds);
   const auto& outcome = ran.outcome;
   json file_list = json::array();
   for (const auto& file : ran.files) file_list.push_back(file_entry(services, conversation.workspace, file.path, file.size));
@@ -96,6 +192,11 @@ json present(const runner::CodeRunResult& ran, const Conversation& conversation,
   std::ostringstream text;
   text << verdict(outcome, limits_for_language(services, outcome.language), timeout_seconds);
   if (!full_note.empty()) text << "\n" << full_note;
+  if (ran.install) {
+    text << "\nDependencies " << joined(ran.install->packages)
+         << (ran.install->cached ? ": already installed in this conversation."
+                                 : ": installed (" + std::to_string(ran.install->outcome->duration.count()) + " ms).");
+  }
   append_stream(text, "stdout", outcome.stdout_data);
   append_stream(text, "stderr", outcome.stderr_data);
   if (!file_list.empty()) {
@@ -110,6 +211,7 @@ json present(const runner::CodeRunResult& ran, const Conversation& conversation,
   structured["files"] = std::move(file_list);
   structured["filesTruncated"] = ran.files_truncated;
   structured["storage"] = storage_json(ran.usage);
+  if (ran.install) structured["install"] = install_json(*ran.install);
   json result = success(text.str(), std::move(structured));
   for (const auto& image : ran.images) {
     result["content"].push_back(
@@ -121,6 +223,26 @@ json present(const runner::CodeRunResult& ran, const Conversation& conversation,
   }
   result["isError"] = !outcome.succeeded();
   return result;
+}
+
+// The `egress` argument: the policies this server offers, each explained.
+json egress_schema(const runner::EgressSettings& settings) {
+  json names = json::array({"none"});
+  std::string description =
+      "The program's way out: none (default) = no network; every other policy goes through a filtering proxy "
+      "(HTTP and HTTPS via HTTP_PROXY/HTTPS_PROXY, no other route; private and metadata addresses are never "
+      "reachable).";
+  for (const auto policy : settings.offered) {
+    names.push_back(std::string(runner::to_string(policy)));
+    switch (policy) {
+      case runner::EgressPolicy::packages: description += " packages = the language's package registries only."; break;
+      case runner::EgressPolicy::allowlist: description += " allowlist = the hosts this server's operator lists."; break;
+      case runner::EgressPolicy::open: description += " open = any public address."; break;
+      case runner::EgressPolicy::none: break;
+    }
+  }
+  if (settings.offered.empty()) description += " This server offers none.";
+  return {{"type", "string"}, {"enum", names}, {"default", "none"}, {"description", description}};
 }
 
 }  // namespace
@@ -154,10 +276,24 @@ mcp::ToolDefinition run_code_definition(const Services& services) {
          {{"type", "object"},
           {"additionalProperties", {{"type", "string"}}},
           {"description", "Environment variables for the program"}}},
+        {"egress", egress_schema(services.executor.egress())},
+        {"dependencies",
+         {{"type", "array"},
+          {"items", {{"type", "string"}, {"maxLength", runner::kMaxDependencyLength}}},
+          {"maxItems", runner::kMaxDependencies},
+          {"description",
+           services.executor.egress().offers(runner::EgressPolicy::packages)
+               ? "Packages to install into the conversation before the program runs, with the language's own "
+                 "installer (Python: pip specs such as \"requests==2.31\"; JavaScript: npm names such as "
+                 "\"left-pad@1.3.0\"). Installed once per conversation and found by later runs; the install "
+                 "shares the run's time limit and the conversation's storage; its output is reported apart "
+                 "(install). list_runners says which runners install."
+               : "Packages to install first; this server does not offer package installation"}}},
         {"network",
          {{"type", "boolean"},
-          {"description", services.allow_network ? "Give the program network access"
-                                                 : "Network access; disabled by this server's policy"}}}}},
+          {"description", services.executor.egress().offers(runner::EgressPolicy::open)
+                              ? "The older spelling of egress \"open\""
+                              : "Network access; disabled by this server's policy"}}}}},
       {"required", {"language", "code"}},
   };
   json file = {{"type", "object"},
@@ -180,14 +316,27 @@ mcp::ToolDefinition run_code_definition(const Services& services) {
                    {"durationMs", {{"type", "integer"}}},
                    {"files", {{"type", "array"}, {"items", file}}},
                    {"filesTruncated", {{"type", "boolean"}}},
-                   {"storage", storage_schema()}}},
+                   {"storage", storage_schema()},
+                   {"install",
+                    {{"type", "object"},
+                     {"description", "The dependencies: cached, or the installer's run"},
+                     {"properties",
+                      {{"packages", {{"type", "array"}, {"items", {{"type", "string"}}}}},
+                       {"cached", {{"type", "boolean"}}},
+                       {"exitCode", {{"type", "integer"}}},
+                       {"timedOut", {{"type", "boolean"}}},
+                       {"oomKilled", {{"type", "boolean"}}},
+                       {"durationMs", {{"type", "integer"}}},
+                       {"stdout", {{"type", "string"}}},
+                       {"stderr", {{"type", "string"}}}}},
+                     {"required", {"packages", "cached"}}}}}},
                  {"required",
                   {"conversationId", "exitCode", "stdout", "stderr", "timedOut", "oomKilled", "truncated",
                    "durationMs", "files"}}};
   return mcp::ToolDefinition{
       "run_code", "Run code", description.str(), input, output,
       json{{"title", "Run code"}, {"readOnlyHint", false}, {"destructiveHint", true},
-           {"idempotentHint", false}, {"openWorldHint", services.allow_network}}};
+           {"idempotentHint", false}, {"openWorldHint", !services.executor.egress().offered.empty()}}};
 }
 
 mcp::ToolHandler run_code_handler(Services& services) {
@@ -197,7 +346,10 @@ mcp::ToolHandler run_code_handler(Services& services) {
       [&metrics = services.metrics](std::string_view language, std::string_view outcome, double seconds) {
         metrics.run_finished(language, outcome, seconds);
       },
-      [&metrics = services.metrics] { metrics.storage_full(); }};
+      [&metrics = services.metrics] { metrics.storage_full(); },
+      [&metrics = services.metrics](std::string_view language, std::string_view result) {
+        metrics.package_install(language, result);
+      }};
   runner::CodeRun code_run(services.executor, services.admission, services.catalog, services.workspaces,
                            runner::CodeRunLimits{limits.max_listed_files,
                                                  static_cast<std::size_t>(std::max(limits.max_inline_images, 0)),

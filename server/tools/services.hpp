@@ -39,7 +39,6 @@ struct Services {
   sandbox::UrlSigner& signer;
   metrics::Metrics& metrics;
   config::RunLimits run_limits;
-  bool allow_network = false;
   std::string public_base_url;
   ResultLimits result_limits;
   /// Where file changes made by tools are announced (resource notifications); null: nowhere.

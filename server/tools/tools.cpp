@@ -37,13 +37,25 @@ mcp::ToolHandler list_runners_handler(Services& services) {
     json runners = json::array();
     std::string text = "Languages:";
     for (const auto& runner : registry->runners()) {
+      // The egress policies a run of this runner may ask for: packages only where registries are known.
+      const auto& egress = services.executor.egress();
+      json policies = json::array({"none"});
+      for (const auto policy : egress.offered) {
+        if (policy == runner::EgressPolicy::packages && runner::package_hosts(egress, runner.manifest).empty()) continue;
+        policies.push_back(std::string(runner::to_string(policy)));
+      }
       const auto own = runner::limits_for(runner.manifest, services.run_limits);
       runners.push_back({{"language", runner.manifest.language},
                          {"aliases", runner.manifest.aliases},
                          {"image", runner.manifest.image},
                          {"version", runner.version},
                          {"compiled", runner.manifest.compiles()},
-                         {"limits", {{"cpus", own.cpus}, {"memoryMb", own.memory_mb}, {"timeoutSeconds", own.timeout_seconds}}}});
+                         {"limits", {{"cpus", own.cpus}, {"memoryMb", own.memory_mb}, {"timeoutSeconds", own.timeout_seconds}}},
+                         {"egress", policies},
+                         // Whether run_code's `dependencies` work for this runner on this server.
+                         {"installsDependencies",
+                          runner.manifest.packages.present() && egress.offers(runner::EgressPolicy::packages) &&
+                              !runner::package_hosts(egress, runner.manifest).empty()}});
       text += "\n- " + runner.manifest.language + " (" + runner.version + ")";
       if (!runner.manifest.aliases.empty()) {
         text += ", also";
@@ -70,7 +82,7 @@ mcp::ToolHandler list_runners_handler(Services& services) {
                         {{"cpus", limits.max_cpus},
                          {"memoryMb", limits.max_memory_mb},
                          {"timeoutSeconds", limits.max_timeout_seconds}}},
-                       {"networkAllowed", services.allow_network},
+                       {"networkAllowed", services.executor.egress().offers(runner::EgressPolicy::open)},
                        {"runtime", services.executor.runtime().empty() ? "default" : services.executor.runtime()}};
     // Under gVisor its own kernel is charged to the run: say what the program gets.
     const auto share = runner::runtime_share(services.executor.runtime());
@@ -81,6 +93,9 @@ mcp::ToolHandler list_runners_handler(Services& services) {
                                    {"threads", runner::program_threads(*share, limits.pids)}};
     }
     text += "\nLimits per run: " + limit_json.dump();
+    std::string offered = "none";
+    for (const auto policy : services.executor.egress().offered) offered += ", " + std::string(runner::to_string(policy));
+    text += "\nEgress policies (run_code's egress): " + offered + "; each runner's list says which apply to it.";
     if (share) {
       text += "\nThe runtime " + services.executor.runtime() + " is charged to these limits: a program gets about " +
               std::to_string(limits.memory_mb - share->memory_mb) + " MiB and at most about " +

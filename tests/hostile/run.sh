@@ -62,6 +62,14 @@ cleanup() {
       fi
     done <"$WORK/servers.txt"
   fi
+  # The egress fixture's proxy and target containers and its networks (lib/egress.mjs), when a
+  # test process died before removing them.
+  ids="$("$DOCKER_CLI" ps -aq --filter "label=io.mcp-sandbox.hostile-work=$WORK")"
+  # shellcheck disable=SC2086  # one id per word
+  if [[ -n "$ids" ]]; then "$DOCKER_CLI" rm -f $ids >/dev/null 2>&1 || true; fi
+  ids="$("$DOCKER_CLI" network ls -q --filter "label=io.mcp-sandbox.hostile-work=$WORK")"
+  # shellcheck disable=SC2086  # one id per word
+  if [[ -n "$ids" ]]; then "$DOCKER_CLI" network rm $ids >/dev/null 2>&1 || true; fi
   # Quota volumes a server left mounted (one killed, or a bug): a leftover too, unmounted here
   # so that neither they nor their loop devices outlive the run.
   local mounts
@@ -80,6 +88,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 export MCP_HOSTILE_BIN="$BIN"
+export DOCKER_CLI
 export MCP_HOSTILE_WORK="$WORK"
 rc=0
 (cd "$HERE" && node --test --test-reporter=tap --test-concurrency=2 "$@" ./*.test.mjs) | tee "$WORK/tap.txt" || rc=$?

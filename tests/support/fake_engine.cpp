@@ -175,12 +175,22 @@ Result<std::vector<docker::ContainerSummary>> FakeEngine::list_containers(std::s
     summary.id = id;
     summary.state = "running";
     summary.labels = labels;
+    if (const auto networks = container_networks.find(id); networks != container_networks.end()) {
+      summary.networks = networks->second;
+    }
     listed.push_back(std::move(summary));
   }
   return listed;
 }
 
-void FakeEngine::add_runner(const std::string& language, const std::string& aliases_json) {
+void FakeEngine::add_egress_proxy(const std::string& network) {
+  live_containers.insert("egress-proxy");
+  container_labels["egress-proxy"] = {{"io.mcp-sandbox.kind", "egress-proxy"}};
+  container_networks["egress-proxy"] = {"mcp-sandbox-egress-out", network};
+}
+
+void FakeEngine::add_runner(const std::string& language, const std::string& aliases_json,
+                            const std::string& extra_fields) {
   docker::ImageSummary image;
   image.id = "sha256:" + language;
   const auto tag = "mcp-sandbox/runner-" + language + ":latest";
@@ -192,7 +202,7 @@ void FakeEngine::add_runner(const std::string& language, const std::string& alia
       {"io.mcp-sandbox.manifest", R"({"language":")" + language + R"(","aliases":)" + aliases_json +
                                       R"(,"image":")" + tag + R"(","file":"main.)" + language +
                                       R"(","command":["run",")" + "/tmp/main." + language +
-                                      R"("],"version":["run","--version"]})"},
+                                      R"("],"version":["run","--version"])" + extra_fields + "}"},
   };
   images.push_back(image);
 }

@@ -38,6 +38,7 @@ class FakeEngine : public docker::Engine {
   std::set<std::string> live_containers;
   std::set<std::string> exited_containers;  ///< waited for: inspect no longer says running
   std::map<std::string, docker::Labels> container_labels;  ///< id -> labels, for list_containers
+  std::map<std::string, std::vector<std::string>> container_networks;  ///< id -> network names, for list_containers
   std::string received_input;
 
   Result<void> ping() override;
@@ -57,7 +58,11 @@ class FakeEngine : public docker::Engine {
   Result<std::vector<docker::ContainerSummary>> list_containers(std::string_view label) override;
 
   /// A runner image whose labels carry a manifest for `language`.
-  void add_runner(const std::string& language, const std::string& aliases_json = "[]");
+  /// `extra_fields` are more manifest members, each with a leading comma (`,"packages":{...}`).
+  void add_runner(const std::string& language, const std::string& aliases_json = "[]",
+                  const std::string& extra_fields = "");
+  /// The deployment's egress proxy, as the engine lists it: running, labelled, on `network`.
+  void add_egress_proxy(const std::string& network = "mcp-sandbox-egress");
 
   /// A container made behind the server's back (another server, a crashed predecessor); returns its id.
   std::string add_container(docker::Labels labels);

@@ -155,6 +155,43 @@ TEST_CASE("config: conversation quota and TTL settings") {
   CHECK(config::validate(parse({"--sandbox-quota-mb", "0", "--sandbox-quota-files", "100000", "--sandbox-ttl", "0"})).empty());
 }
 
+TEST_CASE("config: egress settings, off by default, each problem named") {
+  auto c = parse({});
+  CHECK(c.egress_policies.empty());
+  CHECK(c.egress_network == "mcp-sandbox-egress");
+  CHECK(c.egress_grants_directory() == c.state_directory() + "/egress-grants");
+  CHECK(config::validate(c).empty());
+  c = parse({"--egress-policies", "packages,allowlist", "--egress-allowlist", "*.mirror.test,files.test",
+             "--egress-package-hosts", "python=pypi.mirror.test,python=files.mirror.test", "--egress-permitted-ranges",
+             "10.1.0.0/16,fd00::/8"});
+  CHECK(c.egress_policies == std::vector<std::string>{"packages", "allowlist"});
+  CHECK(c.egress_allowlist.size() == 2);
+  CHECK(config::validate(c).empty());
+  c = parse({"--egress-policies", "packages,everything,allowlist", "--egress-package-hosts", "python", "--egress-permitted-ranges",
+             "10.1.0.1/16", "--egress-grants-dir", "relative"});
+  const auto problems = config::validate(c);
+  REQUIRE(problems.size() == 5);
+  CHECK(problems[0].find("'everything'") != std::string::npos);
+  CHECK(problems[1].find("EGRESS_ALLOWLIST names no host") != std::string::npos);
+  CHECK(problems[2].find("language=host") != std::string::npos);
+  CHECK(problems[3].find("'10.1.0.1/16'") != std::string::npos);
+  CHECK(problems[4].find("EGRESS_GRANTS_DIR") != std::string::npos);
+}
+
+TEST_CASE("config: the package installers' environment is language:NAME=value") {
+  auto c = parse({"--install-environment",
+                  "python:PIP_INDEX_URL=http://pypi.mirror.test/simple/?a=b,javascript:npm_config_registry=http://npm.test/"});
+  CHECK(c.install_environment.size() == 2);
+  CHECK(config::validate(c).empty());
+  for (const char* bad : {"PIP_INDEX_URL=x", ":A=b", "python:=x", "python:1A=x", "python:A-B=x", "python:A"}) {
+    CAPTURE(bad);
+    c = parse({"--install-environment", bad});
+    const auto problems = config::validate(c);
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0].find("INSTALL_ENVIRONMENT entries are language:NAME=value") != std::string::npos);
+  }
+}
+
 TEST_CASE("config: the CIMD test origin is refused unless test mode is on too") {
   CHECK(config::validate(parse({})).empty());
   const std::vector<std::string> test_origin = {"--oauth-cimd-test-origin", "https://localhost:8443",

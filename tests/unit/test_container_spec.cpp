@@ -8,7 +8,7 @@ namespace {
 
 runner::Manifest python_manifest() {
   return runner::Manifest{"python", {"py"}, "mcp-sandbox/runner-python:latest", "main.py",
-                          {"python3", "/tmp/main.py"}, {"python3", "--version"}, {}, {}};
+                          {"python3", "/tmp/main.py"}, {"python3", "--version"}, {}, {}, {}, {}};
 }
 
 runner::RunRequest request() {
@@ -107,4 +107,26 @@ TEST_CASE("container spec: interpreters get no /build") {
 TEST_CASE("container spec: shell_words quotes every word for eval") {
   CHECK(runner::shell_words({}) == "");
   CHECK(runner::shell_words({"a b", "$HOME", "it's"}) == R"('a b' '$HOME' 'it'\''s')");
+}
+
+TEST_CASE("container spec: the package installer replaces the command; the runner's package environment is every run's") {
+  auto manifest = python_manifest();
+  manifest.packages.installer = "pip";
+  manifest.packages.install = {"pip", "install", "--target", "/data/.packages/python"};
+  manifest.packages.environment = {{"PYTHONPATH", "/data:/data/.packages/python"}, {"EXTRA", "1"}};
+  auto r = request();
+  r.environment = {{"EXTRA", "mine"}};
+  const runner::RunIdentity identity{"0123456789abcdef", "test", 1};
+  auto spec = runner::build_container_spec(manifest, r, config::RunLimits{}, "", false, identity);
+  CHECK(spec.cmd.back() == "/tmp/main.py");
+  CHECK(std::count(spec.env.begin(), spec.env.end(), "PYTHONPATH=/data:/data/.packages/python") == 1);
+  // The caller's own variable wins over the runner's.
+  CHECK(std::count(spec.env.begin(), spec.env.end(), "EXTRA=mine") == 1);
+  CHECK(std::count(spec.env.begin(), spec.env.end(), "EXTRA=1") == 0);
+
+  r.command = {"pip", "install", "--target", "/data/.packages/python", "demo==1.0"};
+  spec = runner::build_container_spec(manifest, r, config::RunLimits{}, "", false, identity);
+  const std::vector<std::string> tail(spec.cmd.end() - 5, spec.cmd.end());
+  CHECK(tail == r.command);
+  CHECK(std::find(spec.cmd.begin(), spec.cmd.end(), "python3") == spec.cmd.end());
 }

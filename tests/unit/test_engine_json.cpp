@@ -47,6 +47,7 @@ docker::ContainerSpec full_spec() {
       .memory_swap_bytes = 256 << 20,
       .pids_limit = 64,
       .network_mode = "none",
+      .dns = {"127.0.0.1"},
       .cap_drop = {"ALL"},
       .security_opt = {"no-new-privileges"},
       .readonly_rootfs = true,
@@ -86,6 +87,7 @@ TEST_CASE("create body carries every field of a full spec") {
   CHECK(host["MemorySwap"] == 256 << 20);
   CHECK(host["PidsLimit"] == 64);
   CHECK(host["NetworkMode"] == "none");
+  CHECK(host["Dns"] == json::array({"127.0.0.1"}));
   CHECK(host["CapDrop"] == json::array({"ALL"}));
   CHECK(host["SecurityOpt"] == json::array({"no-new-privileges"}));
   CHECK(host["ReadonlyRootfs"] == true);
@@ -218,6 +220,14 @@ TEST_CASE("container list from GET /containers/json") {
   CHECK(container.state == "created");
   CHECK(container.labels.at("io.mcp-sandbox.kind") == "runner");
   CHECK(container.created == 1795305958);
+  CHECK(container.networks.empty());
+  // The networks a container is on, by name (how the executor finds the egress proxy).
+  const auto attached = json_api::parse_container_list(
+      R"json([{"Id":"p","Names":["/proxy"],"State":"running","Labels":{},"Created":1,)json"
+      R"json("NetworkSettings":{"Networks":{"mcp-sandbox-egress":{"IPAddress":"172.20.0.2"},"egress-out":{}}}}])json");
+  REQUIRE(attached);
+  REQUIRE(attached->size() == 1);
+  CHECK(attached->front().networks == std::vector<std::string>{"egress-out", "mcp-sandbox-egress"});
 }
 
 TEST_CASE("container state from GET /containers/{id}/json") {

@@ -2,6 +2,9 @@
 
 #include "runner/executor.hpp"
 #include "support/fake_engine.hpp"
+#include "support/temp_dir.hpp"
+
+#include <filesystem>
 
 namespace {
 
@@ -180,15 +183,106 @@ TEST_CASE("executor: bad requests are refused before any container exists") {
   CHECK(f.engine.created_specs.empty());
 }
 
-TEST_CASE("executor: network is given only when the policy allows and the call asks") {
+TEST_CASE("executor: a run with egress joins the egress network with proxy settings and a grant that ends with it") {
   Fixture f;
-  f.options.allow_network = true;
+  testing::TempDir temp;
+  f.options.egress.offered = {runner::EgressPolicy::open, runner::EgressPolicy::allowlist};
+  f.options.egress.allowlist = {"*.mirror.test"};
+  f.options.egress.grants_dir = (temp.path / "grants").string();
+  f.engine.add_egress_proxy();
+  for (const bool legacy : {true, false}) {
+    INFO(legacy);
+    f.engine.created_specs.clear();
+    auto request = Fixture::request();
+    if (legacy) {
+      request.network = true;  // the older spelling of egress open
+    } else {
+      request.egress = runner::EgressPolicy::allowlist;
+    }
+    REQUIRE(f.run(request));
+    REQUIRE(f.engine.created_specs.size() == 1);
+    const auto& spec = f.engine.created_specs[0];
+    CHECK(spec.network_mode == "mcp-sandbox-egress");
+    CHECK_FALSE(spec.network_disabled);
+    // The embedded DNS forwards outside names only to the run's own loopback.
+    CHECK(spec.dns == std::vector<std::string>{"127.0.0.1"});
+    const auto run_id = spec.labels.at("io.mcp-sandbox.run-id");
+    const auto proxy = std::find_if(spec.env.begin(), spec.env.end(),
+                                    [](const std::string& entry) { return entry.rfind("HTTPS_PROXY=", 0) == 0; });
+    REQUIRE(proxy != spec.env.end());
+    CHECK(proxy->rfind("HTTPS_PROXY=http://" + run_id + ":", 0) == 0);
+    CHECK(proxy->find("@mcp-sandbox-egress:3128") != std::string::npos);
+    CHECK(std::find(spec.env.begin(), spec.env.end(), "NO_PROXY=") != spec.env.end());
+    // The grant was in force for the run and is gone with it.
+    CHECK_FALSE(egress::GrantDirectory(f.options.egress.grants_dir).find(run_id));
+    CHECK(std::filesystem::is_empty(f.options.egress.grants_dir));
+  }
+}
+
+TEST_CASE("executor: egress the operator does not offer, or under gVisor, is refused before any container") {
+  Fixture f;
   auto request = Fixture::request();
-  request.network = true;
-  REQUIRE(f.run(request));
-  REQUIRE(f.engine.created_specs.size() == 1);
-  CHECK(f.engine.created_specs[0].network_mode == "bridge");
-  CHECK_FALSE(f.engine.created_specs[0].network_disabled);
+  request.egress = runner::EgressPolicy::packages;
+  auto refused = f.run(request);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message == "egress 'packages' is not offered by this server; it offers: none");
+  f.options.egress.offered = {runner::EgressPolicy::packages};
+  refused = f.run(request);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message.find("not available for python") != std::string::npos);
+  f.options.egress.package_hosts["python"] = {"pypi.mirror.test"};
+  f.options.egress.runtime = "runsc";
+  refused = f.run(request);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message.find("gVisor") != std::string::npos);
+  CHECK(f.engine.created_specs.empty());
+}
+
+TEST_CASE("executor: a missing egress network is reported as egress unavailable, and the grant is removed") {
+  Fixture f;
+  testing::TempDir temp;
+  f.options.egress.offered = {runner::EgressPolicy::open};
+  f.options.egress.grants_dir = (temp.path / "grants").string();
+  f.engine.add_egress_proxy();
+  f.engine.failures["create"] = core::Error{ErrorKind::not_found, "network mcp-sandbox-egress not found"};
+  auto request = Fixture::request();
+  request.egress = runner::EgressPolicy::open;
+  auto outcome = f.run(request);
+  REQUIRE_FALSE(outcome);
+  CHECK(outcome.error().kind == ErrorKind::unavailable);
+  CHECK(outcome.error().message.rfind("egress unavailable: ", 0) == 0);
+  CHECK(outcome.error().message.find("is the egress proxy deployed") != std::string::npos);
+  CHECK(std::filesystem::is_empty(f.options.egress.grants_dir));
+}
+
+TEST_CASE("executor: without a running egress proxy on the network a run with egress is refused before any container") {
+  Fixture f;
+  testing::TempDir temp;
+  f.options.egress.offered = {runner::EgressPolicy::open};
+  f.options.egress.grants_dir = (temp.path / "grants").string();
+  auto request = Fixture::request();
+  request.egress = runner::EgressPolicy::open;
+  const std::string expected =
+      "egress unavailable: no egress proxy is running on network mcp-sandbox-egress (a container labelled "
+      "io.mcp-sandbox.kind=egress-proxy; docs/security.md, Egress)";
+  // None at all; one on another network (another deployment's); the engine not answering.
+  auto outcome = f.run(request);
+  REQUIRE_FALSE(outcome);
+  CHECK(outcome.error().kind == ErrorKind::unavailable);
+  CHECK(outcome.error().message == expected);
+  f.engine.add_egress_proxy("another-egress-network");
+  outcome = f.run(request);
+  REQUIRE_FALSE(outcome);
+  CHECK(outcome.error().message == expected);
+  f.engine.failures["list_containers"] = core::Error{ErrorKind::unavailable, "engine unavailable"};
+  outcome = f.run(request);
+  REQUIRE_FALSE(outcome);
+  CHECK(outcome.error().message == "egress unavailable: engine unavailable");
+  CHECK(f.engine.created_specs.empty());
+  CHECK_FALSE(std::filesystem::exists(f.options.egress.grants_dir));
+  // A run without egress does not ask.
+  f.engine.failures.erase("list_containers");
+  CHECK(f.run(Fixture::request()));
 }
 
 TEST_CASE("executor: a container that vanished mid-run is reported as interrupted and cleaned up") {

@@ -237,11 +237,15 @@ TEST_CASE("peer connections: at the cap, the address's longest-idle connection m
 TEST_CASE("http server: serves ordinary requests, keep-alive included", "[http_server]") {
   ServerFixture server(fast_limits());
   httplib::Client client("127.0.0.1", server.port);
+  client.set_keep_alive(true);
   for (int i = 0; i < 3; ++i) {
     auto result = client.Get("/ping");
     REQUIRE(result);
     CHECK(result->status == 200);
     CHECK(result->body == "pong from 127.0.0.1");
+    // Clients' pools drop a kept-alive connection before the server's idle deadline (5 s) closes it.
+    CHECK(result->get_header_value("Keep-Alive") == "timeout=4");
+    CHECK_FALSE(result->has_header("Connection"));
   }
   auto echoed = client.Post("/echo", std::string(100000, 'x'), "text/plain");
   REQUIRE(echoed);

@@ -25,6 +25,36 @@ TEST_CASE("manifest: aliases are optional") {
   CHECK(manifest->aliases.empty());
 }
 
+TEST_CASE("manifest: a packages section names the installer, its argv and the runs' environment") {
+  const std::string head =
+      R"({"language":"python","image":"x:1","file":"main.py","command":["python3","/tmp/main.py"],"version":["python3","-V"])";
+  auto manifest = runner::parse_manifest(
+      head + R"(,"packages":{"installer":"pip","install":["python3","-m","pip","install"],)"
+             R"("environment":{"PYTHONPATH":"/data:/data/.packages/python"}}})");
+  REQUIRE(manifest);
+  CHECK(manifest->packages.present());
+  CHECK(manifest->packages.installer == "pip");
+  CHECK(manifest->packages.install == std::vector<std::string>{"python3", "-m", "pip", "install"});
+  CHECK(manifest->packages.environment.at("PYTHONPATH") == "/data:/data/.packages/python");
+  CHECK_FALSE(runner::parse_manifest(head + "}")->packages.present());
+
+  struct Case {
+    const char* packages;
+    const char* problem;
+  };
+  for (const auto& c : {Case{R"("pip")", "'packages' must be an object"},
+                        Case{R"({"installer":"apt","install":["apt-get"]})", "'packages.installer' must be \"pip\" or \"npm\""},
+                        Case{R"({"installer":"npm","install":[]})", "'install' must be a non-empty array"},
+                        Case{R"({"installer":"npm","install":["npm"],"environment":{"A":1}})",
+                             "'packages.environment' must be an object of strings"},
+                        Case{R"({"installer":"npm","install":["npm"],"cache":"/tmp"})", "'packages' has an unknown key 'cache'"}}) {
+    CAPTURE(c.packages);
+    auto refused = runner::parse_manifest(head + R"(,"packages":)" + c.packages + "}");
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().message.find(c.problem) != std::string::npos);
+  }
+}
+
 TEST_CASE("manifest: every problem is named") {
   struct Case {
     const char* json;

@@ -49,3 +49,17 @@ TEST_CASE("metrics: run labels are bounded, whatever languages arrive") {
   metrics.run_finished("python", "failed", 0.1);
   CHECK(value_of(metrics.serialize(), "mcp_sandbox_runs_total{language=\"python\",outcome=\"failed\"}") == 1);
 }
+
+TEST_CASE("metrics: egress decisions counted by policy, decision and reason, policy labels bounded") {
+  metrics::Metrics m;
+  m.egress_decision("packages", true, "allowed");
+  m.egress_decision("packages", true, "allowed");
+  m.egress_decision("packages", false, "host_not_allowed");
+  m.egress_decision("", false, "no_credentials");
+  m.egress_decision("made-up-by-a-caller", false, "bad_credentials");
+  const auto text = m.serialize();
+  CHECK(value_of(text, R"(mcp_sandbox_egress_decisions_total{decision="allowed",policy="packages",reason="allowed"})") == 2);
+  CHECK(value_of(text, R"(mcp_sandbox_egress_decisions_total{decision="denied",policy="packages",reason="host_not_allowed"})") == 1);
+  CHECK(value_of(text, R"(mcp_sandbox_egress_decisions_total{decision="denied",policy="unknown",reason="no_credentials"})") == 1);
+  CHECK(label_values(text, "policy") == std::set<std::string>{"packages", "unknown"});
+}

@@ -5,11 +5,13 @@
 #include "core/encoding.hpp"
 #include "core/random.hpp"
 #include "support/fake_engine.hpp"
+#include "support/temp_dir.hpp"
 #include "sandbox/files.hpp"
 #include "support/mounts.hpp"
 #include "runner/container_spec.hpp"
 #include "runner/runtime_share.hpp"
 #include "mcp/tool_methods.hpp"
+#include "tools/run_code.hpp"
 #include "runner/new_conversation_pool.hpp"
 #include "sandbox/conversation_index.hpp"
 #include "tools/tools.hpp"
@@ -37,7 +39,7 @@ struct ToolsFixture {
   metrics::Metrics metrics;
   runner::Executor executor{engine, catalog, runner::ExecutorOptions{}};
   runner::Admission admission{runner::AdmissionLimits{}};
-  tools::Services services{executor, admission, catalog, workspaces, signer, metrics, config::RunLimits{}, false,
+  tools::Services services{executor, admission, catalog, workspaces, signer, metrics, config::RunLimits{},
                            "http://files.test", tools::ResultLimits{}};
   mcp::ToolRegistry registry;
   std::string session_id;  ///< the session the calls arrive on; empty: stateless
@@ -302,7 +304,7 @@ TEST_CASE("tools: under runsc list_runners states gVisor's share of the limits")
   options.runtime = "runsc";
   runner::Executor executor{f.engine, f.catalog, options};
   tools::Services services{executor, f.admission, f.catalog, f.workspaces, f.signer, f.metrics, config::RunLimits{},
-                           false, "http://files.test", tools::ResultLimits{}};
+                           "http://files.test", tools::ResultLimits{}};
   mcp::ToolRegistry registry;
   tools::register_tools(registry, services);
   mcp::ToolCallScope scope;
@@ -359,6 +361,119 @@ TEST_CASE("tools: without a quota, storage is null") {
   CHECK((*listed)["structuredContent"]["storage"].is_null());
 }
 
+TEST_CASE("tools: the run_code schema and list_runners say which egress policies are offered, per runner") {
+  ToolsFixture f;
+  runner::ExecutorOptions options;
+  options.egress.offered = {runner::EgressPolicy::packages, runner::EgressPolicy::open};
+  runner::Executor executor{f.engine, f.catalog, options};
+  tools::Services services{executor, f.admission, f.catalog, f.workspaces, f.signer, f.metrics, config::RunLimits{},
+                           "http://files.test", tools::ResultLimits{}};
+  const auto definition = tools::run_code_definition(services);
+  const auto& egress = definition.input_schema["properties"]["egress"];
+  CHECK(egress["enum"] == json::array({"none", "packages", "open"}));
+  CHECK(egress["default"] == "none");
+  CHECK(definition.annotations["openWorldHint"] == true);
+
+  mcp::ToolRegistry registry;
+  tools::register_tools(registry, services);
+  mcp::ToolCallScope scope;
+  scope.revision = &mcp::revision("2025-11-25");
+  auto result = mcp::call_tool(registry, json{{"name", "list_runners"}, {"arguments", json::object()}}, scope);
+  REQUIRE(result);
+  // python's manifest lists no registries and the operator named none: packages does not apply to it.
+  CHECK((*result)["structuredContent"]["runners"][0]["egress"] == json::array({"none", "open"}));
+  CHECK((*result)["structuredContent"]["limits"]["networkAllowed"] == true);
+
+  // An unknown policy is refused with the names; one not offered says what is.
+  auto unknown = mcp::call_tool(
+      registry, json{{"name", "run_code"}, {"arguments", {{"language", "python"}, {"code", "x"}, {"egress", "all"}}}}, scope);
+  REQUIRE(unknown);
+  CHECK((*unknown)["isError"] == true);
+  CHECK((*unknown)["content"][0]["text"].get<std::string>().find("egress must be one of none, packages, allowlist, open") !=
+        std::string::npos);
+}
+
+TEST_CASE("tools: run_code's dependencies are checked, installed apart from the program and reported apart") {
+  ToolsFixture f;
+  mcp::ToolCallScope scope;
+  scope.revision = &mcp::revision("2025-11-25");
+  const auto error_text = [&](mcp::ToolRegistry& registry, const json& arguments) {
+    auto result = mcp::call_tool(registry, json{{"name", "run_code"}, {"arguments", arguments}}, scope);
+    REQUIRE(result);
+    CHECK((*result)["isError"] == true);
+    return (*result)["content"][0]["text"].get<std::string>();
+  };
+  // The fixture's python runner has no installer.
+  CHECK(error_text(f.registry, {{"language", "python"}, {"code", "x"}, {"dependencies", {"demo"}}})
+            .find("the python runner does not install dependencies (runners that do: none on this server)") !=
+        std::string::npos);
+
+  testing::FakeEngine engine;
+  engine.add_runner("python", R"(["py"])",
+                    R"(,"registries":["pypi.mirror.test"],"packages":{"installer":"pip","install":["pip","install"]})");
+  engine.add_egress_proxy();
+  runner::RunnerCatalog catalog;
+  catalog.reset(*runner::Registry::discover(engine));
+  const testing::TempDir grants;
+  runner::ExecutorOptions options;
+  options.egress.grants_dir = grants.path.string();
+  {
+    // An installer, but no packages policy on this server.
+    runner::Executor executor{engine, catalog, options};
+    tools::Services services{executor, f.admission, catalog, f.workspaces, f.signer, f.metrics, config::RunLimits{},
+                             "http://files.test", tools::ResultLimits{}};
+    mcp::ToolRegistry registry;
+    tools::register_tools(registry, services);
+    CHECK(error_text(registry, {{"language", "python"}, {"code", "x"}, {"dependencies", {"demo"}}})
+              .find("the packages egress policy, which this server does not offer") != std::string::npos);
+    CHECK(engine.created_specs.empty());
+  }
+  options.egress.offered = {runner::EgressPolicy::packages};
+  runner::Executor executor{engine, catalog, options};
+  tools::Services services{executor, f.admission, catalog, f.workspaces, f.signer, f.metrics, config::RunLimits{},
+                           "http://files.test", tools::ResultLimits{}};
+  mcp::ToolRegistry registry;
+  tools::register_tools(registry, services);
+  CHECK(tools::run_code_definition(services).input_schema["properties"]["dependencies"]["maxItems"] == 16);
+  // Anything but a package of the installer's grammar, and the wrong type, are refused before any container.
+  CHECK(error_text(registry, {{"language", "python"}, {"code", "x"}, {"dependencies", {"--index-url=http://x.test/"}}})
+            .find("is not a Python package name") != std::string::npos);
+  CHECK(error_text(registry, {{"language", "python"}, {"code", "x"}, {"dependencies", "demo"}})
+            .find("'dependencies' must be an array of strings") != std::string::npos);
+  CHECK(engine.created_specs.empty());
+  auto listed = mcp::call_tool(registry, json{{"name", "list_runners"}, {"arguments", json::object()}}, scope);
+  REQUIRE(listed);
+  CHECK((*listed)["structuredContent"]["runners"][0]["installsDependencies"] == true);
+
+  engine.program_stdout = "Successfully installed demo-1.0\n";
+  auto result = mcp::call_tool(
+      registry, json{{"name", "run_code"}, {"arguments", {{"language", "python"}, {"code", "x"}, {"dependencies", {"demo"}}}}},
+      scope);
+  REQUIRE(result);
+  CHECK((*result)["isError"] == false);
+  const auto& install = (*result)["structuredContent"]["install"];
+  CHECK(install["packages"] == json::array({"demo"}));
+  CHECK(install["cached"] == false);
+  CHECK(install["stdout"] == "Successfully installed demo-1.0\n");
+  CHECK((*result)["content"][0]["text"].get<std::string>().find("Dependencies demo: installed") != std::string::npos);
+  CHECK(engine.created_specs.size() == 2);
+
+  engine.exit_code = 1;
+  engine.program_stderr = "ERROR: No matching distribution found for missing\n";
+  auto failed = mcp::call_tool(
+      registry,
+      json{{"name", "run_code"}, {"arguments", {{"language", "python"}, {"code", "x"}, {"dependencies", {"missing"}}}}},
+      scope);
+  REQUIRE(failed);
+  CHECK((*failed)["isError"] == true);
+  const auto text = (*failed)["content"][0]["text"].get<std::string>();
+  CHECK(text.find("could not be installed, so the program did not run") != std::string::npos);
+  CHECK(text.find("No matching distribution found for missing") != std::string::npos);
+  CHECK((*failed)["structuredContent"]["install"]["exitCode"] == 1);
+  CHECK((*failed)["structuredContent"]["stderr"] == "");
+  CHECK(engine.created_specs.size() == 3);
+}
+
 TEST_CASE("tools: a new conversation's first run_code takes a container started for it; its caller lists it", "[root]") {
   const fs::path root = fs::temp_directory_path() / ("mcp-sandbox-tools-" + core::random_hex(6));
   const fs::path state = root.string() + "-state";
@@ -374,14 +489,16 @@ TEST_CASE("tools: a new conversation's first run_code takes a container started 
   int hits = 0;
   runner::ExecutorOptions options;
   options.warm_max = 4;
-  options.allow_network = true;
+  options.egress.offered = {runner::EgressPolicy::open};
+  options.egress.grants_dir = (root.string() + "-grants");
+  engine.add_egress_proxy();
   options.warm_scheduler = [](std::function<void()> job) { job(); };
   options.warm_events.claimed = [&hits](bool hit) { hits += hit ? 1 : 0; };
   runner::Executor executor(engine, catalog, options);
   runner::Admission admission{runner::AdmissionLimits{}};
   sandbox::UrlSigner signer{std::string(40, 's'), "http://files.test", std::chrono::seconds(60)};
   metrics::Metrics metrics;
-  tools::Services services{executor, admission, catalog, workspaces, signer, metrics, config::RunLimits{}, true,
+  tools::Services services{executor, admission, catalog, workspaces, signer, metrics, config::RunLimits{},
                            "http://files.test", tools::ResultLimits{}};
   runner::NewConversationPool pool(executor, workspaces,
                                    runner::NewConversationPoolOptions{1, std::chrono::seconds(100),
@@ -438,4 +555,5 @@ TEST_CASE("tools: a new conversation's first run_code takes a container started 
   std::error_code ignored;
   fs::remove_all(root, ignored);
   fs::remove_all(state, ignored);
+  fs::remove_all(root.string() + "-grants", ignored);
 }

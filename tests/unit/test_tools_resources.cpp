@@ -41,7 +41,7 @@ struct ResourcesFixture {
   runner::Executor executor{engine, catalog, runner::ExecutorOptions{}};
   runner::Admission admission{runner::AdmissionLimits{}};
   tools::ResultLimits limits;
-  tools::Services services{executor, admission, catalog, workspaces, signer, metrics, config::RunLimits{}, false,
+  tools::Services services{executor, admission, catalog, workspaces, signer, metrics, config::RunLimits{},
                            "http://files.test", limits};
   tools::ActiveConversations active;
   mcp::ResourceEvents events;

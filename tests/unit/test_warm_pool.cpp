@@ -6,6 +6,7 @@
 #include "runner/executor.hpp"
 #include "runner/labels.hpp"
 #include "support/fake_engine.hpp"
+#include "support/temp_dir.hpp"
 
 // Warm containers through the executor, with the fake engine and warm-start
 // jobs run inline (deterministic: no threads, no sleeps).
@@ -180,6 +181,9 @@ TEST_CASE("warm: the successor is made with its run's environment, so the same e
   request.network = true;
   runner::ExecutorOptions with_network = f.options();
   with_network.allow_network = true;
+  const testing::TempDir grants;
+  with_network.egress.grants_dir = grants.path.string();
+  f.engine.add_egress_proxy();
   runner::Executor networked(f.engine, f.catalog, with_network);
   const auto created = f.engine.created_specs.size();
   REQUIRE(networked.run(request));
@@ -302,12 +306,15 @@ TEST_CASE("warm: a network run neither takes nor leaves a successor") {
   Fixture f;
   auto options = f.options();
   options.allow_network = true;
+  const testing::TempDir grants;
+  options.egress.grants_dir = grants.path.string();
+  f.engine.add_egress_proxy();
   runner::Executor executor(f.engine, f.catalog, options);
   auto request = Fixture::request("conv-a");
   request.network = true;
   REQUIRE(executor.run(request));
   CHECK(f.idle == 0);
-  CHECK(f.engine.live_containers.empty());
+  CHECK(f.engine.live_containers == std::set<std::string>{"egress-proxy"});  // the run's own is gone, none waits
 }
 
 TEST_CASE("warm: a cancelled run leaves no successor waiting") {
