@@ -37,6 +37,21 @@ std::set<std::string> recorded(const sandbox::SandboxFiles& files, const Manifes
 
 }  // namespace
 
+core::Result<void> packages_reachable(const EgressSettings& settings, const Manifest& manifest) {
+  if (!settings.offers(EgressPolicy::packages)) {
+    return core::fail(core::ErrorKind::invalid_argument,
+                      "dependencies are installed through the packages egress policy, which this server does not "
+                      "offer (its operator enables it with EGRESS_POLICIES); run without dependencies");
+  }
+  if (package_hosts(settings, manifest).empty()) {
+    return core::fail(core::ErrorKind::invalid_argument,
+                      "dependencies for " + manifest.language +
+                          " need its package registries, which this server's operator has not named "
+                          "(EGRESS_PACKAGE_HOSTS); run without dependencies");
+  }
+  return {};
+}
+
 core::Result<InstallReport> install_dependencies(Executor& executor, const Manifest& manifest,
                                                  const RunRequest& request, int timeout_seconds) {
   if (!manifest.packages.present()) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "runner/egress_plan.hpp"
 #include "runner/executor.hpp"
 #include "runner/manifest.hpp"
 #include "runner/run.hpp"
@@ -24,6 +25,11 @@ struct InstallReport {
 
   [[nodiscard]] bool succeeded() const { return cached || (outcome && outcome->succeeded()); }
 };
+
+/// Whether runs of `manifest` can reach its package registries to install dependencies on this
+/// server: the packages policy offered and the runner's registries named. The error says which
+/// is missing, in words for the caller. Whether the runner has an installer is its manifest's.
+core::Result<void> packages_reachable(const EgressSettings& settings, const Manifest& manifest);
 
 /// Installs `request.dependencies` into the conversation of `request.workspace` with the
 /// runner's own installer (`manifest.packages`): a fresh container of the runner's image whose

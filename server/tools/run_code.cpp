@@ -8,6 +8,7 @@
 #include "runner/code_run.hpp"
 #include "runner/dependencies.hpp"
 #include "runner/outcome_json.hpp"
+#include "runner/package_install.hpp"
 #include "runner/runner_limits.hpp"
 #include "tools/common.hpp"
 
@@ -73,16 +74,8 @@ core::Result<std::vector<std::string>> checked_dependencies(const Services& serv
                                                              " runner does not install dependencies (runners that do: " +
                                                              installing_runners(services) + ")");
   }
-  if (!services.executor.egress().offers(runner::EgressPolicy::packages)) {
-    return core::fail(core::ErrorKind::invalid_argument,
-                      "dependencies are installed through the packages egress policy, which this server does not "
-                      "offer (its operator enables it with EGRESS_POLICIES); run without dependencies");
-  }
-  if (runner::package_hosts(services.executor.egress(), runner->manifest).empty()) {
-    return core::fail(core::ErrorKind::invalid_argument,
-                      "dependencies for " + runner->manifest.language +
-                          " need its package registries, which this server's operator has not named "
-                          "(EGRESS_PACKAGE_HOSTS); run without dependencies");
+  if (auto reachable = runner::packages_reachable(services.executor.egress(), runner->manifest); !reachable) {
+    return core::fail(reachable.error());
   }
   auto checked = runner::check_dependencies(runner->manifest.packages.installer, entries);
   if (!checked) return core::fail(checked.error());

@@ -4,6 +4,7 @@
 #include "tools/file_tools.hpp"
 #include <sstream>
 
+#include "runner/package_install.hpp"
 #include "runner/runner_limits.hpp"
 #include "runner/runtime_share.hpp"
 #include "tools/run_code.hpp"
@@ -54,8 +55,8 @@ mcp::ToolHandler list_runners_handler(Services& services) {
                          {"egress", policies},
                          // Whether run_code's `dependencies` work for this runner on this server.
                          {"installsDependencies",
-                          runner.manifest.packages.present() && egress.offers(runner::EgressPolicy::packages) &&
-                              !runner::package_hosts(egress, runner.manifest).empty()}});
+                          runner.manifest.packages.present() &&
+                              runner::packages_reachable(egress, runner.manifest).has_value()}});
       text += "\n- " + runner.manifest.language + " (" + runner.version + ")";
       if (!runner.manifest.aliases.empty()) {
         text += ", also";
