@@ -31,7 +31,9 @@ import tempfile
 import threading
 import time
 
-BOOTSTRAP = 'IFS= read -r n && head -c "$n" > "$0" && exec "$@"'  # runner/container_spec.hpp kBootstrap
+# runner/container_spec.hpp kBootstrap: the same process tree in every variant.
+BOOTSTRAP = ('IFS= read -r t && IFS= read -r n && head -c "$n" > "$0" && { "$@"; s=$?; '
+             'printf \'%s %d\\n\' "$t" "$s"; printf \'%s %d\\n\' "$t" "$s" >&2; exit "$s"; }')
 PROGRAMS = {"python": "print(1)\n", "typescript": "const n: number = 1;\nconsole.log(n);\n"}
 # The server's defaults (server/config/config.hpp RunLimits); the CLI and the raw API get the same.
 LIMITS = {"cpus": 0.5, "memory_mb": 256, "pids": 128, "tmp_mb": 64, "nofile": 1024, "file_size_mb": 512}
@@ -129,8 +131,10 @@ def create_body(manifest, name_label):
 
 
 def framed(code):
+    # The end-line token, then the code. The docker CLI and the raw lifecycle read to the end of
+    # the stream as an engine client does; only the server ends a run at its end lines.
     data = code.encode()
-    return str(len(data)).encode() + b"\n" + data
+    return b"bench-end\n" + str(len(data)).encode() + b"\n" + data
 
 
 def raw_lifecycle(engine, manifest, code, label, timing=None):

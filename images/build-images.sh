@@ -472,17 +472,19 @@ smoke_test() { # folder image manifest log
     # The executor's two bootstraps (server/runner/container_spec.hpp): a
     # runner that compiles gets its compile argv as one shell-quoted word.
     # shellcheck disable=SC2016 # expanded by the container's sh
-    local bootstrap='IFS= read -r n && head -c "$n" > "$0" && exec "$@"'
+    local ending='s=$?; printf '\''%s %d\n'\'' "$t" "$s"; printf '\''%s %d\n'\'' "$t" "$s" >&2; exit "$s"; }'
+    # shellcheck disable=SC2016
+    local bootstrap='IFS= read -r t && IFS= read -r n && head -c "$n" > "$0" && { "$@"; '"$ending"
     # shellcheck disable=SC2016
     node -e 'process.exit("compile" in JSON.parse(process.argv[1]) ? 0 : 1)' "$3" &&
-        bootstrap='IFS= read -r n && head -c "$n" > "$0" && eval "$1" < /dev/null && shift && exec "$@"'
+        bootstrap='IFS= read -r t && IFS= read -r n && head -c "$n" > "$0" && { eval "$1" < /dev/null && shift && "$@"; '"$ending"
     mapfile -t argv < <(node -e '
 const m = JSON.parse(process.argv[1]);
 const q = (w) => "\x27" + w.replace(/\x27/g, "\x27\\\x27\x27") + "\x27";
 if (m.compile) console.log(m.compile.map(q).join(" "));
 for (const a of m.command) console.log(a);' "$3")
     # shellcheck disable=SC2016 # expanded by the container's sh
-    out=$({ wc -c <"$program"; cat -- "$program"; } | "$DOCKER" run -i --rm \
+    out=$({ echo smoke-end; wc -c <"$program"; cat -- "$program"; } | "$DOCKER" run -i --rm \
         --network none --read-only --user 1000:1000 --cap-drop ALL \
         --security-opt no-new-privileges --pids-limit 128 --memory 512m \
         --tmpfs /tmp:rw,noexec,nosuid,nodev,size=64m \
@@ -493,7 +495,13 @@ for (const a of m.command) console.log(a);' "$3")
         die_with_log "$4" "$program failed"
     }
     printf '%s\n' "$out" >>"$4"
-    [[ ${out##*$'\n'} == 'smoke-test ok' ]] || die_with_log "$4" "$program did not end with 'smoke-test ok'"
+    # The bootstrap ends stdout and stderr with "smoke-end 0"; 2>&1 interleaves the two streams.
+    local line ends=0 last=
+    while IFS= read -r line; do
+        if [[ $line == 'smoke-end 0' ]]; then ends=$((ends + 1)); else last=$line; fi
+    done <<<"$out"
+    [[ $ends == 2 ]] || die_with_log "$4" "$program: the bootstrap did not end both streams with status 0"
+    [[ $last == 'smoke-test ok' ]] || die_with_log "$4" "$program did not end with 'smoke-test ok'"
 }
 
 # --- server image ---------------------------------------------------------------

@@ -114,9 +114,11 @@ const quote = (w) => `'${w.replace(/'/g, `'\\''`)}'`;
 
 function runOnce(manifest, code) {
   const compiled = Array.isArray(manifest.compile);
+  // The executor's two bootstraps (server/runner/container_spec.hpp).
+  const ending = `s=$?; printf '%s %d\\n' "$t" "$s"; printf '%s %d\\n' "$t" "$s" >&2; exit "$s"; }`;
   const bootstrap = compiled
-    ? 'IFS= read -r n && head -c "$n" > "$0" && eval "$1" < /dev/null && shift && exec "$@"'
-    : 'IFS= read -r n && head -c "$n" > "$0" && exec "$@"';
+    ? `IFS= read -r t && IFS= read -r n && head -c "$n" > "$0" && { eval "$1" < /dev/null && shift && "$@"; ${ending}`
+    : `IFS= read -r t && IFS= read -r n && head -c "$n" > "$0" && { "$@"; ${ending}`;
   const argv = [
     'run', '-i', '--rm', '--network', 'none', '--read-only', '--user', '1000:1000', '--cap-drop', 'ALL',
     '--security-opt', 'no-new-privileges', '--pids-limit', '128', '--cpus', '0.5', '--memory', '256m',
@@ -126,7 +128,7 @@ function runOnce(manifest, code) {
     manifest.image, '/bin/sh', '-c', bootstrap, `/tmp/${manifest.file}`,
     ...(compiled ? [manifest.compile.map(quote).join(' ')] : []), ...manifest.command,
   ];
-  const input = `${Buffer.byteLength(code)}\n${code}`;
+  const input = `measure-end\n${Buffer.byteLength(code)}\n${code}`;
   const started = process.hrtime.bigint();
   const result = spawnSync(DOCKER, argv, { input, encoding: 'utf8', timeout: 120_000 });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;

@@ -19,6 +19,7 @@ using Clock = std::chrono::steady_clock;
 enum class PumpEnd {
   eof,       ///< the container closed its output (the process exited)
   deadline,  ///< the deadline passed first; the stream is still open
+  end_line,  ///< both streams carried the sink's end line (StreamDemux::end_at_line); the stream is still open
 };
 
 /// A hijacked POST /containers/{id}/attach connection (stdin, stdout, stderr).

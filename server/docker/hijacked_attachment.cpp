@@ -106,7 +106,7 @@ class HijackedAttachment final : public Attachment {
     if (m_buffer.empty()) {
       m_buffer.resize(kChunk);
     }
-    while (!m_eof) {
+    while (!m_eof && !sink.end_status()) {
       const short want = static_cast<short>(POLLIN | (m_input_closed ? 0 : POLLOUT));
       const auto ready = wait_for(m_fd, want, deadline);
       if (!ready) {
@@ -129,6 +129,7 @@ class HijackedAttachment final : public Attachment {
         break;
       }
     }
+    if (sink.end_status()) return PumpEnd::end_line;
     return m_eof ? PumpEnd::eof : PumpEnd::deadline;
   }
 

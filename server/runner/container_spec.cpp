@@ -31,8 +31,8 @@ std::string shell_words(const std::vector<std::string>& argv) {
   return line;
 }
 
-std::string frame_input(const std::string& code, const std::string& stdin_data) {
-  std::string input = std::to_string(code.size());
+std::string frame_input(const std::string& end_token, const std::string& code, const std::string& stdin_data) {
+  std::string input = end_token + '\n' + std::to_string(code.size());
   input.reserve(input.size() + 1 + code.size() + stdin_data.size());
   input += '\n';
   input += code;

@@ -21,6 +21,8 @@ using std::chrono::milliseconds;
 
 constexpr std::size_t kMaxEnvironmentEntries = 64;
 constexpr milliseconds kWaitAfterExit{10000};
+// A shell's status for a process killed by SIGKILL (128 + 9).
+constexpr int kKilledStatus = 137;
 constexpr milliseconds kProgressInterval{1000};
 
 std::int64_t unix_millis() {
@@ -44,7 +46,7 @@ core::Error engine_failure(const core::Error& error, const std::string& step, bo
 }
 
 // Pumps in slices so that progress can be reported and a cancellation seen
-// while the program runs; returns at EOF, at the deadline or when cancelled
+// while the program runs; returns at the end lines or EOF, at the deadline or when cancelled
 // (by the client or by a shutdown).
 // `delivered` runs once the code is handed to the container (a first slice with no wait: the
 // socket takes a program's code at once), before any output is awaited.
@@ -58,13 +60,13 @@ core::Result<docker::PumpEnd> pump_until(docker::Attachment& attachment, const s
     auto handed = attachment.pump(pending, Clock::now(), output);
     pending = {};
     delivered();
-    if (!handed || *handed == docker::PumpEnd::eof) return handed;
+    if (!handed || *handed != docker::PumpEnd::deadline) return handed;
   }
   while (true) {
     const auto slice_end = std::min(deadline, Clock::now() + kProgressInterval);
     auto pumped = attachment.pump(pending, slice_end, output);
     pending = {};
-    if (!pumped || *pumped == docker::PumpEnd::eof) return pumped;
+    if (!pumped || *pumped != docker::PumpEnd::deadline) return pumped;
     if (Clock::now() >= deadline || request.cancel.stop_requested() || shutdown.stop_requested()) {
       return docker::PumpEnd::deadline;
     }
@@ -345,6 +347,8 @@ core::Result<RunOutcome> Executor::execute(StartedContainer& container, const Ru
   auto& attachment = *container.attachment;
   const auto output_cap = static_cast<std::size_t>(m_options.limits.output_bytes);
   docker::StreamDemux output(output_cap, output_cap);
+  const std::string end_token = core::random_hex(16);
+  output.end_at_line(end_token);
   // The deadline counts from code delivery: a warm container's wait before it is not the run's.
   const auto started_at = Clock::now();
   const auto deadline = started_at + std::chrono::seconds(timeout_seconds);
@@ -354,7 +358,7 @@ core::Result<RunOutcome> Executor::execute(StartedContainer& container, const Ru
 
   const std::stop_token server_stopping = m_options.drain != nullptr ? m_options.drain->stop_token() : std::stop_token();
   auto pumped =
-      pump_until(attachment, frame_input(request.code, request.stdin_data), deadline, output, request, server_stopping,
+      pump_until(attachment, frame_input(end_token, request.code, request.stdin_data), deadline, output, request, server_stopping,
                  delivered);
   if (!pumped) return core::fail(engine_failure(pumped.error(), "reading the program's output", true));
   if (request.cancel.stop_requested()) {
@@ -367,23 +371,24 @@ core::Result<RunOutcome> Executor::execute(StartedContainer& container, const Ru
                       "run interrupted: the server is shutting down and its grace period for runs ended");
   }
 
-  // The output can close before the process ends (a program may close its
-  // stdout), so the wait is bounded by what is left of the deadline too.
   outcome.timed_out = *pumped == docker::PumpEnd::deadline;
-  core::Result<docker::WaitResult> waited;
-  if (!outcome.timed_out) {
-    const auto remaining = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-    waited = m_engine.wait_container(id, std::max(remaining, milliseconds(1)));
-    outcome.timed_out = !waited && waited.error().kind == ErrorKind::timeout;
-  }
-  if (outcome.timed_out) {
-    if (auto killed = kill_while_draining(m_engine, id, attachment, output, m_options.drain_after_kill); !killed) {
-      return core::fail(engine_failure(killed.error(), "killing the run container at its deadline", true));
-    }
-    waited = m_engine.wait_container(id, kWaitAfterExit);
+  // The bootstrap's end lines say the program exited, with which status, and that its output is
+  // complete: the answer need not wait the ~75 ms the engine takes to process the container's
+  // exit (the container is removed in the background like any other). One inspect still reads the
+  // OOM flag, which the engine sets when the kernel kills a process for memory, before any exit. A
+  // program killed by SIGKILL (status 137) may itself be the memory limit's victim: that case
+  // waits for the engine, whose flag is then certain.
+  const auto reported = output.end_status();
+  const bool ended_by_itself = *pumped == docker::PumpEnd::end_line && reported && *reported != kKilledStatus;
+  int exit_code = reported.value_or(0);
+  if (!ended_by_itself) {
+    // Without end lines (the bootstrap was killed, or the output closed before the process
+    // ended) the engine's wait says how it ended, bounded by what is left of the deadline too.
+    auto waited = wait_for_exit(id, attachment, output, deadline, outcome.timed_out);
+    if (!waited) return core::fail(waited.error());
+    exit_code = *waited;
   }
   outcome.duration = std::chrono::duration_cast<milliseconds>(Clock::now() - started_at);
-  if (!waited) return core::fail(engine_failure(waited.error(), "waiting for the run container", true));
 
   auto state = m_engine.inspect_container(id);
   if (!state) return core::fail(engine_failure(state.error(), "reading the run container's state", true));
@@ -393,12 +398,31 @@ core::Result<RunOutcome> Executor::execute(StartedContainer& container, const Ru
     return core::fail(ErrorKind::unavailable, "run interrupted: its container was removed from outside the server (state " +
                                                   state->status + ")");
   }
-  outcome.exit_code = waited->status_code;
+  output.finish();
+  outcome.exit_code = exit_code;
   outcome.oom_killed = state->oom_killed;
   outcome.truncated = output.truncated();
   outcome.stdout_data = output.out();
   outcome.stderr_data = output.err();
   return outcome;
+}
+
+core::Result<int> Executor::wait_for_exit(const std::string& id, docker::Attachment& attachment,
+                                          docker::StreamDemux& output, Clock::time_point deadline, bool& timed_out) {
+  core::Result<docker::WaitResult> waited;
+  if (!timed_out) {
+    const auto remaining = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+    waited = m_engine.wait_container(id, std::max(remaining, milliseconds(1)));
+    timed_out = !waited && waited.error().kind == ErrorKind::timeout;
+  }
+  if (timed_out) {
+    if (auto killed = kill_while_draining(m_engine, id, attachment, output, m_options.drain_after_kill); !killed) {
+      return core::fail(engine_failure(killed.error(), "killing the run container at its deadline", true));
+    }
+    waited = m_engine.wait_container(id, kWaitAfterExit);
+  }
+  if (!waited) return core::fail(engine_failure(waited.error(), "waiting for the run container", true));
+  return waited->status_code;
 }
 
 }  // namespace runner

@@ -114,6 +114,10 @@ class Executor {
   /// Delivers the code, then calls `delivered` (may be empty), then collects the output.
   core::Result<RunOutcome> execute(StartedContainer& container, const RunRequest& request, const Runner& runner,
                                    int timeout_seconds, const std::function<void()>& delivered);
+  /// The program's exit status from the engine's wait, killing the container at the deadline
+  /// (then `timed_out` is set).
+  core::Result<int> wait_for_exit(const std::string& id, docker::Attachment& attachment, docker::StreamDemux& output,
+                                  std::chrono::steady_clock::time_point deadline, bool& timed_out);
 
   docker::Engine& m_engine;
   RunnerCatalog& m_catalog;

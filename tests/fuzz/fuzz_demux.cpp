@@ -13,8 +13,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t split = data[1] % (size - 1);
   const std::string_view stream(reinterpret_cast<const char*>(data) + 2, size - 2);
   docker::StreamDemux demux(cap, cap / 2);
+  if ((data[1] & 1) != 0) demux.end_at_line("tok");  // the run's end lines: "tok <status>\n"
   demux.feed(stream.substr(0, split));
   demux.feed(stream.substr(split));
+  demux.finish();
   if (demux.out().size() > cap || demux.err().size() > cap / 2) std::abort();
   return 0;
 }

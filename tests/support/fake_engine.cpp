@@ -40,6 +40,12 @@ class FakeAttachment : public docker::Attachment {
       sink.feed(frame(1, m_engine.program_stdout));
       if (!m_engine.program_stderr.empty()) sink.feed(frame(2, m_engine.program_stderr));
       m_delivered = true;
+      if (m_engine.writes_end_lines) {
+        const std::string token(input.substr(0, input.find('\n')));
+        const std::string end = token + " " + std::to_string(m_engine.exit_code) + "\n";
+        sink.feed(frame(1, end) + frame(2, end));
+        return docker::PumpEnd::end_line;
+      }
     }
     return docker::PumpEnd::eof;
   }

@@ -24,6 +24,9 @@ class FakeEngine : public docker::Engine {
   std::string program_stdout = "hello\n";
   std::string program_stderr;
   bool program_hangs = false;  ///< pump reaches the deadline; only a kill ends it
+  /// Like the real bootstrap, end both streams with "<token> <exit_code>" (the token is the first
+  /// line of the input) and leave the stream open, as while the engine processes the exit.
+  bool writes_end_lines = false;
   int exit_code = 0;
   bool oom_killed = false;
   std::string actual_runtime = "runc";  ///< HostConfig.Runtime inspect reports when the spec names none

@@ -1,14 +1,53 @@
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 #include "runner/container_spec.hpp"
+#include "support/temp_dir.hpp"
 
 namespace {
 
 runner::Manifest python_manifest() {
   return runner::Manifest{"python", {"py"}, "mcp-sandbox/runner-python:latest", "main.py",
                           {"python3", "/tmp/main.py"}, {"python3", "--version"}, {}, {}, {}, {}};
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+struct BootstrapRun {
+  int status = -1;
+  std::string out;
+  std::string err;
+  std::string written;  ///< what the bootstrap wrote to the code file
+};
+
+// Runs a bootstrap with this machine's /bin/sh, as a container's sh runs it: `argv` after the code
+// file's path, `input` on stdin.
+BootstrapRun run_bootstrap(const char* bootstrap, const std::vector<std::string>& argv, const std::string& input) {
+  const testing::TempDir dir;
+  const auto code = dir.path / "main.code";
+  std::ofstream(dir.path / "in", std::ios::binary) << input;
+  std::vector<std::string> words{"/bin/sh", "-c", bootstrap, code.string()};
+  words.insert(words.end(), argv.begin(), argv.end());
+  const std::string line = runner::shell_words(words) + " < " + (dir.path / "in").string() + " > " +
+                           (dir.path / "out").string() + " 2> " + (dir.path / "err").string();
+  const int raw = std::system(line.c_str());  // NOLINT(concurrency-mt-unsafe): one test at a time
+  BootstrapRun run;
+  run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  run.out = read_file(dir.path / "out");
+  run.err = read_file(dir.path / "err");
+  run.written = read_file(code);
+  return run;
 }
 
 runner::RunRequest request() {
@@ -71,8 +110,38 @@ TEST_CASE("container spec: the bootstrap reads the framed code into /tmp and exe
   CHECK(spec.cmd[3] == "/tmp/main.py");
   CHECK(spec.cmd[4] == "python3");
   CHECK(spec.cmd[5] == "/tmp/main.py");
-  CHECK(runner::frame_input("abc", "in") == "3\nabcin");
-  CHECK(runner::frame_input("", "") == "0\n");
+  CHECK(runner::frame_input("tok", "abc", "in") == "tok\n3\nabcin");
+  CHECK(runner::frame_input("tok", "", "") == "tok\n0\n");
+}
+
+TEST_CASE("bootstrap: writes the code, runs the command with the rest of stdin, ends both streams with the token and status") {
+  const auto run = run_bootstrap(runner::kBootstrap, {"/bin/sh", "-c", "cat; echo oops >&2; exit 3"},
+                                 runner::frame_input("T0k3n", "print(1)", "stdin data\n"));
+  CHECK(run.status == 3);
+  CHECK(run.written == "print(1)");
+  CHECK(run.out == "stdin data\nT0k3n 3\n");
+  CHECK(run.err == "oops\nT0k3n 3\n");
+}
+
+TEST_CASE("bootstrap: the end lines come after everything the program wrote, and carry a signal's status, which the shell reports") {
+  const auto run = run_bootstrap(runner::kBootstrap, {"/bin/sh", "-c", "printf 'no newline'; kill -9 $$"},
+                                 runner::frame_input("tok", "", ""));
+  CHECK(run.status == 137);
+  CHECK(run.out == "no newlinetok 137\n");
+  CHECK(run.err == "Killed\ntok 137\n");
+}
+
+TEST_CASE("bootstrap: the compile bootstrap ends with the compiler's status when it fails, and the program's when it runs") {
+  const auto failed = run_bootstrap(runner::kCompileBootstrap, {runner::shell_words({"/bin/sh", "-c", "echo bad >&2; exit 2"}), "/bin/echo", "never"},
+                                    runner::frame_input("tok", "int main", ""));
+  CHECK(failed.status == 2);
+  CHECK(failed.written == "int main");
+  CHECK(failed.out == "tok 2\n");
+  CHECK(failed.err == "bad\ntok 2\n");
+  const auto ran = run_bootstrap(runner::kCompileBootstrap, {"true", "/bin/echo", "ran"}, runner::frame_input("tok", "x", ""));
+  CHECK(ran.status == 0);
+  CHECK(ran.out == "ran\ntok 0\n");
+  CHECK(ran.err == "tok 0\n");
 }
 
 TEST_CASE("container spec: a runner that compiles gets the compile bootstrap and an exec /build") {

@@ -54,8 +54,10 @@ TEST_CASE("executor: a successful run reports the program's output and removes i
   CHECK_FALSE(outcome->truncated);
   CHECK(outcome->language == "python");
   CHECK(outcome->succeeded());
-  // The code is framed for the bootstrap, then the program's stdin follows.
-  CHECK(f.engine.received_input == "8\nprint(1)input");
+  // The end-line token and the code framed for the bootstrap, then the program's stdin.
+  const auto token_end = f.engine.received_input.find('\n');
+  CHECK(token_end == 32);  // 128 random bits, in hex
+  CHECK(f.engine.received_input.substr(token_end) == "\n8\nprint(1)input");
   CHECK(f.engine.live_containers.empty());
   // Attach comes before start so no output is lost.
   const auto& calls = f.engine.calls;
@@ -132,6 +134,39 @@ TEST_CASE("executor: the engine's OOM verdict is reported") {
   CHECK(outcome->oom_killed);
   CHECK_FALSE(outcome->timed_out);
   CHECK_FALSE(outcome->succeeded());
+}
+
+TEST_CASE("executor: the bootstrap's end lines end the run without waiting for the engine, and are not output") {
+  Fixture f;
+  f.engine.writes_end_lines = true;
+  f.engine.program_stdout = "1\n";
+  f.engine.program_stderr = "note\n";
+  f.engine.exit_code = 3;
+  f.engine.oom_killed = true;  // a child the kernel killed for memory: the engine's flag is still read
+  auto outcome = f.run(Fixture::request());
+  REQUIRE(outcome);
+  CHECK(outcome->exit_code == 3);
+  CHECK(outcome->stdout_data == "1\n");
+  CHECK(outcome->stderr_data == "note\n");
+  CHECK(outcome->oom_killed);
+  CHECK_FALSE(outcome->timed_out);
+  const auto& calls = f.engine.calls;
+  CHECK(std::count(calls.begin(), calls.end(), "wait") == 0);
+  CHECK(std::count(calls.begin(), calls.end(), "inspect") == 1);
+  CHECK(calls.back() == "remove");
+  CHECK(f.engine.live_containers.empty());
+}
+
+TEST_CASE("executor: a program killed by SIGKILL waits for the engine, whose OOM verdict is then certain") {
+  Fixture f;
+  f.engine.writes_end_lines = true;
+  f.engine.exit_code = 137;
+  f.engine.oom_killed = true;
+  auto outcome = f.run(Fixture::request());
+  REQUIRE(outcome);
+  CHECK(outcome->exit_code == 137);
+  CHECK(outcome->oom_killed);
+  CHECK(std::count(f.engine.calls.begin(), f.engine.calls.end(), "wait") == 1);
 }
 
 TEST_CASE("executor: output beyond the cap is dropped and reported truncated") {

@@ -133,3 +133,91 @@ TEST_CASE("demux sends unknown stream ids (the engine's own errors) to err") {
   CHECK(demux.out().empty());
   CHECK(demux.err() == "engine failure");
 }
+
+namespace {
+
+// What a run's bootstrap writes: the program's output, then "<token> <status>" on each stream.
+std::string ended_stream(const std::string& token, int status) {
+  const std::string line = token + " " + std::to_string(status) + "\n";
+  return frame(1, "out 1\n") + frame(2, "err 1\n") + frame(1, "out 2") + frame(1, line) + frame(2, line);
+}
+
+}  // namespace
+
+TEST_CASE("demux end lines: both streams' lines give the status and are not output, wherever the stream is split") {
+  const std::string stream = ended_stream("c0ffee", 3);
+  for (std::size_t split = 0; split <= stream.size(); ++split) {
+    CAPTURE(split);
+    StreamDemux demux(kLarge, kLarge);
+    demux.end_at_line("c0ffee");
+    demux.feed(std::string_view(stream).substr(0, split));
+    demux.feed(std::string_view(stream).substr(split));
+    REQUIRE(demux.end_status() == 3);
+    demux.finish();
+    CHECK(demux.out() == "out 1\nout 2");
+    CHECK(demux.err() == "err 1\n");
+    CHECK_FALSE(demux.truncated());
+  }
+}
+
+TEST_CASE("demux end lines: one stream's line is not the end; the other's completes it") {
+  StreamDemux demux(kLarge, kLarge);
+  demux.end_at_line("tok");
+  demux.feed(frame(1, "x\ntok 0\n"));
+  CHECK_FALSE(demux.end_status());
+  demux.feed(frame(2, "tok 1\n"));
+  CHECK(demux.end_status() == 0);  // stdout's, if a forged line made them differ
+}
+
+TEST_CASE("demux end lines: anything that is not exactly the token, a status and a newline stays output") {
+  for (const std::string text : {"other 0\n", "tok x\n", "tok \n", "tok 256\n", "tok 1000\n", "tok 0 \n", "tok0\n",
+                                  "xtok", "to", "tok 12"}) {
+    CAPTURE(text);
+    StreamDemux demux(kLarge, kLarge);
+    demux.end_at_line("tok");
+    for (const char ch : text) demux.feed(frame(1, std::string(1, ch)));  // one byte per frame
+    demux.feed(frame(2, "tok 0\n"));
+    CHECK_FALSE(demux.end_status());
+    demux.finish();
+    CHECK(demux.out() == text);
+  }
+}
+
+TEST_CASE("demux end lines: a line after other text on the same line still ends the stream") {
+  StreamDemux demux(kLarge, kLarge);
+  demux.end_at_line("tok");
+  demux.feed(frame(1, "no newlinetok 7\n") + frame(2, "Killed\ntok 7\n"));
+  CHECK(demux.end_status() == 7);
+  CHECK(demux.out() == "no newline");
+  CHECK(demux.err() == "Killed\n");
+}
+
+TEST_CASE("demux end lines: what follows an end line is dropped, not counted as truncation") {
+  StreamDemux demux(kLarge, kLarge);
+  demux.end_at_line("tok");
+  demux.feed(frame(1, "a\ntok 0\nleft behind\n") + frame(1, "more") + frame(2, "tok 0\nlate"));
+  demux.finish();
+  CHECK(demux.end_status() == 0);
+  CHECK(demux.out() == "a\n");
+  CHECK(demux.err().empty());
+  CHECK_FALSE(demux.truncated());
+}
+
+TEST_CASE("demux end lines: found after output past the cap, which is counted as before") {
+  StreamDemux demux(4, 4);
+  demux.end_at_line("tok");
+  demux.feed(frame(1, std::string(100, 'x') + "tok 0\n") + frame(2, "tok 0\n"));
+  CHECK(demux.end_status() == 0);
+  CHECK(demux.out() == "xxxx");
+  CHECK(demux.dropped_out() == 96);
+}
+
+TEST_CASE("demux end lines: finish keeps the bytes held back at the end of a stream that had no end line") {
+  StreamDemux demux(kLarge, kLarge);
+  demux.end_at_line("tok");
+  demux.feed(frame(1, "data then to"));
+  CHECK(demux.out() == "data then ");
+  demux.finish();
+  CHECK(demux.out() == "data then to");
+  CHECK_FALSE(demux.end_status());
+}

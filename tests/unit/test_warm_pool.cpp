@@ -83,7 +83,7 @@ TEST_CASE("warm: a conversation's follow-up run uses the container started after
   CHECK(f.hits == 1);
   CHECK(second->run_id == warm_id);
   CHECK(second->stdout_data == "hello\n");
-  CHECK(f.engine.received_input == "8\nprint(1)");
+  CHECK(f.engine.received_input.ends_with("\n8\nprint(1)"));  // after the end-line token
   // Used once: the warm container is gone and no longer tracked; a new one waits.
   CHECK_FALSE(f.engine.live_containers.contains("fake2"));
   CHECK_FALSE(f.tracked.contains(warm_id));
