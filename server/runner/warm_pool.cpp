@@ -24,6 +24,7 @@ WarmPool::WarmPool(docker::Engine& engine, WarmPoolOptions options, WarmPoolEven
     for (std::size_t i = 0; i < std::max<std::size_t>(1, m_options.workers); ++i) {
       m_workers.emplace_back([this] { worker(); });
     }
+    m_remover = std::thread([this] { remover(); });
   }
 }
 
@@ -94,7 +95,17 @@ bool WarmPool::prepare(const std::string& conversation, const std::string& langu
         run_start_job(conversation, language, image_ref, start, purpose);
       };
       if (!m_options.scheduler) {
-        m_jobs.emplace_back(conversation, std::move(job));
+        // A successor goes before new conversations' containers: its conversation's next call may
+        // come right after the answer now on its way, while the next new conversation is a guess.
+        if (purpose == WarmFor::successor) {
+          const auto first_pooled = std::find_if(m_jobs.begin(), m_jobs.end(), [this](const auto& queued) {
+            const auto it = m_starting.find(queued.first);
+            return it != m_starting.end() && it->second == WarmFor::new_conversation;
+          });
+          m_jobs.emplace(first_pooled, conversation, std::move(job));
+        } else {
+          m_jobs.emplace_back(conversation, std::move(job));
+        }
         job = nullptr;
         m_wake.notify_one();
       }
@@ -211,7 +222,7 @@ void WarmPool::retire(StartedContainer container) {
     std::lock_guard lock(m_mutex);
     if (!m_options.scheduler && !m_stopping) {
       m_retired.push_back(std::move(container));
-      m_wake.notify_one();
+      m_retired_added.notify_one();
       return;
     }
   }
@@ -274,20 +285,14 @@ core::Result<std::string> WarmPool::image_for_start(const std::string& image_ref
 void WarmPool::worker() {
   std::unique_lock lock(m_mutex);
   while (!m_stopping) {
-    m_wake.wait_until(lock, m_next_sweep, [this] { return m_stopping || !m_jobs.empty() || !m_retired.empty(); });
+    m_wake.wait_until(lock, m_next_sweep, [this] { return m_stopping || !m_jobs.empty(); });
     if (m_stopping) break;
-    // A start first: a follow-up may be about to claim it; removals can wait a moment.
     if (!m_jobs.empty()) {
       auto [conversation, job] = std::move(m_jobs.front());
       m_jobs.pop_front();
       m_running_jobs.insert(conversation);
       lock.unlock();
       job();
-      lock.lock();
-    }
-    if (!m_retired.empty()) {
-      lock.unlock();
-      remove_retired();
       lock.lock();
     }
     if (Clock::now() >= m_next_sweep) {
@@ -299,6 +304,19 @@ void WarmPool::worker() {
   }
 }
 
+// Removals have their own thread: a used container is removed while it is still ending (its run
+// answered at the program's end lines), which takes the engine ~0.1 s, and a start must not queue
+// behind that.
+void WarmPool::remover() {
+  std::unique_lock lock(m_mutex);
+  while (!m_stopping) {
+    m_retired_added.wait(lock, [this] { return m_stopping || !m_retired.empty(); });
+    lock.unlock();
+    remove_retired();
+    lock.lock();
+  }
+}
+
 void WarmPool::shutdown() {
   {
     std::lock_guard lock(m_mutex);
@@ -306,9 +324,11 @@ void WarmPool::shutdown() {
     m_jobs.clear();
   }
   m_wake.notify_all();
+  m_retired_added.notify_all();
   for (auto& worker : m_workers) {
     if (worker.joinable()) worker.join();
   }
+  if (m_remover.joinable()) m_remover.join();
   m_job_done.notify_all();
   remove_retired();
   std::vector<Entry> all;

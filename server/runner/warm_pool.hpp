@@ -26,7 +26,7 @@ struct WarmPoolOptions {
   std::chrono::seconds idle_timeout{300};
   /// How often the background thread looks for idle and outdated containers.
   std::chrono::milliseconds sweep_interval{1000};
-  /// Background threads starting and removing containers (starts are ~90% engine CPU).
+  /// Background threads starting containers (starts are ~90% engine CPU); one more removes them.
   std::size_t workers = 2;
   /// Runs a start job; empty = the pool's own worker threads. Tests run jobs inline.
   std::function<void(std::function<void()>)> scheduler{};
@@ -140,6 +140,7 @@ class WarmPool {
   void run_start_job(const std::string& conversation, const std::string& language, const std::string& image_ref,
                      const Starter& start, WarmFor purpose);
   void worker();
+  void remover();
   void remove_retired();
   void discard(std::vector<Entry> entries, std::string_view reason);
   void discard(Entry entry, std::string_view reason);
@@ -159,10 +160,12 @@ class WarmPool {
   std::condition_variable m_job_done;
   std::deque<std::pair<std::string, std::function<void()>>> m_jobs;  ///< (conversation, job)
   std::vector<StartedContainer> m_retired;  ///< used containers waiting for removal
+  std::condition_variable m_retired_added;
   std::map<std::string, std::string> m_last_language;
   bool m_stopping = false;
   std::chrono::steady_clock::time_point m_next_sweep;
   std::vector<std::thread> m_workers;
+  std::thread m_remover;
 };
 
 }  // namespace runner

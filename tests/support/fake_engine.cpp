@@ -160,6 +160,7 @@ Result<void> FakeEngine::kill_container(std::string_view) {
 
 Result<void> FakeEngine::remove_container(std::string_view id) {
   if (auto error = step("remove")) return core::fail(*error);
+  if (on_remove) on_remove();
   live_containers.erase(std::string(id));
   return {};
 }

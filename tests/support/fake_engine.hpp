@@ -34,6 +34,7 @@ class FakeEngine : public docker::Engine {
   std::vector<docker::ImageSummary> images;
   docker::ContainerStats stats;  ///< what container_stats answers for a live container
   std::function<void()> on_start;  ///< what the program does besides its output (writes to /data); called by start
+  std::function<void()> on_remove;  ///< called by remove before it removes (a test can hold it there)
 
   // Record.
   std::vector<std::string> calls;

@@ -330,3 +330,85 @@ TEST_CASE("warm: a cancelled run leaves no successor waiting") {
   CHECK(f.idle == 0);
   CHECK(f.engine.live_containers.empty());
 }
+
+namespace {
+
+// Starts recorded in order by the pool's own worker threads; a start may be held until released.
+struct StartLog {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<std::string> started;
+  bool released = false;
+
+  runner::WarmPool::Starter starter(const std::string& name, bool hold = false) {
+    return [this, name, hold]() -> core::Result<runner::StartedContainer> {
+      std::unique_lock lock(mutex);
+      started.push_back(name);
+      changed.notify_all();
+      if (hold) changed.wait(lock, [this] { return released; });
+      return core::fail(core::ErrorKind::unavailable, "not started in this test");
+    };
+  }
+  bool wait_for(std::size_t count) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, std::chrono::seconds(10), [&] { return started.size() >= count; });
+  }
+  void release() {
+    const std::lock_guard lock(mutex);
+    released = true;
+    changed.notify_all();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("warm: a conversation's successor starts before new conversations' containers queued earlier") {
+  testing::FakeEngine engine;
+  runner::WarmPoolOptions options;
+  options.workers = 1;
+  runner::WarmPool pool(engine, options);
+  StartLog log;
+  pool.prepare("busy", "python", "img", log.starter("busy", true));
+  REQUIRE(log.wait_for(1));  // the only worker is held
+  pool.prepare("new-1", "python", "img", log.starter("new-1"), runner::WarmFor::new_conversation);
+  pool.prepare("new-2", "python", "img", log.starter("new-2"), runner::WarmFor::new_conversation);
+  pool.prepare("conv", "python", "img", log.starter("conv"));
+  pool.prepare("conv-2", "python", "img", log.starter("conv-2"));
+  log.release();
+  REQUIRE(log.wait_for(5));
+  const std::lock_guard lock(log.mutex);
+  CHECK(log.started == std::vector<std::string>{"busy", "conv", "conv-2", "new-1", "new-2"});
+}
+
+TEST_CASE("warm: removing a used container never holds up a start") {
+  testing::FakeEngine engine;
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool removing = false;
+  bool may_remove = false;
+  engine.on_remove = [&] {
+    std::unique_lock lock(mutex);
+    removing = true;
+    changed.notify_all();
+    changed.wait(lock, [&] { return may_remove; });
+  };
+  runner::WarmPoolOptions options;
+  options.workers = 1;
+  runner::WarmPool pool(engine, options);
+  runner::StartedContainer used;
+  used.id = "used";
+  pool.retire(std::move(used));
+  {
+    std::unique_lock lock(mutex);
+    REQUIRE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return removing; }));
+  }
+  StartLog log;
+  pool.prepare("conv", "python", "img", log.starter("conv"));
+  CHECK(log.wait_for(1));  // started while the removal is still held
+  {
+    const std::lock_guard lock(mutex);
+    may_remove = true;
+    changed.notify_all();
+  }
+  pool.shutdown();
+}
