@@ -163,10 +163,12 @@ pss_kib() { # pid... -> the PSS of these processes and all their descendants, Ki
   done
   echo "$total"
 }
+# A used container is removed in the background once its answer is out, so one may still be
+# listed here and gone a moment later: it is skipped.
 for id in $("$DOCKER_CLI" ps -q --filter label=io.mcp-sandbox.kind=run); do
-  runtime=$("$DOCKER_CLI" inspect -f '{{.HostConfig.Runtime}}' "$id")
-  pid=$("$DOCKER_CLI" inspect -f '{{.State.Pid}}' "$id")
-  shim=$(awk '{print $4}' "/proc/$pid/stat")
+  read -r runtime pid < <("$DOCKER_CLI" inspect -f '{{.HostConfig.Runtime}} {{.State.Pid}}' "$id" 2>/dev/null) || continue
+  shim=$(awk '{print $4}' "/proc/$pid/stat" 2>/dev/null) || continue
+  [[ -n $shim ]] || continue
   charged=$(curl -s --unix-socket "$WORK/docker.sock" "http://engine/containers/$id/stats?stream=0&one-shot=1" |
     node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s).memory_stats.usage >> 10))')
   echo "$runtime $charged $(pss_kib "$shim")"

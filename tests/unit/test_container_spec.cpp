@@ -114,7 +114,7 @@ TEST_CASE("container spec: the bootstrap reads the framed code into /tmp and exe
   CHECK(runner::frame_input("tok", "", "") == "tok\n0\n");
 }
 
-TEST_CASE("bootstrap: writes the code, runs the command with the rest of stdin, ends both streams with the token and status") {
+TEST_CASE("bootstrap: writes the code, runs the command with the rest of stdin, ends both streams with token and status") {
   const auto run = run_bootstrap(runner::kBootstrap, {"/bin/sh", "-c", "cat; echo oops >&2; exit 3"},
                                  runner::frame_input("T0k3n", "print(1)", "stdin data\n"));
   CHECK(run.status == 3);
@@ -123,7 +123,7 @@ TEST_CASE("bootstrap: writes the code, runs the command with the rest of stdin, 
   CHECK(run.err == "oops\nT0k3n 3\n");
 }
 
-TEST_CASE("bootstrap: the end lines come after everything the program wrote, and carry a signal's status, which the shell reports") {
+TEST_CASE("bootstrap: the end lines follow all the program wrote and carry a signal's status, which the shell reports") {
   const auto run = run_bootstrap(runner::kBootstrap, {"/bin/sh", "-c", "printf 'no newline'; kill -9 $$"},
                                  runner::frame_input("tok", "", ""));
   CHECK(run.status == 137);
@@ -131,14 +131,16 @@ TEST_CASE("bootstrap: the end lines come after everything the program wrote, and
   CHECK(run.err == "Killed\ntok 137\n");
 }
 
-TEST_CASE("bootstrap: the compile bootstrap ends with the compiler's status when it fails, and the program's when it runs") {
-  const auto failed = run_bootstrap(runner::kCompileBootstrap, {runner::shell_words({"/bin/sh", "-c", "echo bad >&2; exit 2"}), "/bin/echo", "never"},
+TEST_CASE("bootstrap: the compile bootstrap ends with a failing compiler's status, or with the program's") {
+  const std::string failing_compiler = runner::shell_words({"/bin/sh", "-c", "echo bad >&2; exit 2"});
+  const auto failed = run_bootstrap(runner::kCompileBootstrap, {failing_compiler, "/bin/echo", "never"},
                                     runner::frame_input("tok", "int main", ""));
   CHECK(failed.status == 2);
   CHECK(failed.written == "int main");
   CHECK(failed.out == "tok 2\n");
   CHECK(failed.err == "bad\ntok 2\n");
-  const auto ran = run_bootstrap(runner::kCompileBootstrap, {"true", "/bin/echo", "ran"}, runner::frame_input("tok", "x", ""));
+  const auto ran =
+      run_bootstrap(runner::kCompileBootstrap, {"true", "/bin/echo", "ran"}, runner::frame_input("tok", "x", ""));
   CHECK(ran.status == 0);
   CHECK(ran.out == "ran\ntok 0\n");
   CHECK(ran.err == "tok 0\n");
