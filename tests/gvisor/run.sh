@@ -164,13 +164,17 @@ pss_kib() { # pid... -> the PSS of these processes and all their descendants, Ki
   echo "$total"
 }
 # A used container is removed in the background once its answer is out, so one may still be
-# listed here and gone a moment later: it is skipped.
+# listed here and gone (or without stats) a moment later: it is skipped.
 for id in $("$DOCKER_CLI" ps -q --filter label=io.mcp-sandbox.kind=run); do
   read -r runtime pid < <("$DOCKER_CLI" inspect -f '{{.HostConfig.Runtime}} {{.State.Pid}}' "$id" 2>/dev/null) || continue
   shim=$(awk '{print $4}' "/proc/$pid/stat" 2>/dev/null) || continue
   [[ -n $shim ]] || continue
   charged=$(curl -s --unix-socket "$WORK/docker.sock" "http://engine/containers/$id/stats?stream=0&one-shot=1" |
-    node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s).memory_stats.usage >> 10))')
+    node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+      const usage = JSON.parse(s || "{}").memory_stats?.usage;
+      console.log(usage === undefined ? "" : usage >> 10);
+    })') || continue
+  [[ -n $charged ]] || continue
   echo "$runtime $charged $(pss_kib "$shim")"
 done >"$WORK/idle.txt"
 median_mib() { sort -n | awk '{ v[NR] = $1 } END { if (NR) printf "%.1f", v[int((NR + 1) / 2)] / 1024 }'; }
