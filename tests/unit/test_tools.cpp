@@ -28,6 +28,16 @@ using nlohmann::json;
 
 namespace {
 
+// A tools/call through the protocol layer, as a client's arrives (revision 2025-11-25), on any
+// registry: a test that builds its own Services registers its own tools.
+tl::expected<json, mcp::RpcError> call_through_protocol(const mcp::ToolRegistry& registry, const std::string& name,
+                                                        const json& arguments, const std::string& session_id = {}) {
+  mcp::ToolCallScope scope;
+  scope.revision = &mcp::revision("2025-11-25");
+  scope.session_id = session_id;
+  return mcp::call_tool(registry, json{{"name", name}, {"arguments", arguments}}, scope);
+}
+
 // The tools over an in-memory engine and a real temporary sandbox root.
 struct ToolsFixture {
   fs::path root = fs::temp_directory_path() / ("mcp-sandbox-tools-" + core::random_hex(6));
@@ -66,10 +76,7 @@ struct ToolsFixture {
   // A tools/call through the protocol layer, as a client's arrives, so its rules apply as they do
   // in the server: a protocol error comes back as the error, with the JSON-RPC code in front.
   tl::expected<json, mcp::RpcError> rpc(const std::string& name, const json& arguments) {
-    mcp::ToolCallScope scope;
-    scope.revision = &mcp::revision("2025-11-25");
-    scope.session_id = session_id;
-    return mcp::call_tool(registry, json{{"name", name}, {"arguments", arguments}}, scope);
+    return call_through_protocol(registry, name, arguments, session_id);
   }
 
   core::Result<json> call(const std::string& name, const json& arguments) {
@@ -307,9 +314,7 @@ TEST_CASE("tools: under runsc list_runners states gVisor's share of the limits")
                            "http://files.test", tools::ResultLimits{}};
   mcp::ToolRegistry registry;
   tools::register_tools(registry, services);
-  mcp::ToolCallScope scope;
-  scope.revision = &mcp::revision("2025-11-25");
-  auto result = mcp::call_tool(registry, json{{"name", "list_runners"}, {"arguments", json::object()}}, scope);
+  auto result = call_through_protocol(registry, "list_runners", json::object());
   REQUIRE(result);
   const auto& limits = (*result)["structuredContent"]["limits"];
   CHECK(limits["runtime"] == "runsc");
@@ -376,17 +381,14 @@ TEST_CASE("tools: the run_code schema and list_runners say which egress policies
 
   mcp::ToolRegistry registry;
   tools::register_tools(registry, services);
-  mcp::ToolCallScope scope;
-  scope.revision = &mcp::revision("2025-11-25");
-  auto result = mcp::call_tool(registry, json{{"name", "list_runners"}, {"arguments", json::object()}}, scope);
+  auto result = call_through_protocol(registry, "list_runners", json::object());
   REQUIRE(result);
   // python's manifest lists no registries and the operator named none: packages does not apply to it.
   CHECK((*result)["structuredContent"]["runners"][0]["egress"] == json::array({"none", "open"}));
   CHECK((*result)["structuredContent"]["limits"]["networkAllowed"] == true);
 
   // An unknown policy is refused with the names; one not offered says what is.
-  auto unknown = mcp::call_tool(
-      registry, json{{"name", "run_code"}, {"arguments", {{"language", "python"}, {"code", "x"}, {"egress", "all"}}}}, scope);
+  auto unknown = call_through_protocol(registry, "run_code", {{"language", "python"}, {"code", "x"}, {"egress", "all"}});
   REQUIRE(unknown);
   CHECK((*unknown)["isError"] == true);
   CHECK((*unknown)["content"][0]["text"].get<std::string>().find("egress must be one of none, packages, allowlist, open") !=
@@ -395,10 +397,8 @@ TEST_CASE("tools: the run_code schema and list_runners say which egress policies
 
 TEST_CASE("tools: run_code's dependencies are checked, installed apart from the program and reported apart") {
   ToolsFixture f;
-  mcp::ToolCallScope scope;
-  scope.revision = &mcp::revision("2025-11-25");
   const auto error_text = [&](mcp::ToolRegistry& registry, const json& arguments) {
-    auto result = mcp::call_tool(registry, json{{"name", "run_code"}, {"arguments", arguments}}, scope);
+    auto result = call_through_protocol(registry, "run_code", arguments);
     REQUIRE(result);
     CHECK((*result)["isError"] == true);
     return (*result)["content"][0]["text"].get<std::string>();
@@ -441,14 +441,13 @@ TEST_CASE("tools: run_code's dependencies are checked, installed apart from the 
   CHECK(error_text(registry, {{"language", "python"}, {"code", "x"}, {"dependencies", "demo"}})
             .find("'dependencies' must be an array of strings") != std::string::npos);
   CHECK(engine.created_specs.empty());
-  auto listed = mcp::call_tool(registry, json{{"name", "list_runners"}, {"arguments", json::object()}}, scope);
+  auto listed = call_through_protocol(registry, "list_runners", json::object());
   REQUIRE(listed);
   CHECK((*listed)["structuredContent"]["runners"][0]["installsDependencies"] == true);
 
   engine.program_stdout = "Successfully installed demo-1.0\n";
-  auto result = mcp::call_tool(
-      registry, json{{"name", "run_code"}, {"arguments", {{"language", "python"}, {"code", "x"}, {"dependencies", {"demo"}}}}},
-      scope);
+  auto result =
+      call_through_protocol(registry, "run_code", {{"language", "python"}, {"code", "x"}, {"dependencies", {"demo"}}});
   REQUIRE(result);
   CHECK((*result)["isError"] == false);
   const auto& install = (*result)["structuredContent"]["install"];
@@ -460,10 +459,8 @@ TEST_CASE("tools: run_code's dependencies are checked, installed apart from the 
 
   engine.exit_code = 1;
   engine.program_stderr = "ERROR: No matching distribution found for missing\n";
-  auto failed = mcp::call_tool(
-      registry,
-      json{{"name", "run_code"}, {"arguments", {{"language", "python"}, {"code", "x"}, {"dependencies", {"missing"}}}}},
-      scope);
+  auto failed =
+      call_through_protocol(registry, "run_code", {{"language", "python"}, {"code", "x"}, {"dependencies", {"missing"}}});
   REQUIRE(failed);
   CHECK((*failed)["isError"] == true);
   const auto text = (*failed)["content"][0]["text"].get<std::string>();
