@@ -11,11 +11,28 @@
 
 namespace http {
 
+namespace {
+
+// A connection is idle only while nothing of its next request has come. Its worker marks it busy
+// when it wakes to read, which can be a moment after the bytes arrived: the socket itself says
+// whether a request is already waiting, and such a connection is never closed to make room.
+bool request_waiting(int sock) {
+  char byte = 0;
+  return ::recv(sock, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
+}  // namespace
+
+std::list<int>::iterator PeerConnections::closable(const std::string* peer) {
+  return std::find_if(m_idle.begin(), m_idle.end(), [&](int idle) {
+    return (peer == nullptr || m_connections.at(idle).peer == *peer) && !request_waiting(idle);
+  });
+}
+
 bool PeerConnections::open(int sock, const std::string& peer, bool capped) {
   std::lock_guard lock(m_mutex);
   if (capped && m_max != 0 && m_open[peer] >= m_max) {
-    const auto oldest = std::find_if(m_idle.begin(), m_idle.end(),
-                                     [&](int idle) { return m_connections.at(idle).peer == peer; });
+    const auto oldest = closable(&peer);
     if (oldest == m_idle.end()) {
       if (m_open[peer] == 0) m_open.erase(peer);
       return false;
@@ -41,8 +58,9 @@ void PeerConnections::close(int sock) {
 
 bool PeerConnections::close_longest_idle() {
   std::lock_guard lock(m_mutex);
-  if (m_idle.empty()) return false;
-  close_idle(m_idle.front());
+  const auto oldest = closable(nullptr);
+  if (oldest == m_idle.end()) return false;
+  close_idle(*oldest);
   return true;
 }
 

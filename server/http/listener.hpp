@@ -20,7 +20,8 @@ namespace http {
 /// the longest-idle one is closed to make room — for a new connection from the same address at its
 /// cap, or for any connection when every worker is taken. A connection closed while it was idle is
 /// what HTTP/1.1 clients expect of keep-alive (RFC 9112 9.3: a server may close an idle connection
-/// at any time); a connection in the middle of a request is never closed to make room. Thread-safe.
+/// at any time); a connection in the middle of a request, or whose next request has begun to arrive,
+/// is never closed to make room. Thread-safe.
 class PeerConnections final : public IdleWatcher {
  public:
   /// At most `max_per_peer` connections at once from one address; 0 = no cap. `made_room` is
@@ -49,6 +50,9 @@ class PeerConnections final : public IdleWatcher {
     bool counted = false;   ///< holds a slot of the peer's cap
     bool closed = false;    ///< closed to make room while idle
   };
+  // With m_mutex held: the longest-idle connection (of `peer`, or of any when null) whose next
+  // request has not begun to arrive; m_idle.end() when there is none.
+  std::list<int>::iterator closable(const std::string* peer);
   // With m_mutex held: shuts the idle connection `sock` down (its worker wakes and ends it) and gives
   // its slot back at once, so the connection it makes room for can take it.
   void close_idle(int sock);

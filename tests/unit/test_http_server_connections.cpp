@@ -234,6 +234,22 @@ TEST_CASE("peer connections: at the cap, the address's longest-idle connection m
   for (int fd : {a[0], a[1], b[0], b[1], c[0], c[1]}) ::close(fd);
 }
 
+TEST_CASE("peer connections: an idle connection whose next request has arrived is not closed for room",
+          "[http_server]") {
+  // Its worker marks it busy only when it wakes to read; until then the bytes wait in the socket,
+  // and closing it would lose that request.
+  http::PeerConnections peers(1);
+  int a[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, a) == 0);
+  REQUIRE(peers.open(a[0], "p"));
+  peers.idle(a[0]);
+  REQUIRE(::send(a[1], "GET / HTTP/1.1\r\n", 16, 0) == 16);
+  CHECK_FALSE(peers.open(50, "p"));         // refused rather than make room
+  CHECK_FALSE(peers.close_longest_idle());  // nor closed for a worker
+  CHECK(peers.busy(a[0]));                  // its worker goes on to read the request
+  for (int fd : a) ::close(fd);
+}
+
 TEST_CASE("http server: serves ordinary requests, keep-alive included", "[http_server]") {
   ServerFixture server(fast_limits());
   httplib::Client client("127.0.0.1", server.port);
