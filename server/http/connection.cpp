@@ -83,31 +83,6 @@ class StreamWriter final : public BodyWriter {
     return !m_failed;
   }
 
-  bool write_file(int fd, std::uint64_t offset, std::uint64_t length) override {
-    if (m_failed || m_mode == Mode::discard) return false;
-    if (length == 0) return true;
-    switch (m_mode) {
-      case Mode::chunked: {
-        std::array<char, 24> size{};
-        const int n = std::snprintf(size.data(), size.size(), "%llx\r\n", static_cast<unsigned long long>(length));
-        m_failed = !m_stream.write_all(std::string_view(size.data(), static_cast<std::size_t>(n))) ||
-                   !m_stream.send_file(fd, offset, length) || !m_stream.write_all("\r\n");
-        break;
-      }
-      case Mode::length:
-        if (length > m_left) {
-          m_failed = true;
-          return false;
-        }
-        m_left -= length;
-        m_failed = !m_stream.send_file(fd, offset, length);
-        break;
-      case Mode::until_close: m_failed = !m_stream.send_file(fd, offset, length); break;
-      case Mode::discard: return false;
-    }
-    return !m_failed;
-  }
-
   // Ends the body; false when the connection cannot carry another response.
   bool finish() {
     if (m_failed || m_mode == Mode::discard) return !m_failed && m_mode == Mode::discard;

@@ -105,10 +105,9 @@ class BodyWriter {
   virtual ~BodyWriter() = default;
   /// Sends `data`; false once the client is gone or too slow (stop producing then).
   virtual bool write(std::string_view data) = 0;
-  /// Sends `length` bytes of the open file `fd` from `offset`: straight from the page cache to the
-  /// socket (sendfile) where the connection can, else read and write()n. False once the client is
-  /// gone or too slow, or when the file ends before `length` bytes.
-  virtual bool write_file(int fd, std::uint64_t offset, std::uint64_t length);
+  /// Sends `length` bytes of the open file `fd` from `offset`, read and written in 64 KiB pieces.
+  /// False once the client is gone or too slow, or when the file ends before `length` bytes.
+  bool write_file(int fd, std::uint64_t offset, std::uint64_t length);
 };
 
 /// A response: status, headers, and either a body in memory or a body produced while it is sent.

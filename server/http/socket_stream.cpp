@@ -4,11 +4,7 @@
 
 #include <netdb.h>
 #include <poll.h>
-#include <pthread.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
-
-#include <csignal>
 
 #include <algorithm>
 #include <array>
@@ -92,62 +88,6 @@ bool SocketStream::wait_request(Clock::time_point deadline) {
     if (wait_for_socket(m_sock, POLLIN, std::min(kStopCheck, until(deadline)))) return true;
   }
   return false;
-}
-
-namespace {
-
-// sendfile has no MSG_NOSIGNAL: while it runs, SIGPIPE is held back in this thread, and one raised
-// because the client went away is taken off the thread's queue before the mask is restored.
-class SigpipeHeld {
- public:
-  SigpipeHeld() {
-    sigemptyset(&m_pipe);
-    sigaddset(&m_pipe, SIGPIPE);
-    sigset_t pending;
-    sigpending(&pending);
-    m_was_pending = sigismember(&pending, SIGPIPE) == 1;
-    pthread_sigmask(SIG_BLOCK, &m_pipe, &m_old);
-  }
-  ~SigpipeHeld() {
-    sigset_t pending;
-    if (!m_was_pending && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
-      const timespec now{0, 0};
-      while (sigtimedwait(&m_pipe, nullptr, &now) < 0 && errno == EINTR) {
-      }
-    }
-    pthread_sigmask(SIG_SETMASK, &m_old, nullptr);
-  }
-  SigpipeHeld(const SigpipeHeld&) = delete;
-  SigpipeHeld& operator=(const SigpipeHeld&) = delete;
-
- private:
-  sigset_t m_pipe{};
-  sigset_t m_old{};
-  bool m_was_pending = false;
-};
-
-}  // namespace
-
-bool SocketStream::send_file(int fd, std::uint64_t offset, std::uint64_t length) {
-  const SigpipeHeld held;
-  auto deadline = Clock::now() + m_limits.write_timeout;
-  std::uint64_t sent = 0;
-  while (sent < length) {
-    auto position = static_cast<off_t>(offset + sent);
-    const auto written = ::sendfile(m_sock, fd, &position, static_cast<std::size_t>(std::min<std::uint64_t>(
-                                                                   length - sent, std::uint64_t{1} << 30)));
-    if (written > 0) {
-      sent += static_cast<std::uint64_t>(written);
-      deadline = Clock::now() + m_limits.write_timeout;  // a slow client that keeps reading may take its time
-      continue;
-    }
-    if (written == 0) return false;  // the file shrank under us: end rather than send less than announced
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
-    const auto left = until(deadline);
-    if (left.count() <= 0 || !wait_for_socket(m_sock, POLLOUT, left)) return false;
-  }
-  return true;
 }
 
 bool SocketStream::write_all(std::string_view data) {

@@ -38,9 +38,6 @@ class SocketStream {
   bool wait_request(Clock::time_point deadline);
   /// Sends all of `data` within the write timeout; false when the client is gone or too slow.
   bool write_all(std::string_view data);
-  /// Sends `length` bytes of file `fd` from `offset` with sendfile, each piece within the write
-  /// timeout; false when the client is gone or too slow, or the file ends early.
-  bool send_file(int fd, std::uint64_t offset, std::uint64_t length);
 
   [[nodiscard]] int socket() const { return m_sock; }
   [[nodiscard]] bool stopping() const { return m_listening.load() == -1; }

@@ -127,7 +127,7 @@ class ServerFixture {
         }
       };
     });
-    // A file sent with BodyWriter::write_file (sendfile): ?from=N&length=N, announced or chunked.
+    // A file sent with BodyWriter::write_file: ?from=N&length=N, announced or chunked.
     m_server->route("GET", "/file", [this](http::Request& request, http::Response& response) {
       const auto from = std::stoull(request.query_param("from"));
       const auto length = std::stoull(request.query_param("length"));
