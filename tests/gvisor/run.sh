@@ -15,7 +15,8 @@
 #      gvisor.test.mjs: every default language, warm containers, the quota,
 #      progress, cancellation, the deadline and out-of-memory.
 #   3. measures (prints, does not judge) what gVisor costs: a run through
-#      the server under runc and under runsc, and an idle warm container.
+#      the server under runc and under runsc (cold, from the new-conversation
+#      pool, warm), and an idle warm container.
 # Everything it started is stopped by pid and its directory removed.
 # Needs root, runsc, containerd, dockerd, node >= 20 and the runner images.
 set -euo pipefail
@@ -147,9 +148,13 @@ say "MCP end to end under runsc passed ($((SECONDS - started)) s)"
 
 # --- what it costs (measured, not judged) --------------------------------------------
 started=$SECONDS
+# A first call is cold only where no container waits for new conversations.
+start_server runc-cold runc --warm-max 64 --warm-new-per-language 0
+RUNC_COLD="http://127.0.0.1:$PORT"
+start_server runsc-cold runsc --warm-max 64 --warm-new-per-language 0
+RUNSC_COLD="http://127.0.0.1:$PORT"
 start_server runc runc --warm-max 64
-RUNC_PORT=$PORT
-node "$HERE/measure.mjs" "http://127.0.0.1:$RUNC_PORT" "$MCP_E2E_URL" | sed 's/^/    /'
+node "$HERE/measure.mjs" "$RUNC_COLD" "$RUNSC_COLD" "http://127.0.0.1:$PORT" "$MCP_E2E_URL" | sed 's/^/    /'
 # Each server now keeps its last conversation's next container warm (idle):
 # what the memory cgroup is charged, and the host memory (PSS) of the
 # container's processes with their shim.
