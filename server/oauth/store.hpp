@@ -11,7 +11,9 @@
 
 #include "core/error.hpp"
 
-struct sqlite3;
+namespace sqlite {
+class Database;
+}
 
 namespace oauth {
 
@@ -87,10 +89,9 @@ class Store {
   core::Result<void> prune_tokens(std::int64_t now);
 
  private:
-  explicit Store(sqlite3* db);
-  core::Result<void> exec(const char* sql);
+  explicit Store(std::unique_ptr<sqlite::Database> db);
 
-  sqlite3* m_db;
+  std::unique_ptr<sqlite::Database> m_db;
   std::mutex m_mutex;
 };
 

@@ -1,12 +1,13 @@
 #include "sandbox/conversation_index.hpp"
 
-#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <utility>
+
+#include "sqlite/database.hpp"
 
 namespace sandbox {
 namespace fs = std::filesystem;
@@ -20,87 +21,49 @@ std::int64_t system_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// One prepared statement, finalized when it goes out of scope.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) {
-    if (sqlite3_prepare_v2(db, sql, -1, &m_statement, nullptr) != SQLITE_OK) m_statement = nullptr;
-  }
-  ~Statement() { sqlite3_finalize(m_statement); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  [[nodiscard]] bool ok() const { return m_statement != nullptr; }
-
-  Statement& bind(int index, std::string_view text) {
-    sqlite3_bind_text(m_statement, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Statement& bind(int index, std::int64_t value) {
-    sqlite3_bind_int64(m_statement, index, value);
-    return *this;
-  }
-
-  // SQLITE_ROW, SQLITE_DONE or an error code.
-  int step() { return m_statement == nullptr ? SQLITE_ERROR : sqlite3_step(m_statement); }
-
-  [[nodiscard]] std::string text(int column) const {
-    const auto* value = sqlite3_column_text(m_statement, column);
-    return value == nullptr ? std::string()
-                            : std::string(reinterpret_cast<const char*>(value),
-                                          static_cast<std::size_t>(sqlite3_column_bytes(m_statement, column)));
-  }
-  [[nodiscard]] std::int64_t integer(int column) const { return sqlite3_column_int64(m_statement, column); }
-
- private:
-  sqlite3_stmt* m_statement = nullptr;
-};
-
 }  // namespace
 
+// The connection and the words of its errors: every failure names the file and what was being done.
 struct ConversationIndex::Db {
-  sqlite3* handle = nullptr;
+  std::unique_ptr<sqlite::Database> sql;
   fs::path path;
 
-  ~Db() { sqlite3_close(handle); }
+  [[nodiscard]] core::Error error(std::string_view doing, std::string_view sqlite_message) const {
+    return core::Error{ErrorKind::unavailable, "conversation index " + path.string() + ": " + std::string(doing) +
+                                                   ": " + std::string(sqlite_message)};
+  }
+  [[nodiscard]] core::Error error(std::string_view doing) const { return error(doing, sql->message()); }
 
-  [[nodiscard]] core::Error error(std::string_view doing) const {
-    return core::Error{ErrorKind::unavailable,
-                       "conversation index " + path.string() + ": " + std::string(doing) + ": " + sqlite3_errmsg(handle)};
+  core::Result<void> exec(const char* statements, std::string_view doing) const {
+    return in_words(doing, sql->exec(statements));
   }
 
-  core::Result<void> exec(const char* sql, std::string_view doing) const {
-    if (sqlite3_exec(handle, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return core::fail(error(doing));
-    return {};
-  }
-
-  // Runs a statement that returns no rows.
-  core::Result<void> done(Statement& statement, std::string_view doing) const {
-    if (!statement.ok() || statement.step() != SQLITE_DONE) return core::fail(error(doing));
-    return {};
-  }
-
-  // Runs `sql`, which returns no rows, with `values` bound to ?1, ?2, ... in order.
+  // Runs `statement`, which returns no rows, with `values` bound to ?1, ?2, ... in order.
   template <typename... Values>
-  core::Result<void> run(const char* sql, std::string_view doing, const Values&... values) const {
-    Statement statement(handle, sql);
-    int position = 0;
-    (statement.bind(++position, values), ...);
-    return done(statement, doing);
+  core::Result<void> run(const char* statement, std::string_view doing, const Values&... values) const {
+    return in_words(doing, sql->run(statement, values...));
   }
 
-  // The first column of the first row `sql` returns (with `values` bound in order); nullopt: no row.
+  // The first column of the first row `query` returns (with `values` bound in order); nullopt: no row.
   template <typename... Values>
-  core::Result<std::optional<std::string>> first(const char* sql, std::string_view doing,
+  core::Result<std::optional<std::string>> first(const char* query, std::string_view doing,
                                                  const Values&... values) const {
-    Statement statement(handle, sql);
-    if (!statement.ok()) return core::fail(error(doing));
-    int position = 0;
-    (statement.bind(++position, values), ...);
-    const int step = statement.step();
-    if (step == SQLITE_ROW) return std::optional<std::string>(statement.text(0));
-    if (step != SQLITE_DONE) return core::fail(error(doing));
-    return std::optional<std::string>();
+    return in_words(doing, sql->first(query, values...));
+  }
+
+  // Runs `body` in a transaction (BEGIN IMMEDIATE), so that another process using the index (a CLI
+  // `run` beside the server) sees the step whole or not at all.
+  template <typename Body>
+  auto transaction(std::string_view doing, Body&& body) const -> decltype(body()) {
+    return sql->transaction(std::forward<Body>(body),
+                            [&](const core::Error& failed) { return error(doing, failed.message); });
+  }
+
+ private:
+  template <typename T>
+  core::Result<T> in_words(std::string_view doing, core::Result<T> result) const {
+    if (!result) return core::fail(error(doing, result.error().message));
+    return result;
   }
 };
 
@@ -114,23 +77,6 @@ std::string unborn_key(std::string_view directory) { return std::string(kUnbornP
 
 constexpr const char* kDirectoryOfKey = "SELECT directory FROM bindings WHERE key = ?1";
 
-// Runs `body` between BEGIN IMMEDIATE and COMMIT, rolled back when it fails, so that another
-// process using the index (a CLI `run` beside the server) sees the step whole or not at all.
-template <typename Body>
-auto in_transaction(const ConversationIndex::Db& db, std::string_view doing, Body&& body) -> decltype(body()) {
-  if (auto begun = db.exec("BEGIN IMMEDIATE", doing); !begun) return core::fail(begun.error());
-  auto result = body();
-  if (!result) {
-    (void)db.exec("ROLLBACK", "rolling back");
-    return result;
-  }
-  if (auto committed = db.exec("COMMIT", doing); !committed) {
-    (void)db.exec("ROLLBACK", "rolling back");
-    return core::fail(committed.error());
-  }
-  return result;
-}
-
 // What a start-up failure says, and what to do about it.
 core::Error refuse(const fs::path& path, const std::string& why) {
   return core::Error{ErrorKind::unavailable,
@@ -141,13 +87,14 @@ core::Error refuse(const fs::path& path, const std::string& why) {
 
 // Creates the schema of an empty database, or checks the version of an existing one.
 core::Result<void> prepare_schema(ConversationIndex::Db& db) {
-  Statement has_version(db.handle, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
-  if (!has_version.ok() || has_version.step() != SQLITE_ROW) {
-    return core::fail(refuse(db.path, std::string("not a readable SQLite database: ") + sqlite3_errmsg(db.handle)));
+  auto has_version =
+      db.sql->prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
+  if (has_version.step() != sqlite::Step::row) {
+    return core::fail(refuse(db.path, "not a readable SQLite database: " + db.sql->message()));
   }
   if (has_version.integer(0) == 0) {
-    Statement any_table(db.handle, "SELECT count(*) FROM sqlite_master");
-    if (!any_table.ok() || any_table.step() != SQLITE_ROW || any_table.integer(0) != 0) {
+    auto any_table = db.sql->prepare("SELECT count(*) FROM sqlite_master");
+    if (any_table.step() != sqlite::Step::row || any_table.integer(0) != 0) {
       return core::fail(refuse(db.path, "it holds tables but no schema version: not ours"));
     }
     return db.exec(
@@ -164,9 +111,9 @@ core::Result<void> prepare_schema(ConversationIndex::Db& db) {
         "COMMIT;",
         "creating the schema");
   }
-  Statement version(db.handle, "SELECT max(version) FROM schema_version");
-  if (!version.ok() || version.step() != SQLITE_ROW) {
-    return core::fail(refuse(db.path, std::string("cannot read its schema version: ") + sqlite3_errmsg(db.handle)));
+  auto version = db.sql->prepare("SELECT max(version) FROM schema_version");
+  if (version.step() != sqlite::Step::row) {
+    return core::fail(refuse(db.path, "cannot read its schema version: " + db.sql->message()));
   }
   const auto found = version.integer(0);
   if (found > ConversationIndex::kSchemaVersion) {
@@ -192,13 +139,10 @@ core::Result<std::unique_ptr<ConversationIndex>> ConversationIndex::open(const f
   ::chmod(state_dir.c_str(), 0700);
   auto db = std::make_unique<Db>();
   db->path = state_dir / kFileName;
-  // FULLMUTEX off: our own mutex serialises every use of the one connection.
-  const int opened = sqlite3_open_v2(db->path.c_str(), &db->handle,
-                                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (opened != SQLITE_OK) {
-    return core::fail(refuse(db->path, db->handle != nullptr ? sqlite3_errmsg(db->handle) : sqlite3_errstr(opened)));
-  }
-  sqlite3_busy_timeout(db->handle, 5000);
+  // Not serialized by SQLite: our own mutex serialises every use of the one connection.
+  auto opened = sqlite::Database::open(db->path, {.create = true, .serialized = false});
+  if (!opened) return core::fail(refuse(db->path, opened.error().message));
+  db->sql = std::move(*opened);
   // WAL: a use is recorded without waiting for readers; NORMAL: no fsync per use (a crash may lose
   // the last uses, never the database's consistency).
   if (auto wal = db->exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
@@ -206,13 +150,8 @@ core::Result<std::unique_ptr<ConversationIndex>> ConversationIndex::open(const f
       !wal) {
     return core::fail(refuse(db->path, "not a readable SQLite database: " + wal.error().message));
   }
-  {
-    Statement check(db->handle, "PRAGMA quick_check");
-    if (!check.ok() || check.step() != SQLITE_ROW || check.text(0) != "ok") {
-      return core::fail(refuse(db->path, "it is damaged (" +
-                                             (check.ok() ? check.text(0) : std::string(sqlite3_errmsg(db->handle))) +
-                                             ")"));
-    }
+  if (auto sound = db->sql->quick_check(); !sound) {
+    return core::fail(refuse(db->path, "it is damaged (" + sound.error().message + ")"));
   }
   if (auto schema = prepare_schema(*db); !schema) return core::fail(schema.error());
   ::chmod(db->path.c_str(), 0600);
@@ -246,7 +185,7 @@ core::Result<std::string> ConversationIndex::bind_own(std::string_view key) {
   auto bound = m_db->first(kDirectoryOfKey, "looking up a conversation", key);
   if (!bound) return core::fail(bound.error());
   if (*bound) return **bound;  // most uses: a conversation that has its binding (no write)
-  return in_transaction(*m_db, "binding a conversation", [&]() -> core::Result<std::string> {
+  return m_db->transaction("binding a conversation", [&]() -> core::Result<std::string> {
     // Bound meanwhile (another process's adopt won): that binding stands; else the key takes its
     // own directory.
     if (auto inserted = m_db->run("INSERT INTO bindings (key, directory) VALUES (?1, ?1) ON CONFLICT DO NOTHING",
@@ -264,7 +203,7 @@ core::Result<void> ConversationIndex::reserve(std::string_view directory) {
   const std::lock_guard lock(m_mutex);
   auto reserved = m_db->run("INSERT INTO bindings (key, directory) VALUES (?1, ?2)", "reserving a directory",
                             unborn_key(directory), directory);
-  if (!reserved && sqlite3_errcode(m_db->handle) == SQLITE_CONSTRAINT) {
+  if (!reserved && m_db->sql->last_error_is_constraint()) {
     return core::fail(ErrorKind::conflict, "the directory already has a binding");
   }
   return reserved;
@@ -273,12 +212,11 @@ core::Result<void> ConversationIndex::reserve(std::string_view directory) {
 core::Result<std::vector<std::string>> ConversationIndex::unborn() {
   const std::lock_guard lock(m_mutex);
   // A range of the primary key: every reservation key, and nothing else, starts with kUnbornPrefix.
-  Statement list(m_db->handle, "SELECT directory FROM bindings WHERE key >= 'unborn:' AND key < 'unborn;'");
-  if (!list.ok()) return core::fail(m_db->error("listing reserved directories"));
+  auto list = m_db->sql->prepare("SELECT directory FROM bindings WHERE key >= 'unborn:' AND key < 'unborn;'");
   std::vector<std::string> found;
-  int step = SQLITE_ROW;
-  while ((step = list.step()) == SQLITE_ROW) found.push_back(list.text(0));
-  if (step != SQLITE_DONE) return core::fail(m_db->error("listing reserved directories"));
+  auto step = list.step();
+  for (; step == sqlite::Step::row; step = list.step()) found.push_back(list.text(0));
+  if (step != sqlite::Step::done) return core::fail(m_db->error("listing reserved directories"));
   return found;
 }
 
@@ -292,7 +230,7 @@ core::Result<bool> ConversationIndex::is_unborn(std::string_view directory) {
 core::Result<void> ConversationIndex::adopt(std::string_view key, std::string_view directory) {
   const std::lock_guard lock(m_mutex);
   const auto reservation = unborn_key(directory);
-  return in_transaction(*m_db, "binding a conversation", [&]() -> core::Result<void> {
+  return m_db->transaction("binding a conversation", [&]() -> core::Result<void> {
     // The key must be new, and the directory nobody's (its own reservation aside): neither bound
     // already nor another key's own directory of the original layout (its name is its key).
     auto taken = m_db->first(
@@ -314,7 +252,7 @@ core::Result<void> ConversationIndex::adopt(std::string_view key, std::string_vi
 
 core::Result<void> ConversationIndex::record_use(std::string_view caller, std::string_view key) {
   const std::lock_guard lock(m_mutex);
-  return in_transaction(*m_db, "recording a use", [&]() -> core::Result<void> {
+  return m_db->transaction("recording a use", [&]() -> core::Result<void> {
     if (auto recorded = m_db->run("INSERT INTO uses (caller, key, last_used) VALUES (?1, ?2, ?3) "
                                   "ON CONFLICT (caller, key) DO UPDATE SET last_used = max(last_used, excluded.last_used)",
                                   "recording a use", caller, key, m_now());
@@ -331,32 +269,31 @@ core::Result<void> ConversationIndex::record_use(std::string_view caller, std::s
 core::Result<std::vector<IndexedConversation>> ConversationIndex::recent(std::string_view caller, std::size_t limit,
                                                                          std::optional<IndexedConversation> after) {
   const std::lock_guard lock(m_mutex);
-  Statement list(m_db->handle,
-                 after ? "SELECT key, last_used FROM uses WHERE caller = ?1 AND "
-                         "(last_used < ?3 OR (last_used = ?3 AND key < ?4)) "
-                         "ORDER BY last_used DESC, key DESC LIMIT ?2"
-                       : "SELECT key, last_used FROM uses WHERE caller = ?1 ORDER BY last_used DESC, key DESC LIMIT ?2");
-  if (!list.ok()) return core::fail(m_db->error("listing conversations"));
+  auto list = m_db->sql->prepare(
+      after ? "SELECT key, last_used FROM uses WHERE caller = ?1 AND "
+              "(last_used < ?3 OR (last_used = ?3 AND key < ?4)) "
+              "ORDER BY last_used DESC, key DESC LIMIT ?2"
+            : "SELECT key, last_used FROM uses WHERE caller = ?1 ORDER BY last_used DESC, key DESC LIMIT ?2");
   list.bind(1, caller).bind(2, static_cast<std::int64_t>(limit));
   if (after) list.bind(3, after->last_used_unix).bind(4, after->key);
   std::vector<IndexedConversation> found;
-  int step = SQLITE_ROW;
-  while ((step = list.step()) == SQLITE_ROW) found.push_back(IndexedConversation{list.text(0), list.integer(1)});
-  if (step != SQLITE_DONE) return core::fail(m_db->error("listing conversations"));
+  auto step = list.step();
+  for (; step == sqlite::Step::row; step = list.step()) {
+    found.push_back(IndexedConversation{list.text(0), list.integer(1)});
+  }
+  if (step != sqlite::Step::done) return core::fail(m_db->error("listing conversations"));
   return found;
 }
 
 bool ConversationIndex::used_by(std::string_view caller, std::string_view key) {
   const std::lock_guard lock(m_mutex);
-  Statement find(m_db->handle, "SELECT 1 FROM uses WHERE caller = ?1 AND key = ?2");
-  if (!find.ok()) return false;
-  find.bind(1, caller).bind(2, key);
-  return find.step() == SQLITE_ROW;
+  auto found = m_db->sql->first("SELECT 1 FROM uses WHERE caller = ?1 AND key = ?2", caller, key);
+  return found && found->has_value();
 }
 
 core::Result<void> ConversationIndex::forget(std::string_view key) {
   const std::lock_guard lock(m_mutex);
-  return in_transaction(*m_db, "forgetting a conversation", [&]() -> core::Result<void> {
+  return m_db->transaction("forgetting a conversation", [&]() -> core::Result<void> {
     if (auto unbound = m_db->run("DELETE FROM bindings WHERE key = ?1", "forgetting a conversation", key); !unbound) {
       return unbound;
     }
