@@ -2,6 +2,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -22,6 +25,29 @@ constexpr int kMaxDepth = 32;
 core::Error failure(std::string_view shown) {
   const auto kind = errno == ENOENT ? ErrorKind::not_found : ErrorKind::internal;
   return core::Error{kind, "cannot delete " + std::string(shown) + ": " + std::strerror(errno)};
+}
+
+// A subdirectory of `dir_fd`, opened only if it is on the same mount: a file system (or a bind
+// mount, even of the same file system) mounted inside a tree is never walked into, so removing a
+// tree can never empty what someone mounted there. openat2's RESOLVE_NO_XDEV refuses exactly that
+// (EXDEV); where the kernel has no openat2 (before 5.6), a change of device is the check instead,
+// which sees mounts of other file systems but not bind mounts of the same one.
+int open_same_mount(int dir_fd, const std::string& name) {
+  open_how how{};
+  how.flags = kDirFlags;
+  how.resolve = RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  const long opened = ::syscall(SYS_openat2, dir_fd, name.c_str(), &how, sizeof(how));
+  if (opened >= 0 || errno != ENOSYS) return static_cast<int>(opened);
+  struct stat parent {};
+  struct stat child {};
+  core::Fd fd(::openat(dir_fd, name.c_str(), kDirFlags));
+  if (fd.get() < 0) return -1;
+  if (::fstat(dir_fd, &parent) != 0 || ::fstat(fd.get(), &child) != 0) return -1;
+  if (parent.st_dev != child.st_dev) {
+    errno = EXDEV;
+    return -1;
+  }
+  return fd.release();
 }
 
 struct Walk {
@@ -47,7 +73,11 @@ core::Result<void> clear(Walk& walk, int dir_fd, int depth) {
       ++walk.moved;
       continue;
     }
-    core::Fd child(::openat(dir_fd, name.c_str(), kDirFlags));
+    core::Fd child(open_same_mount(dir_fd, name));
+    if (child.get() < 0 && errno == EXDEV) {
+      return core::fail(ErrorKind::conflict,
+                        "cannot delete " + std::string(walk.shown) + ": a file system is mounted inside it");
+    }
     if (child.get() < 0) return core::fail(failure(walk.shown));
     if (auto cleared = clear(walk, child.get(), depth + 1); !cleared) return cleared;
     if (::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) return core::fail(failure(walk.shown));

@@ -21,8 +21,10 @@ core::Result<std::vector<std::string>> entry_names(int dir_fd,
 /// tree, so the walk opens each directory with O_NOFOLLOW relative to its
 /// parent and keeps its depth bounded: directories nested deeper than a few
 /// dozen levels are first moved up into the top directory and removed in a
-/// later pass, so no tree can exhaust descriptors or the stack. `shown` names
-/// the entry in error messages.
+/// later pass, so no tree can exhaust descriptors or the stack. A directory
+/// with something mounted on it (a bind mount included) is not walked into:
+/// the removal stops there with a conflict, and what is mounted stays whole.
+/// `shown` names the entry in error messages.
 core::Result<void> remove_tree(int parent_fd, const std::string& name, std::string_view shown);
 
 }  // namespace sandbox

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -228,4 +229,25 @@ TEST_CASE("files: deleting a tree deeper than any descriptor budget works and ne
   auto missing = files.remove("top");
   REQUIRE_FALSE(missing);
   CHECK(missing.error().kind == core::ErrorKind::not_found);
+}
+
+TEST_CASE("files: deleting a tree never walks into something mounted inside it", "[root]") {
+  TempDir dir;
+  sandbox::SandboxFiles files(dir.path);
+  // A bind mount of a directory of the same file system: no change of device gives it away.
+  const fs::path mount_point = dir.path / "top" / "a" / "b";
+  fs::create_directories(mount_point);
+  { std::ofstream(dir.path / "top" / "a" / "before.txt") << "x"; }
+  REQUIRE(::mount(dir.outside.c_str(), mount_point.c_str(), nullptr, MS_BIND, nullptr) == 0);
+  const auto removed = files.remove("top");
+  const bool mounted_content_kept = fs::exists(mount_point / "secret.txt");
+  REQUIRE(::umount2(mount_point.c_str(), MNT_DETACH) == 0);
+  REQUIRE_FALSE(removed);
+  CHECK(removed.error().kind == core::ErrorKind::conflict);
+  CHECK(removed.error().message.find("a file system is mounted inside it") != std::string::npos);
+  CHECK(mounted_content_kept);
+  CHECK(fs::exists(dir.outside / "secret.txt"));
+  // Unmounted, the tree goes as any other.
+  REQUIRE(files.remove("top"));
+  CHECK_FALSE(fs::exists(dir.path / "top"));
 }
