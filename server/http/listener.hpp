@@ -35,7 +35,8 @@ class PeerConnections final : public IdleWatcher {
   bool open(int sock, const std::string& peer, bool capped = true);
   /// Ends what open() registered.
   void close(int sock);
-  /// Closes the longest-idle connection of any peer; false when no connection is idle.
+  /// Closes the longest-idle connection of any peer (one whose next request has begun to arrive is
+  /// not idle); false when no connection is idle.
   bool close_longest_idle();
 
   void idle(int sock) override;
