@@ -6,6 +6,7 @@
 #include "core/random.hpp"
 #include "runner/executor.hpp"
 #include "runner/labels.hpp"
+#include "sandbox/data_attach.hpp"
 #include "sandbox/workspace.hpp"
 
 namespace cli {
@@ -85,6 +86,63 @@ core::Result<SandboxProbe> probe_sandbox(const config::Config& config, docker::E
                   "SANDBOX_HOST_PATH (" + config.engine_sandbox_path() + ") must be the engine's name for SANDBOX_ROOT (" +
                   config.sandbox_root + "); in a container, bind-mount the host directory at the same absolute path";
   return probe;
+}
+
+core::Result<void> probe_lending(const config::Config& config, docker::Engine& engine,
+                                 const runner::Registry& registry) {
+  if (registry.find("bash") == nullptr) return core::fail(core::ErrorKind::not_found, "there is no bash runner to probe with");
+  sandbox::Workspaces workspaces(config.sandbox_root, config.engine_sandbox_path(), core::random_hex(32),
+                                 workspace_options(config));
+  auto pooled = workspaces.open_ephemeral();
+  if (!pooled) return core::fail(pooled.error());
+  auto conversation = workspaces.open_ephemeral();
+  if (!conversation) {
+    workspaces.discard(*pooled);
+    return core::fail(conversation.error());
+  }
+  const std::string marker = core::random_hex(16);
+  std::ofstream(conversation->server_path / kMarkerFile) << marker << '\n';
+
+  runner::RunnerCatalog catalog(registry);
+  runner::ExecutorOptions options{config.limits, config.runner_runtime, false, "probe-" + core::random_hex(6)};
+  options.warm_max = 1;
+  options.data_follows_mounts = true;
+  options.warm_scheduler = [](const std::function<void()>& job) { job(); };  // started before prewarm_new returns
+  int hits = 0;
+  options.warm_events.claimed = [&hits](bool hit) { hits += hit ? 1 : 0; };
+  std::string problem;
+  {
+    runner::Executor executor(engine, catalog, options);
+    if (!executor.prewarm_new(*pooled, "bash") || !executor.warm_ready(pooled->name)) {
+      problem = "the engine did not start a container whose /data receives later mounts (slave propagation; "
+                "the sandbox root must be on a shared mount)";
+    } else if (auto attached = sandbox::AttachedDirectory::attach(conversation->server_path, pooled->server_path);
+               !attached) {
+      problem = attached.error().message;
+    } else {
+      runner::RunRequest request;
+      request.language = "bash";
+      request.code = std::string("cat ") + kMarkerFile;  // relative: the working directory must follow too
+      request.timeout_seconds = 20;
+      request.workspace = *conversation;
+      request.borrowed = *pooled;
+      auto outcome = executor.run(request);
+      if (auto detached = attached->detach(); !detached) problem = detached.error().message;
+      if (!outcome) {
+        problem = "the probe run failed: " + outcome.error().message;
+      } else if (hits != 1) {
+        problem = "the probe run did not take the started container";
+      } else if (outcome->stdout_data != marker + "\n") {
+        problem = "a mount made after the container started did not reach it (a runtime with its own view of the "
+                  "file system, such as gVisor)";
+      }
+    }
+    executor.shutdown();
+  }
+  workspaces.discard(*conversation);
+  workspaces.discard(*pooled);
+  if (!problem.empty()) return core::fail(core::ErrorKind::unavailable, problem);
+  return {};
 }
 
 }  // namespace cli

@@ -45,4 +45,15 @@ core::Result<SandboxProbe> probe_sandbox(const config::Config& config, docker::E
                                          const runner::Registry& registry, std::string_view script,
                                          const ProbeObserver& observe = {});
 
+/// The test that a started container can be lent to another conversation here
+/// (ExecutorOptions::data_follows_mounts): starts a bash container on one
+/// throwaway directory with slave propagation at /data, attaches a second one
+/// holding a random marker on it, and runs `cat` of the marker through the
+/// executor's lending path. It fails (saying why) where the engine refuses the
+/// bind (the sandbox root on a private mount), where the mount does not reach
+/// the container (gVisor's kernel has its own view of the file system), and
+/// where this process may not mount. share_mounts_under() must have run.
+core::Result<void> probe_lending(const config::Config& config, docker::Engine& engine,
+                                 const runner::Registry& registry);
+
 }  // namespace cli

@@ -21,6 +21,7 @@
 #include "routes/ops_routes.hpp"
 #include "runner/executor.hpp"
 #include "runner/new_conversation_pool.hpp"
+#include "sandbox/data_attach.hpp"
 #include "runner/instance_id.hpp"
 #include "runner/reaper.hpp"
 #include "sandbox/conversation_index.hpp"
@@ -107,6 +108,33 @@ Step<runner::Registry> discover_runners(const config::Config& config, docker::En
                config.engine_sandbox_path(), probe->outcome.duration.count());
   spdlog::info("runners: {}", discovered->language_list());
   return std::move(*discovered);
+}
+
+// Whether started containers may be lent to calls whose conversation's next one is not ready
+// (WARM_LEND): where this process can make the sandbox root's mounts reach containers and a probe
+// saw it work. Otherwise those calls wait for their own container, as they always could.
+// `made_shared` says whether the root was bound onto itself for it (undone at exit).
+bool lending_works(const config::Config& config, docker::Engine& engine, const runner::Registry& registry,
+                   bool& made_shared) {
+  made_shared = false;
+  if (config.warm_lend == "off" || config.warm_max == 0 || config.warm_new_per_language == 0) return false;
+  auto shared = sandbox::share_mounts_under(config.sandbox_root);
+  if (!shared) {
+    spdlog::info("WARM_LEND: off here ({}); a call sent right after the previous answer waits for its own container",
+                 shared.error().message);
+    return false;
+  }
+  made_shared = *shared;
+  if (made_shared) spdlog::info("sandbox root {} bound onto itself as a shared mount (WARM_LEND)", config.sandbox_root);
+  if (auto probed = probe_lending(config, engine, registry); !probed) {
+    spdlog::info("WARM_LEND: off here ({}); a call sent right after the previous answer waits for its own container",
+                 probed.error().message);
+    if (made_shared) (void)sandbox::unshare_mounts_under(config.sandbox_root);
+    made_shared = false;
+    return false;
+  }
+  spdlog::info("WARM_LEND: on; a call whose conversation's next container is not ready borrows a started one");
+  return true;
 }
 
 runner::ExecutorOptions executor_options(const config::Config& config, const std::string& instance_id,
@@ -248,7 +276,10 @@ Step<int> serve_steps(const config::Config& config, docker::Engine& raw_engine) 
   spdlog::info("instance id {}", *instance_id);
   runner::TrackedContainers tracked;
   runner::RunDrain drain;
-  runner::Executor executor(engine, catalog, executor_options(config, *instance_id, tracked, drain, metrics));
+  bool root_made_shared = false;
+  auto options = executor_options(config, *instance_id, tracked, drain, metrics);
+  options.data_follows_mounts = lending_works(config, engine, *catalog.current(), root_made_shared);
+  runner::Executor executor(engine, catalog, std::move(options));
   runner::Reaper reaper(engine, tracked, *instance_id, [&metrics](std::size_t reaped) {
     if (reaped > 0) metrics.containers_reaped(reaped);
   });
@@ -281,10 +312,10 @@ Step<int> serve_steps(const config::Config& config, docker::Engine& raw_engine) 
         executor, workspaces,
         runner::NewConversationPoolOptions{
             static_cast<std::size_t>(config.warm_new_per_language), std::chrono::seconds(config.warm_new_idle_seconds),
-            std::chrono::milliseconds(1000),
-            tools::run_environment_of(services)},
+            std::chrono::milliseconds(1000)},
         runner::NewConversationPoolEvents{[&metrics](bool hit) { metrics.warm_new_conversation(hit); },
-                                          [&metrics](std::size_t pooled) { metrics.set_warm_new_ready(pooled); }});
+                                          [&metrics](std::size_t pooled) { metrics.set_warm_new_ready(pooled); },
+                                          [&metrics] { metrics.warm_lent(); }});
     services.new_conversations = &*new_conversations;
   }
   mcp::ToolRegistry tool_registry;
@@ -325,6 +356,11 @@ Step<int> serve_steps(const config::Config& config, docker::Engine& raw_engine) 
   executor.shutdown();
   reaper.stop();
   unmount_all(config, workspaces);
+  if (root_made_shared) {
+    if (auto unshared = sandbox::unshare_mounts_under(config.sandbox_root); !unshared) {
+      spdlog::warn("{}", unshared.error().message);
+    }
+  }
   spdlog::info("stopped");
   return 0;
 }

@@ -198,6 +198,12 @@ void register_settings(CLI::App& app, Config& c) {
           "fresh /data); 0 disables",
           warm)
       ->check(CLI::Range(0, 64));
+  setting(app, "--warm-lend", "WARM_LEND", c.warm_lend,
+          "auto: a call whose conversation's next container is still starting borrows one that waits for new "
+          "conversations, its /data attached by a bind mount (where the server may mount and the runtime sees it); "
+          "off: never",
+          warm)
+      ->check(CLI::IsMember({"auto", "off"}));
   setting(app, "--warm-new-idle-seconds", "WARM_NEW_IDLE_SECONDS", c.warm_new_idle_seconds,
           "A language no new conversation used for this many seconds gets no ready containers; one unused "
           "this long is replaced",

@@ -80,6 +80,7 @@ struct Config {
   int warm_max = 16;            ///< idle warm containers kept at once; 0 disables them
   int warm_idle_seconds = 300;  ///< a warm container unclaimed this long is removed
   int warm_new_per_language = 1;    ///< started containers kept for new conversations per language in use; 0: off
+  std::string warm_lend = "auto";    ///< lend pooled containers to back-to-back calls: auto (where it works) or off
   int warm_new_idle_seconds = 240;  ///< a language unused by new conversations this long loses its pool
 
   // Server

@@ -131,6 +131,12 @@ struct Metrics::Families {
           .Name("mcp_sandbox_warm_new_conversations_total")
           .Help("New conversations served by a started container from the pool (hit) or started cold (miss)")
           .Register(*registry);
+  prometheus::Counter& warm_lent = prometheus::BuildCounter()
+                                       .Name("mcp_sandbox_warm_lent_total")
+                                       .Help("Runs of existing conversations whose next container was not ready, "
+                                             "served by a started container of the new-conversation pool")
+                                       .Register(*registry)
+                                       .Add({});
   prometheus::Family<prometheus::Counter>& package_installs =
       prometheus::BuildCounter()
           .Name("mcp_sandbox_package_installs_total")
@@ -234,6 +240,8 @@ void Metrics::set_warm_new_ready(std::size_t ready) { m_families->warm_new_ready
 void Metrics::warm_new_conversation(bool hit) {
   m_families->warm_new_taken.Add({{"result", hit ? "hit" : "miss"}}).Increment();
 }
+
+void Metrics::warm_lent() { m_families->warm_lent.Increment(); }
 
 void Metrics::warm_discard(std::string_view reason) {
   m_families->warm_discards.Add({{"reason", std::string(reason)}}).Increment();

@@ -61,6 +61,8 @@ class Metrics {
   void set_warm_new_ready(std::size_t ready);
   /// A new conversation's first run_code: served from the pool (hit) or not (miss).
   void warm_new_conversation(bool hit);
+  /// A run of an existing conversation borrowed a started container from the new-conversation pool.
+  void warm_lent();
   /// A warm container was removed unused: image_changed, spec_changed, idle, evicted, ...
   void warm_discard(std::string_view reason);
   /// The egress proxy allowed or refused a request. `policy` is packages, allowlist or open

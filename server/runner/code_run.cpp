@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/encoding.hpp"
+#include "sandbox/data_attach.hpp"
 #include "runner/package_install.hpp"
 #include "sandbox/files.hpp"
 #include "sandbox/paths.hpp"
@@ -35,6 +36,57 @@ std::string_view short_name(const sandbox::Workspace& workspace) {
   return std::string_view(workspace.name).substr(0, 8);
 }
 
+// A started container lent by the new-conversation pool to one run of an existing conversation:
+// the conversation's directory is attached on the container's /data until the run has ended, then
+// detached, and the pooled directory is removed (its container went with the run).
+class LentContainer {
+ public:
+  // Nullopt when there is nothing to lend or the directory cannot be attached (the run then
+  // claims the conversation's own container, or starts one, as without a lender).
+  static std::optional<LentContainer> borrow(NewConversationPool& pool, const RunRequest& program) {
+    auto pooled = pool.lend(program.language);
+    if (!pooled) return std::nullopt;
+    auto attached = sandbox::AttachedDirectory::attach(program.workspace.server_path, pooled->server_path);
+    if (!attached) {
+      spdlog::warn("{}", attached.error().message);
+      pool.give_up(*pooled);
+      return std::nullopt;
+    }
+    return LentContainer(pool, std::move(*pooled), std::move(*attached), program);
+  }
+
+  LentContainer(LentContainer&& other) noexcept
+      : request(std::move(other.request)),
+        m_pool(other.m_pool),
+        m_pooled(std::exchange(other.m_pooled, std::nullopt)),
+        m_attached(std::move(other.m_attached)) {}
+  LentContainer& operator=(LentContainer&&) = delete;
+  LentContainer(const LentContainer&) = delete;
+  LentContainer& operator=(const LentContainer&) = delete;
+
+  ~LentContainer() {
+    if (!m_pooled) return;  // moved from
+    // Detached first: the removal must find nothing but the pooled directory's own (empty) files.
+    // Should the unmount fail, the removal unmounts what is mounted there before it deletes anything.
+    if (auto detached = m_attached.detach(); !detached) spdlog::error("{}", detached.error().message);
+    request.borrowed.reset();
+    m_pool->give_up(*m_pooled);
+  }
+
+  RunRequest request;  ///< the program's request, taking the lent container
+
+ private:
+  LentContainer(NewConversationPool& pool, sandbox::Workspace pooled, sandbox::AttachedDirectory attached,
+                const RunRequest& program)
+      : request(program), m_pool(&pool), m_pooled(std::move(pooled)), m_attached(std::move(attached)) {
+    request.borrowed = *m_pooled;
+  }
+
+  NewConversationPool* m_pool;
+  std::optional<sandbox::Workspace> m_pooled;
+  sandbox::AttachedDirectory m_attached;
+};
+
 }  // namespace
 
 std::string_view outcome_name(const RunOutcome& outcome) {
@@ -44,13 +96,15 @@ std::string_view outcome_name(const RunOutcome& outcome) {
 }
 
 CodeRun::CodeRun(Executor& executor, Admission& admission, const RunnerCatalog& catalog,
-                 const sandbox::Workspaces& workspaces, CodeRunLimits limits, CodeRunEvents events)
+                 const sandbox::Workspaces& workspaces, CodeRunLimits limits, CodeRunEvents events,
+                 NewConversationPool* lender)
     : m_executor(executor),
       m_admission(admission),
       m_catalog(catalog),
       m_workspaces(workspaces),
       m_limits(limits),
-      m_events(std::move(events)) {}
+      m_events(std::move(events)),
+      m_lender(lender) {}
 
 core::Result<InstallReport> CodeRun::install(const RunRequest& request, RunRequest& program) const {
   const Runner* runner = m_catalog.current()->find(request.language);
@@ -128,7 +182,16 @@ core::Result<CodeRunResult> CodeRun::run(const RunRequest& request,
 
   const sandbox::SandboxFiles files(workspace.server_path);
   const auto before = files.list("", true, kScanLimits, kPackagesFolder);
-  auto outcome = m_executor.run(*program);
+  // A call sent right after the previous answer finds the conversation's next container still
+  // starting (a start takes longer than most programs run): a started one waiting for new
+  // conversations is lent instead. Only to a run such a container fits: no network or egress, no
+  // environment of the caller's, not the installer.
+  const bool may_borrow = m_lender != nullptr && m_executor.lends_pooled() && !program->network &&
+                          program->egress == EgressPolicy::none && program->environment.empty() &&
+                          program->command.empty() && !workspace.ephemeral && !m_executor.warm_ready(workspace.name);
+  std::optional<LentContainer> lent = may_borrow ? LentContainer::borrow(*m_lender, *program) : std::nullopt;
+  auto outcome = m_executor.run(lent ? lent->request : *program);
+  lent.reset();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!outcome) {
     const bool cancelled = request.cancel.stop_requested();

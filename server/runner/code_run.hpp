@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "runner/admission.hpp"
 #include "runner/executor.hpp"
+#include "runner/new_conversation_pool.hpp"
 #include "runner/package_install.hpp"
 #include "runner/registry.hpp"
 #include "runner/run.hpp"
@@ -76,8 +77,11 @@ struct CodeRunEvents {
 class CodeRun {
  public:
   /// All parts must outlive the CodeRun.
+  /// `lender`, when not null, lends a started container to a run whose conversation's next one is
+  /// not ready, when the executor can attach directories (Executor::lends_pooled).
   CodeRun(Executor& executor, Admission& admission, const RunnerCatalog& catalog,
-          const sandbox::Workspaces& workspaces, CodeRunLimits limits, CodeRunEvents events);
+          const sandbox::Workspaces& workspaces, CodeRunLimits limits, CodeRunEvents events,
+          NewConversationPool* lender = nullptr);
 
   /// Runs `request` in its workspace. `on_queued` is called once when the run has to wait for a
   /// slot. Errors are sentences for whoever asked: refused by admission (busy, cancelled while
@@ -100,6 +104,7 @@ class CodeRun {
   const sandbox::Workspaces& m_workspaces;
   CodeRunLimits m_limits;
   CodeRunEvents m_events;
+  NewConversationPool* m_lender;
 };
 
 /// The outcome's name for logs and metrics: ok, failed, timeout or oom.

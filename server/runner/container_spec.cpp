@@ -31,8 +31,12 @@ std::string shell_words(const std::vector<std::string>& argv) {
   return line;
 }
 
-std::string frame_input(const std::string& end_token, const std::string& code, const std::string& stdin_data) {
-  std::string input = end_token + '\n' + std::to_string(code.size());
+std::string frame_input(const std::string& end_token, const std::string& files_url, const std::string& code,
+                        const std::string& stdin_data) {
+  std::string input = end_token;
+  // `read` splits the line at white space: a URL with any would arrive cut.
+  if (!files_url.empty() && files_url.find_first_of(" \t\n") == std::string::npos) input += ' ' + files_url;
+  input += '\n' + std::to_string(code.size());
   input.reserve(input.size() + 1 + code.size() + stdin_data.size());
   input += '\n';
   input += code;

@@ -17,9 +17,15 @@ struct RunIdentity {
   std::int64_t started_at_ms = 0;
 };
 
-/// The shell line that reads "<token>\n<n>\n<code>" from stdin, writes the
-/// code to /tmp/<file> and runs the runner's command with the rest of stdin
-/// as the program's. Once the program has exited it writes "<token> <exit
+/// The shell line that reads "<token>[ <files URL>]\n<n>\n<code>" from stdin,
+/// writes the code to /tmp/<file>, looks its working directory (/data) up
+/// again and runs the runner's command with the rest of stdin as the
+/// program's, with FILE_BASE_URL set to the URL when one came. Both are taken
+/// only now, with the code, because a started container may be lent to
+/// another conversation just before its code arrives: that conversation's
+/// directory is then mounted on the container's /data, which a new look-up
+/// sees and the working directory held since the start would not, and the
+/// container's own environment names the directory it was started on. Once the program has exited it writes "<token> <exit
 /// status>" as the last line of both stdout and stderr and exits with that
 /// status: the server knows the program ended, with all its output, the moment
 /// those lines arrive, instead of ~75 ms later when the engine has processed
@@ -29,7 +35,7 @@ struct RunIdentity {
 /// killed by a signal gets the shell's one-line report of it on stderr
 /// ("Killed", "Segmentation fault"), as in a terminal.
 inline constexpr const char* kBootstrap =
-    R"(IFS= read -r t && IFS= read -r n && head -c "$n" > "$0" && { "$@"; s=$?; )"
+    R"(read -r t u && IFS= read -r n && head -c "$n" > "$0" && cd "$PWD" && { [ -z "$u" ] || export FILE_BASE_URL="$u"; "$@"; s=$?; )"
     R"(printf '%s %d\n' "$t" "$s"; printf '%s %d\n' "$t" "$s" >&2; exit "$s"; })";
 
 /// kBootstrap for runners that compile: after writing the program it runs
@@ -38,7 +44,8 @@ inline constexpr const char* kBootstrap =
 /// runs the command. A compile error ends the run with the compiler's exit
 /// code and its diagnostics on stderr, like any failing program.
 inline constexpr const char* kCompileBootstrap =
-    R"(IFS= read -r t && IFS= read -r n && head -c "$n" > "$0" && { eval "$1" < /dev/null && shift && "$@"; s=$?; )"
+    R"(read -r t u && IFS= read -r n && head -c "$n" > "$0" && cd "$PWD" && { [ -z "$u" ] || export FILE_BASE_URL="$u"; )"
+    R"(eval "$1" < /dev/null && shift && "$@"; s=$?; )"
     R"(printf '%s %d\n' "$t" "$s"; printf '%s %d\n' "$t" "$s" >&2; exit "$s"; })";
 
 /// Where runners that compile write their output: an exec tmpfs, because /tmp
@@ -49,9 +56,11 @@ inline constexpr const char* kBuildDirectory = "/build";
 /// exactly these words whatever they contain.
 std::string shell_words(const std::vector<std::string>& argv);
 
-/// The bytes written to a run's stdin: the end-line token and the code framed for kBootstrap,
-/// then the program's stdin.
-std::string frame_input(const std::string& end_token, const std::string& code, const std::string& stdin_data);
+/// The bytes written to a run's stdin: the end-line token, the conversation's files URL (empty:
+/// none; one with white space in it is left out) and the code framed for kBootstrap, then the
+/// program's stdin.
+std::string frame_input(const std::string& end_token, const std::string& files_url, const std::string& code,
+                        const std::string& stdin_data);
 
 /// The create request for one run: limits, hardening, labels, /data bind.
 /// `network` must already be checked against the operator's policy.

@@ -206,7 +206,7 @@ core::Result<RunOutcome> Executor::run(const RunRequest& request) {
   const auto limits = limits_for(runner->manifest, m_options.limits);
   const int timeout_seconds = limits.timeout_for(request.timeout_seconds);
   const auto identity = new_identity();
-  auto spec = build_container_spec(runner->manifest, request, limits, m_options.runtime, false, identity);
+  auto spec = spec_for(runner->manifest, request, identity);
 
   // A run with egress joins the internal network whose only way out is the proxy, with a grant
   // that is in force exactly while the run is (removed on every path by `grant`).
@@ -244,7 +244,15 @@ core::Result<RunOutcome> Executor::run(const RunRequest& request) {
   std::optional<StartedContainer> warm;
   // Warm containers have no network; a run with egress always starts its own.
   if (m_warm && plan->policy == EgressPolicy::none) {
-    warm = m_warm->claim(request.workspace.name, runner->manifest.language, spec_fingerprint(spec));
+    if (request.borrowed && lends_pooled()) {
+      // The pooled container was made for its own directory: its spec is the one to match.
+      RunRequest as_made;
+      as_made.workspace = *request.borrowed;
+      as_made.environment = request.environment;
+      warm = m_warm->claim(request.borrowed->name, runner->manifest.language,
+                           spec_fingerprint(spec_for(runner->manifest, as_made, identity)));
+    }
+    if (!warm) warm = m_warm->claim(request.workspace.name, runner->manifest.language, spec_fingerprint(spec));
   }
   StartedContainer container;
   if (warm) {
@@ -284,12 +292,12 @@ core::Result<RunOutcome> Executor::run(const RunRequest& request) {
   return outcome;
 }
 
-void Executor::prewarm(const sandbox::Workspace& workspace, const std::map<std::string, std::string>& environment) {
+void Executor::prewarm(const sandbox::Workspace& workspace) {
   if (!m_warm) return;
   const auto language = m_warm->last_language(workspace.name);
   if (!language) return;
   const Runner* runner = m_catalog.current()->find(*language);
-  if (runner != nullptr) prewarm(workspace, runner->manifest, environment);
+  if (runner != nullptr) prewarm(workspace, runner->manifest, {});
 }
 
 bool Executor::prewarm(const sandbox::Workspace& workspace, const Manifest& manifest,
@@ -305,8 +313,7 @@ bool Executor::prewarm(const sandbox::Workspace& workspace, const Manifest& mani
     auto image = m_warm->image_for_start(manifest.image);
     if (!image) return core::Result<StartedContainer>(core::fail(image.error().with_context("finding the runner image")));
     const auto identity = new_identity();
-    auto spec = build_container_spec(manifest, request, limits_for(manifest, m_options.limits), m_options.runtime,
-                                     false, identity);
+    auto spec = spec_for(manifest, request, identity);
     spec.image = *image;
     auto started = start_run_container(m_engine, spec, identity, m_options.tracked);
     if (started) started->image_id = *image;
@@ -314,13 +321,12 @@ bool Executor::prewarm(const sandbox::Workspace& workspace, const Manifest& mani
   }, purpose);
 }
 
-bool Executor::prewarm_new(const sandbox::Workspace& workspace, const std::string& language,
-                           const std::map<std::string, std::string>& environment) {
+bool Executor::prewarm_new(const sandbox::Workspace& workspace, const std::string& language) {
   if (!m_warm) return false;
   const auto registry = m_catalog.current();
   const Runner* runner = registry->find(language);
   if (runner == nullptr) return false;
-  return prewarm(workspace, runner->manifest, environment, WarmFor::new_conversation);
+  return prewarm(workspace, runner->manifest, {}, WarmFor::new_conversation);
 }
 
 bool Executor::warm_room_for_new() const { return m_warm && m_warm->has_room(WarmFor::new_conversation); }
@@ -334,6 +340,18 @@ std::optional<std::string> Executor::language_name(const std::string& language) 
 
 bool Executor::warm_holds(const std::string& workspace_name) const {
   return m_warm && m_warm->holds(workspace_name);
+}
+
+bool Executor::warm_ready(const std::string& workspace_name) const {
+  return m_warm && m_warm->ready(workspace_name);
+}
+
+docker::ContainerSpec Executor::spec_for(const Manifest& manifest, const RunRequest& request,
+                                         const RunIdentity& identity) const {
+  auto spec = build_container_spec(manifest, request, limits_for(manifest, m_options.limits), m_options.runtime, false,
+                                   identity);
+  if (m_options.data_follows_mounts) spec.binds = {request.workspace.engine_path + ":/data:rw,rslave"};
+  return spec;
 }
 
 void Executor::warm_drop(const std::string& workspace_name, std::string_view reason) {
@@ -357,7 +375,7 @@ core::Result<RunOutcome> Executor::execute(StartedContainer& container, const Ru
   outcome.language = runner.manifest.language;
 
   const std::stop_token server_stopping = m_options.drain != nullptr ? m_options.drain->stop_token() : std::stop_token();
-  auto pumped = pump_until(attachment, frame_input(end_token, request.code, request.stdin_data), deadline, output,
+  auto pumped = pump_until(attachment, frame_input(end_token, request.files_url, request.code, request.stdin_data), deadline, output,
                            request, server_stopping, delivered);
   if (!pumped) return core::fail(engine_failure(pumped.error(), "reading the program's output", true));
   if (request.cancel.stop_requested()) {

@@ -34,6 +34,11 @@ struct ExecutorOptions {
   std::size_t warm_max = 0;
   std::chrono::seconds warm_idle{300};
   WarmPoolEvents warm_events{};
+  /// Every container's /data receives mounts made on its directory later (slave propagation), so a
+  /// started container can be lent to a conversation whose next one is not ready
+  /// (RunRequest::borrowed). Only where share_mounts_under() holds and a probe saw it work: the
+  /// engine refuses such a bind from a private mount, and gVisor's kernel never sees the mount.
+  bool data_follows_mounts = false;
   /// Runs warm-start jobs; empty = a background thread (tests run them inline).
   std::function<void(std::function<void()>)> warm_scheduler{};
   /// The deadline, in seconds from code delivery, a run of `manifest` asking for `requested` gets.
@@ -64,17 +69,16 @@ class Executor {
   core::Result<RunOutcome> run(const RunRequest& request);
 
   /// Starts the conversation's next container in the background (after an
-  /// upload, say) in the conversation's last language, for a run with this
-  /// `environment` and no network; does nothing when warm containers are off
+  /// upload, say) in the conversation's last language, for a run with no
+  /// environment of the caller's and no network; does nothing when warm containers are off
   /// or the conversation has not run yet. A run warms its successor itself.
-  void prewarm(const sandbox::Workspace& workspace, const std::map<std::string, std::string>& environment);
+  void prewarm(const sandbox::Workspace& workspace);
 
   /// Starts a container for `language` (a name or an alias) on `workspace` in the background, as
-  /// prewarm does, for a conversation that does not exist yet; false when warm containers are off,
+  /// prewarm does, for a conversation that does not exist yet (or for a run to borrow); false when warm containers are off,
   /// the language is unknown or WARM_MAX has no room for it (it may evict the longest-idle
   /// successor, see WarmFor).
-  bool prewarm_new(const sandbox::Workspace& workspace, const std::string& language,
-                   const std::map<std::string, std::string>& environment);
+  bool prewarm_new(const sandbox::Workspace& workspace, const std::string& language);
 
   /// Whether prewarm_new would start a container now (WARM_MAX has room, or a successor may make it).
   [[nodiscard]] bool warm_room_for_new() const;
@@ -84,6 +88,12 @@ class Executor {
 
   /// Whether a warm container for `workspace_name` is ready or on its way.
   [[nodiscard]] bool warm_holds(const std::string& workspace_name) const;
+
+  /// Whether a warm container for `workspace_name` is started and waiting (not only on its way).
+  [[nodiscard]] bool warm_ready(const std::string& workspace_name) const;
+
+  /// Whether runs may borrow a pooled container (ExecutorOptions::data_follows_mounts).
+  [[nodiscard]] bool lends_pooled() const { return m_warm && m_options.data_follows_mounts; }
 
   /// Removes the warm container of `workspace_name`, if any, now.
   void warm_drop(const std::string& workspace_name, std::string_view reason);
@@ -105,6 +115,8 @@ class Executor {
 
  private:
   core::Result<void> check(const RunRequest& request) const;
+  /// build_container_spec with this executor's runtime and /data propagation.
+  docker::ContainerSpec spec_for(const Manifest& manifest, const RunRequest& request, const RunIdentity& identity) const;
   core::Result<Runner> resolve(const std::string& language);
   RunIdentity new_identity() const;
   /// Whether the deployment's egress proxy runs on `network`; unavailable (saying what is missing) if not.

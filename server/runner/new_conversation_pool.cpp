@@ -16,6 +16,19 @@ NewConversationPool::~NewConversationPool() { shutdown(); }
 
 std::optional<sandbox::Workspace> NewConversationPool::take(const std::string& language) {
   if (m_options.per_language == 0) return std::nullopt;
+  auto taken = take_from(language, false);
+  if (m_events.taken) m_events.taken(taken.has_value());
+  return taken;
+}
+
+std::optional<sandbox::Workspace> NewConversationPool::lend(const std::string& language) {
+  if (m_options.per_language == 0) return std::nullopt;
+  auto lent = take_from(language, true);
+  if (lent && m_events.lent) m_events.lent();
+  return lent;
+}
+
+std::optional<sandbox::Workspace> NewConversationPool::take_from(const std::string& language, bool started_only) {
   const auto name = m_executor.language_name(language);
   if (!name) return std::nullopt;
   std::optional<sandbox::Workspace> taken;
@@ -25,19 +38,22 @@ std::optional<sandbox::Workspace> NewConversationPool::take(const std::string& l
     if (m_stopping) return std::nullopt;
     m_used[*name] = Clock::now();
     auto& queue = m_pooled[*name];
-    while (!queue.empty() && !taken) {
+    for (auto it = queue.begin(); it != queue.end() && !taken;) {
+      const auto& directory = it->workspace.name;
       // Its container may have gone (image rebuilt, evicted by WARM_MAX): then it is no use.
-      if (m_executor.warm_holds(queue.front().workspace.name)) {
-        taken = std::move(queue.front().workspace);
+      if (!m_executor.warm_holds(directory)) {
+        broken.push_back(std::move(*it));
+        it = queue.erase(it);
+      } else if (started_only && !m_executor.warm_ready(directory)) {
+        ++it;  // still starting: left for a new conversation, which waits for it gladly
       } else {
-        broken.push_back(std::move(queue.front()));
+        taken = std::move(it->workspace);
+        it = queue.erase(it);
       }
-      queue.pop_front();
     }
     m_refill_wanted = true;
   }
   remove(std::move(broken), discard_reason::kDead);
-  if (m_events.taken) m_events.taken(taken.has_value());
   report_size();
   return taken;
 }
@@ -98,9 +114,7 @@ void NewConversationPool::tick(Clock::time_point now) {
       spdlog::warn("new-conversation pool: cannot make a directory: {}", workspace.error().message);
       break;
     }
-    if (!m_executor.prewarm_new(*workspace, language,
-                                m_options.environment ? m_options.environment(*workspace)
-                                                      : std::map<std::string, std::string>{})) {
+    if (!m_executor.prewarm_new(*workspace, language)) {
       m_workspaces.discard(*workspace);  // warm containers off, the language gone, or WARM_MAX full of starts
       break;
     }

@@ -25,15 +25,13 @@ struct NewConversationPoolOptions {
   std::chrono::seconds idle_lifetime{600};
   /// How often the background thread refills and expires; 0 = no thread (tests call tick()).
   std::chrono::milliseconds check_interval{1000};
-  /// What every run of a conversation gets in its environment (FILE_BASE_URL): the pooled
-  /// container is made with it, so a new conversation's first run matches its fingerprint.
-  std::function<std::map<std::string, std::string>(const sandbox::Workspace&)> environment;
 };
 
 /// What the pool reports, for metrics (all optional).
 struct NewConversationPoolEvents {
   std::function<void(bool hit)> taken{};  ///< a new conversation asked: served from the pool, or not
   std::function<void(std::size_t pooled)> size_changed{};
+  std::function<void()> lent{};  ///< a run of an existing conversation borrowed a started container (lend())
 };
 
 /// Started containers for conversations that do not exist yet. For each runner language that new
@@ -60,12 +58,19 @@ class NewConversationPool {
   /// the refill starts at the caller's run_ended() (or the next check).
   std::optional<sandbox::Workspace> take(const std::string& language);
 
-  /// The run of the call that used take() has its output: start the refill now. Not at take():
+  /// A directory whose container for `language` is started and waiting, for a run of an existing
+  /// conversation whose own next container is not ready (a call sent right after the previous
+  /// answer): the caller attaches the conversation's directory on it for that run
+  /// (RunRequest::borrowed), then gives it up. nullopt when none is started. Refills like take().
+  std::optional<sandbox::Workspace> lend(const std::string& language);
+
+  /// The run of the call that used take() or lend() has its output: start the refill now. Not at take():
   /// a start's burst of engine CPU would compete with that very run on a small host. Cheap when
   /// nothing is wanted.
   void run_ended();
 
-  /// A directory take() gave that could not be bound: removed, container and all.
+  /// A directory take() gave that could not be bound, or whose container a run of another
+  /// conversation borrowed (RunRequest::borrowed; detached): removed, container and all.
   void give_up(const sandbox::Workspace& workspace);
 
   /// Removes expired and broken entries, forgets languages unused for idle_lifetime, and starts
@@ -84,6 +89,9 @@ class NewConversationPool {
     std::chrono::steady_clock::time_point made;
   };
 
+  /// The first pooled directory for `language` whose container is ready (`started_only`) or at
+  /// least on its way; entries whose container is gone are removed on the way.
+  std::optional<sandbox::Workspace> take_from(const std::string& language, bool started_only);
   void remove(std::vector<Pooled> entries, std::string_view reason);
   void loop();
   void report_size();

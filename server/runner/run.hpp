@@ -31,6 +31,14 @@ struct RunRequest {
   bool network = false;  ///< the older spelling of egress `open`; only honoured when the operator offers open
   EgressPolicy egress = EgressPolicy::none;  ///< checked against what the operator offers (plan_egress)
   sandbox::Workspace workspace;
+  /// The base of the conversation's download URLs, given to the program as FILE_BASE_URL (with
+  /// the code, not in the container's environment: see kBootstrap); empty: none.
+  std::string files_url;
+  /// The directory a started container was made on, waiting in the pool for new conversations,
+  /// that this run takes instead of starting one: the caller has attached `workspace`'s directory
+  /// on it (sandbox::AttachedDirectory), so the container's /data shows this conversation.
+  /// Taken only when the conversation's own next container is not ready; nullopt: none.
+  std::optional<sandbox::Workspace> borrowed;
   /// Package specifications (checked by runner::check_dependencies) CodeRun installs into the
   /// conversation before the program runs; the Executor itself ignores them.
   std::vector<std::string> dependencies;

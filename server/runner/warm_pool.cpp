@@ -197,6 +197,11 @@ bool WarmPool::holds(const std::string& conversation) const {
   return m_ready.contains(conversation) || m_starting.contains(conversation);
 }
 
+bool WarmPool::ready(const std::string& conversation) const {
+  std::lock_guard lock(m_mutex);
+  return m_ready.contains(conversation);
+}
+
 void WarmPool::drop(const std::string& conversation, std::string_view reason) {
   std::optional<Entry> entry;
   {

@@ -106,6 +106,9 @@ class WarmPool {
   /// Whether a container for `conversation` is ready, queued or being started.
   [[nodiscard]] bool holds(const std::string& conversation) const;
 
+  /// Whether a container for `conversation` is started and waiting.
+  [[nodiscard]] bool ready(const std::string& conversation) const;
+
   /// Removes `conversation`'s container (ready, queued or being started) for `reason`, now.
   void drop(const std::string& conversation, std::string_view reason);
 

@@ -134,12 +134,18 @@ class Volumes {
     return {};
   }
 
-  // Unmounts `mount_point` when something is mounted there.
+  // Unmounts whatever is mounted at `mount_point`: its volume, and a conversation's directory a
+  // process that ended mid-run left attached on top of a pooled directory (AttachedDirectory).
   static core::Result<void> ensure_unmounted(const fs::path& mount_point) {
-    auto mounted = is_mount_point(mount_point);
-    if (!mounted) return core::fail(mounted.error());
-    if (*mounted) return unmount_volume(mount_point);
-    return {};
+    constexpr int kMostStacked = 8;
+    for (int layer = 0; layer < kMostStacked; ++layer) {
+      auto mounted = is_mount_point(mount_point);
+      if (!mounted) return core::fail(mounted.error());
+      if (!*mounted) return {};
+      if (auto unmounted = unmount_volume(mount_point); !unmounted) return unmounted;
+    }
+    return core::fail(ErrorKind::conflict, "cannot unmount " + mount_point.string() + ": still mounted after " +
+                                               std::to_string(kMostStacked) + " unmounts");
   }
 
   // Deletes the conversation's image and any half-made one.

@@ -87,8 +87,8 @@ void announce_changes(const Services& services, const mcp::ToolContext& context,
   services.resource_events->publish(change);
 }
 
-std::map<std::string, std::string> run_environment(const Services& services, const sandbox::Workspace& workspace) {
-  return {{"FILE_BASE_URL", services.public_base_url + sandbox::UrlSigner::file_path(workspace.name, "")}};
+std::string files_url(const Services& services, const sandbox::Workspace& workspace) {
+  return services.public_base_url + sandbox::UrlSigner::file_path(workspace.name, "");
 }
 
 json file_entry(const Services& services, const sandbox::Workspace& workspace, const std::string& path,

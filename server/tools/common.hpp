@@ -64,9 +64,8 @@ json storage_schema();
 
 /// A sentence for a model when the conversation's volume is full, else "".
 std::string storage_full_note(const std::optional<sandbox::VolumeUsage>& usage);
-/// What every run of a conversation gets in its environment (FILE_BASE_URL);
-/// the caller's variables are added to it. Warm containers are made with it too.
-std::map<std::string, std::string> run_environment(const Services& services, const sandbox::Workspace& workspace);
+/// The base of the conversation's download URLs, which every run gets as FILE_BASE_URL.
+std::string files_url(const Services& services, const sandbox::Workspace& workspace);
 
 /// The `conversationId` property every tool's input schema shares.
 json conversation_id_schema();

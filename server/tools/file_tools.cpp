@@ -86,7 +86,7 @@ mcp::ToolHandler upload_file_handler(Services& services) {
                                                         ")");
           }
           // An upload usually precedes a run: start the conversation's next container now.
-          services.executor.prewarm(conversation.workspace, run_environment(services, conversation.workspace));
+          services.executor.prewarm(conversation.workspace);
           const auto size = static_cast<std::int64_t>(bytes->size());
           auto entry = file_entry(services, conversation.workspace, path, size);
           announce_changes(services, context, conversation, {path}, !existed);

@@ -117,8 +117,8 @@ core::Result<CodeCall> parse_call(const json& arguments, mcp::ToolContext& conte
   request.code = std::move(*code);
   request.stdin_data = stdin_text->value_or("");
   request.timeout_seconds = *timeout;
-  request.environment = run_environment(services, conversation->workspace);
-  request.environment.insert(environment->begin(), environment->end());
+  request.files_url = files_url(services, conversation->workspace);
+  request.environment = std::move(*environment);
   request.network = network->value_or(false);
   request.egress = *policy;
   request.dependencies = std::move(*specs);
@@ -347,7 +347,7 @@ mcp::ToolHandler run_code_handler(Services& services) {
                            runner::CodeRunLimits{limits.max_listed_files,
                                                  static_cast<std::size_t>(std::max(limits.max_inline_images, 0)),
                                                  limits.inline_image_bytes},
-                           std::move(events));
+                           std::move(events), services.new_conversations);
   return [&services, code_run = std::move(code_run)](const json& arguments,
                                                      mcp::ToolContext& context) -> core::Result<json> {
     auto call = parse_call(arguments, context, services);

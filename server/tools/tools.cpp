@@ -117,9 +117,4 @@ void register_tools(mcp::ToolRegistry& registry, Services& services) {
   registry.add(list_runners_definition(), list_runners_handler(services));
 }
 
-std::function<std::map<std::string, std::string>(const sandbox::Workspace&)> run_environment_of(
-    const Services& services) {
-  return [&services](const sandbox::Workspace& workspace) { return run_environment(services, workspace); };
-}
-
 }  // namespace tools

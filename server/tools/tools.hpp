@@ -13,9 +13,4 @@ namespace tools {
 /// list_runners) to `registry`. `services` must outlive the registry.
 void register_tools(mcp::ToolRegistry& registry, Services& services);
 
-/// The environment every run of a conversation in `workspace` gets (FILE_BASE_URL), for
-/// containers started before their run (the new-conversation pool). `services` must outlive it.
-std::function<std::map<std::string, std::string>(const sandbox::Workspace&)> run_environment_of(
-    const Services& services);
-
 }  // namespace tools

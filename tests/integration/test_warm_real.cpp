@@ -176,12 +176,9 @@ TEST_CASE("real warm: a new conversation's first run is served by a pooled conta
                              sandbox::WorkspaceOptions{{}, {}, std::shared_ptr<sandbox::ConversationIndex>(std::move(*index))});
   WarmFixture fixture;
   auto executor = fixture.executor();
-  const auto environment = [](const sandbox::Workspace& workspace) {
-    return std::map<std::string, std::string>{{"FILE_BASE_URL", "http://127.0.0.1/files/" + workspace.name + "/"}};
-  };
   runner::NewConversationPool pool(executor, spaces,
                                    runner::NewConversationPoolOptions{2, std::chrono::seconds(600),
-                                                                      std::chrono::milliseconds(0), environment});
+                                                                      std::chrono::milliseconds(0)});
   CHECK_FALSE(pool.take("python"));  // the language comes into use
   pool.tick(std::chrono::steady_clock::now());
   REQUIRE(pool.size() == 2);
@@ -197,7 +194,7 @@ TEST_CASE("real warm: a new conversation's first run is served by a pooled conta
     runner::RunRequest request;
     request.language = "python";
     request.workspace = *adopted;
-    request.environment = environment(*adopted);
+    request.files_url = "http://127.0.0.1/files/" + adopted->name + "/";
     request.code = std::string("import os\nprint(sorted(os.listdir('/data')))\nopen('/data/mine.txt', 'w').write('") +
                    id + "')\n";
     auto ran = executor.run(request);
@@ -218,7 +215,7 @@ TEST_CASE("real warm: a new conversation's first run is served by a pooled conta
   runner::RunRequest follow_up;
   follow_up.language = "python";
   follow_up.workspace = *again;
-  follow_up.environment = environment(*again);
+  follow_up.files_url = "http://127.0.0.1/files/" + again->name + "/";
   follow_up.code = "import os\nprint(sorted(os.listdir('/data')), open('/data/mine.txt').read())\n";
   auto ran = executor.run(follow_up);
   REQUIRE(ran);

@@ -110,22 +110,38 @@ TEST_CASE("container spec: the bootstrap reads the framed code into /tmp and exe
   CHECK(spec.cmd[3] == "/tmp/main.py");
   CHECK(spec.cmd[4] == "python3");
   CHECK(spec.cmd[5] == "/tmp/main.py");
-  CHECK(runner::frame_input("tok", "abc", "in") == "tok\n3\nabcin");
-  CHECK(runner::frame_input("tok", "", "") == "tok\n0\n");
+  CHECK(runner::frame_input("tok", "", "abc", "in") == "tok\n3\nabcin");
+  CHECK(runner::frame_input("tok", "", "", "") == "tok\n0\n");
+  CHECK(runner::frame_input("tok", "http://h/files/d/", "x", "") == "tok http://h/files/d/\n1\nx");
+  // A URL `read` would cut at its white space is left out.
+  CHECK(runner::frame_input("tok", "http://h/a b/", "x", "") == "tok\n1\nx");
 }
 
 TEST_CASE("bootstrap: writes the code, runs the command with the rest of stdin, ends both streams with token and status") {
   const auto run = run_bootstrap(runner::kBootstrap, {"/bin/sh", "-c", "cat; echo oops >&2; exit 3"},
-                                 runner::frame_input("T0k3n", "print(1)", "stdin data\n"));
+                                 runner::frame_input("T0k3n", "", "print(1)", "stdin data\n"));
   CHECK(run.status == 3);
   CHECK(run.written == "print(1)");
   CHECK(run.out == "stdin data\nT0k3n 3\n");
   CHECK(run.err == "oops\nT0k3n 3\n");
 }
 
+TEST_CASE("bootstrap: FILE_BASE_URL comes with the code, over the container's own, and the working directory is looked up again") {
+  const auto program = std::vector<std::string>{"/bin/sh", "-c", "printf '%s|' \"$FILE_BASE_URL\"; pwd"};
+  const auto sent = run_bootstrap(runner::kBootstrap, program, runner::frame_input("tok", "http://h/files/conv/", "x", ""));
+  CHECK(sent.status == 0);
+  CHECK(sent.out.rfind("http://h/files/conv/|/", 0) == 0);
+  // None sent: the environment's own value (here: none) stays.
+  const auto none = run_bootstrap(runner::kBootstrap, program, runner::frame_input("tok", "", "x", ""));
+  CHECK(none.out.rfind("|/", 0) == 0);
+  const auto compiled = run_bootstrap(runner::kCompileBootstrap, {"true", "/bin/sh", "-c", "printf '%s' \"$FILE_BASE_URL\""},
+                                      runner::frame_input("tok", "http://h/files/c/", "x", ""));
+  CHECK(compiled.out == "http://h/files/c/tok 0\n");
+}
+
 TEST_CASE("bootstrap: the end lines follow all the program wrote and carry a signal's status, which the shell reports") {
   const auto run = run_bootstrap(runner::kBootstrap, {"/bin/sh", "-c", "printf 'no newline'; kill -9 $$"},
-                                 runner::frame_input("tok", "", ""));
+                                 runner::frame_input("tok", "", "", ""));
   CHECK(run.status == 137);
   CHECK(run.out == "no newlinetok 137\n");
   CHECK(run.err == "Killed\ntok 137\n");
@@ -134,13 +150,13 @@ TEST_CASE("bootstrap: the end lines follow all the program wrote and carry a sig
 TEST_CASE("bootstrap: the compile bootstrap ends with a failing compiler's status, or with the program's") {
   const std::string failing_compiler = runner::shell_words({"/bin/sh", "-c", "echo bad >&2; exit 2"});
   const auto failed = run_bootstrap(runner::kCompileBootstrap, {failing_compiler, "/bin/echo", "never"},
-                                    runner::frame_input("tok", "int main", ""));
+                                    runner::frame_input("tok", "", "int main", ""));
   CHECK(failed.status == 2);
   CHECK(failed.written == "int main");
   CHECK(failed.out == "tok 2\n");
   CHECK(failed.err == "bad\ntok 2\n");
   const auto ran =
-      run_bootstrap(runner::kCompileBootstrap, {"true", "/bin/echo", "ran"}, runner::frame_input("tok", "x", ""));
+      run_bootstrap(runner::kCompileBootstrap, {"true", "/bin/echo", "ran"}, runner::frame_input("tok", "", "x", ""));
   CHECK(ran.status == 0);
   CHECK(ran.out == "ran\ntok 0\n");
   CHECK(ran.err == "tok 0\n");

@@ -59,13 +59,8 @@ struct Fixture {
     return o;
   }
 
-  static std::map<std::string, std::string> environment(const sandbox::Workspace& workspace) {
-    return {{"FILE_BASE_URL", "http://127.0.0.1/files/" + workspace.name + "/"}};
-  }
-
   runner::NewConversationPoolOptions pool_options(std::size_t per_language = 1) {
-    return runner::NewConversationPoolOptions{per_language, std::chrono::seconds(100), std::chrono::milliseconds(0),
-                                              environment};
+    return runner::NewConversationPoolOptions{per_language, std::chrono::seconds(100), std::chrono::milliseconds(0)};
   }
 
   runner::NewConversationPoolEvents pool_events() {
@@ -78,7 +73,6 @@ struct Fixture {
     r.language = "python";
     r.code = "print(1)";
     r.workspace = adopted;
-    r.environment = environment(adopted);
     return r;
   }
 

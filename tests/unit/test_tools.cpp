@@ -119,9 +119,12 @@ TEST_CASE("tools: run_code returns the outcome as structured content and text", 
   CHECK(s["timedOut"] == false);
   CHECK(s["files"].is_array());
   CHECK(ToolsFixture::text(*result).find("ran successfully") != std::string::npos);
-  // FILE_BASE_URL reaches the program.
+  // FILE_BASE_URL reaches the program with its code (the bootstrap exports it), not in the
+  // container's environment, which a container started for another directory would have.
   const auto& env = f.engine.created_specs.at(0).env;
-  CHECK(std::any_of(env.begin(), env.end(), [](const std::string& e) { return e.rfind("FILE_BASE_URL=http://files.test/files/", 0) == 0; }));
+  CHECK(std::none_of(env.begin(), env.end(), [](const std::string& e) { return e.rfind("FILE_BASE_URL=", 0) == 0; }));
+  const auto first_line = f.engine.received_input.substr(0, f.engine.received_input.find('\n'));
+  CHECK(first_line.find(" http://files.test/files/") != std::string::npos);
 }
 
 TEST_CASE("tools: a failing program is a tool error the model can read", "[root]") {
@@ -499,8 +502,7 @@ TEST_CASE("tools: a new conversation's first run_code takes a container started 
                            "http://files.test", tools::ResultLimits{}};
   runner::NewConversationPool pool(executor, workspaces,
                                    runner::NewConversationPoolOptions{1, std::chrono::seconds(100),
-                                                                      std::chrono::milliseconds(0),
-                                                                      tools::run_environment_of(services)});
+                                                                      std::chrono::milliseconds(0)});
   services.new_conversations = &pool;
   mcp::ToolRegistry registry;
   tools::register_tools(registry, services);

@@ -225,7 +225,7 @@ TEST_CASE("warm: another language, a dead container and shutdown discard the war
     CHECK(f.discards["shutdown"] == 1);
     CHECK(f.engine.live_containers.empty());
     CHECK(f.tracked.size() == 0);
-    executor.prewarm(Fixture::request("conv-a").workspace, {});
+    executor.prewarm(Fixture::request("conv-a").workspace);
     CHECK(f.engine.live_containers.empty());  // nothing new after shutdown
   }
 }
@@ -235,12 +235,12 @@ TEST_CASE("warm: prewarm after an upload uses the conversation's last language; 
   SECTION("on") {
     runner::Executor executor(f.engine, f.catalog, f.options());
     const auto workspace = Fixture::request("conv-a").workspace;
-    executor.prewarm(workspace, {});  // nothing known about conv-a yet
+    executor.prewarm(workspace);  // nothing known about conv-a yet
     CHECK(f.engine.created_specs.empty());
     REQUIRE(executor.run(Fixture::request("conv-a", "bash")));
     REQUIRE(executor.run(Fixture::request("conv-a", "bash")));
     CHECK(f.hits == 1);
-    executor.prewarm(workspace, {});  // already warm: nothing new
+    executor.prewarm(workspace);  // already warm: nothing new
     CHECK(f.engine.created_specs.size() == 3);
   }
   SECTION("off") {

@@ -1,0 +1,156 @@
+#include "sandbox/data_attach.hpp"
+
+#include <sys/mount.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+namespace sandbox {
+namespace fs = std::filesystem;
+using core::ErrorKind;
+
+namespace {
+
+// mountinfo escapes space, tab, newline and backslash in paths as \ooo.
+std::string unescaped(std::string_view field) {
+  std::string out;
+  out.reserve(field.size());
+  for (std::size_t i = 0; i < field.size(); ++i) {
+    if (field[i] == '\\' && field.size() - i >= 4) {
+      const auto digits = field.substr(i + 1, 3);
+      if (digits.find_first_not_of("01234567") == std::string_view::npos) {
+        out += static_cast<char>(((digits[0] - '0') << 6) | ((digits[1] - '0') << 3) | (digits[2] - '0'));
+        i += 3;
+        continue;
+      }
+    }
+    out += field[i];
+  }
+  return out;
+}
+
+// Whether `prefix` is `path` or one of its parent directories.
+bool contains(const fs::path& prefix, const fs::path& path) {
+  auto p = path.begin();
+  for (auto it = prefix.begin(); it != prefix.end(); ++it, ++p) {
+    if (it->empty()) continue;  // a trailing separator
+    if (p == path.end() || *p != *it) return false;
+  }
+  return true;
+}
+
+std::string errno_text() { return std::strerror(errno); }
+
+}  // namespace
+
+std::optional<MountPropagation> propagation_in(std::string_view mountinfo, const fs::path& path) {
+  std::optional<MountPropagation> best;
+  std::size_t best_depth = 0;
+  std::istringstream lines{std::string(mountinfo)};
+  std::string line;
+  while (std::getline(lines, line)) {
+    // id parent major:minor root mount-point options [optional fields...] - type source super-options
+    std::istringstream words(line);
+    std::vector<std::string> fields;
+    for (std::string word; words >> word;) fields.push_back(word);
+    if (fields.size() < 7) continue;
+    const fs::path mount_point = unescaped(fields[4]);
+    if (!contains(mount_point, path)) continue;
+    MountPropagation found{mount_point};
+    for (std::size_t i = 6; i < fields.size() && fields[i] != "-"; ++i) {
+      if (fields[i].rfind("shared:", 0) == 0) found.shared = true;
+      if (fields[i].rfind("master:", 0) == 0) found.slave = true;
+    }
+    const auto depth = static_cast<std::size_t>(std::distance(mount_point.begin(), mount_point.end()));
+    // Later lines are mounted on top of earlier ones at the same point: the last one wins.
+    if (!best || depth >= best_depth) {
+      best = std::move(found);
+      best_depth = depth;
+    }
+  }
+  return best;
+}
+
+core::Result<MountPropagation> propagation_of(const fs::path& path) {
+  std::ifstream in("/proc/self/mountinfo");
+  if (!in) return core::fail(ErrorKind::unavailable, "cannot read /proc/self/mountinfo");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::error_code error;
+  const auto canonical = fs::canonical(path, error);
+  if (error) return core::fail(ErrorKind::unavailable, "cannot resolve " + path.string() + ": " + error.message());
+  auto found = propagation_in(text.str(), canonical);
+  if (!found) return core::fail(ErrorKind::unavailable, "no mount holds " + canonical.string());
+  return *found;
+}
+
+core::Result<bool> share_mounts_under(const fs::path& root) {
+  auto current = propagation_of(root);
+  if (!current) return core::fail(current.error());
+  if (current->shared) return false;
+  std::error_code error;
+  const auto canonical = fs::canonical(root, error);
+  if (error) return core::fail(ErrorKind::unavailable, "cannot resolve " + root.string() + ": " + error.message());
+  bool made = false;
+  if (current->mount_point != canonical) {
+    if (::mount(canonical.c_str(), canonical.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+      return core::fail(ErrorKind::unavailable,
+                        "cannot bind " + canonical.string() + " onto itself: " + errno_text() + " (needs CAP_SYS_ADMIN)");
+    }
+    made = true;
+  }
+  if (::mount(nullptr, canonical.c_str(), nullptr, MS_SHARED | MS_REC, nullptr) != 0) {
+    const auto why = errno_text();
+    if (made) ::umount2(canonical.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
+    return core::fail(ErrorKind::unavailable, "cannot make " + canonical.string() + " a shared mount: " + why);
+  }
+  return made;
+}
+
+core::Result<void> unshare_mounts_under(const fs::path& root) {
+  if (::umount2(root.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0) {
+    return core::fail(ErrorKind::unavailable, "cannot unmount the bind of " + root.string() + " onto itself: " + errno_text());
+  }
+  return {};
+}
+
+core::Result<AttachedDirectory> AttachedDirectory::attach(const fs::path& directory, const fs::path& at) {
+  // MS_BIND without MS_REC: only the directory's own mount (its quota volume, if it has one).
+  if (::mount(directory.c_str(), at.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+    return core::fail(ErrorKind::unavailable, "cannot attach a conversation's directory to a started container: " +
+                                                  errno_text());
+  }
+  return AttachedDirectory(at);
+}
+
+AttachedDirectory::AttachedDirectory(AttachedDirectory&& other) noexcept : m_at(std::move(other.m_at)) {
+  other.m_at.clear();
+}
+
+AttachedDirectory& AttachedDirectory::operator=(AttachedDirectory&& other) noexcept {
+  if (this != &other) {
+    (void)detach();
+    m_at = std::move(other.m_at);
+    other.m_at.clear();
+  }
+  return *this;
+}
+
+// The run's caller detaches and reports a failure; here only what an early return left behind.
+AttachedDirectory::~AttachedDirectory() { (void)detach(); }
+
+core::Result<void> AttachedDirectory::detach() {
+  if (m_at.empty()) return {};
+  const auto at = std::move(m_at);
+  m_at.clear();
+  if (::umount2(at.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0) {
+    return core::fail(ErrorKind::unavailable,
+                      "cannot detach a conversation's directory from " + at.string() + ": " + errno_text());
+  }
+  return {};
+}
+
+}  // namespace sandbox
