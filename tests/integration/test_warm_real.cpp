@@ -8,6 +8,8 @@
 #include "runner/labels.hpp"
 #include "runner/new_conversation_pool.hpp"
 #include "sandbox/conversation_index.hpp"
+#include "sandbox/data_attach.hpp"
+#include "sandbox/files.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -39,8 +41,9 @@ struct WarmFixture {
   int hits = 0;
   int misses = 0;
 
-  runner::Executor executor(const config::RunLimits& limits = {}) {
+  runner::Executor executor(const config::RunLimits& limits = {}, bool data_follows_mounts = false) {
     runner::ExecutorOptions options;
+    options.data_follows_mounts = data_follows_mounts;
     options.limits = limits;
     options.instance_id = integration::env().instance_id;
     options.tracked = &tracked;
@@ -225,3 +228,57 @@ TEST_CASE("real warm: a new conversation's first run is served by a pooled conta
   executor.shutdown();
   for (const auto& run_id : run_ids) CHECK(containers_of(run_id) == 0);
 }
+
+TEST_CASE("real warm: a started container lent to a conversation shows that conversation's /data, and only it") {
+  const auto root = integration::env().sandbox_root;
+  auto shared = sandbox::share_mounts_under(root);
+  REQUIRE(shared);
+  auto spaces = integration::workspaces();
+  auto conversation = spaces.open("lend-conversation");
+  auto other = spaces.open("lend-other");
+  REQUIRE(conversation);
+  REQUIRE(other);
+  REQUIRE(sandbox::SandboxFiles(conversation->server_path).write("mine.txt", "kept"));
+  REQUIRE(sandbox::SandboxFiles(other->server_path).write("theirs.txt", "secret"));
+  WarmFixture fixture;
+  {
+    auto executor = fixture.executor({}, true);
+    // A container started on a directory of its own, as the new-conversation pool starts them.
+    auto pooled = spaces.open_ephemeral();
+    REQUIRE(pooled);
+    REQUIRE(executor.prewarm_new(*pooled, "python"));
+    REQUIRE(executor.warm_ready(pooled->name));
+    auto attached = sandbox::AttachedDirectory::attach(conversation->server_path, pooled->server_path);
+    REQUIRE(attached);
+    runner::RunRequest request;
+    request.language = "python";
+    request.workspace = *conversation;
+    request.borrowed = *pooled;
+    request.files_url = "http://127.0.0.1/files/" + conversation->name + "/";
+    request.code =
+        "import os\n"
+        "print(sorted(os.listdir('.')), sorted(os.listdir('/data')), os.environ['FILE_BASE_URL'])\n"
+        "open('made.txt', 'w').write('by the lent container')\n";
+    auto ran = executor.run(request);
+    REQUIRE(ran);
+    CHECK(ran->exit_code == 0);
+    CHECK(ran->stderr_data.empty());
+    CHECK(ran->stdout_data == "['mine.txt'] ['mine.txt'] " + request.files_url + "\n");
+    CHECK(fixture.hits == 1);  // the pooled container, not one started for the run
+    CHECK(fixture.misses == 0);
+    REQUIRE(attached->detach());
+    // What the run wrote is the conversation's; the pooled directory is as empty as it was made.
+    CHECK(*sandbox::SandboxFiles(conversation->server_path).read("made.txt", 100) == "by the lent container");
+    CHECK(std::filesystem::is_empty(pooled->server_path));
+    spaces.discard(*pooled);
+    // The next run of the conversation (its own container, started by the run) sees the same files.
+    request.borrowed.reset();
+    request.code = "import os\nprint(sorted(os.listdir('.')))\n";
+    auto next = executor.run(request);
+    REQUIRE(next);
+    CHECK(next->stdout_data == "['made.txt', 'mine.txt']\n");
+    executor.shutdown();
+  }
+  if (*shared) REQUIRE(sandbox::unshare_mounts_under(root));
+}
+

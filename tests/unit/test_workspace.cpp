@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -171,6 +172,25 @@ TEST_CASE("workspace: with a quota each conversation is its own mounted volume, 
                                 sandbox::WorkspaceOptions{{32 * 1024 * 1024, 200}, q.clock.function(), nullptr});
   REQUIRE(restarted.open("c1"));
   CHECK(testing::mount_count(workspace->server_path) == 1);
+}
+
+TEST_CASE("workspace: a throwaway directory a conversation was left attached on is removed, the conversation kept",
+          "[root]") {
+  // A process that ended mid-run leaves a conversation's volume bound on top of the pooled
+  // directory's own: removing that directory unmounts both, and deletes only what is its own.
+  QuotaRoot q;
+  auto conversation = q.workspaces.open("c1");
+  REQUIRE(conversation);
+  REQUIRE(sandbox::SandboxFiles(conversation->server_path).write("mine.txt", "kept"));
+  auto pooled = q.workspaces.open_ephemeral();
+  REQUIRE(pooled);
+  REQUIRE(::mount(conversation->server_path.c_str(), pooled->server_path.c_str(), nullptr, MS_BIND, nullptr) == 0);
+  REQUIRE(testing::mount_count(pooled->server_path) == 2);
+  q.workspaces.discard(*pooled);
+  CHECK_FALSE(fs::exists(pooled->server_path));
+  CHECK(testing::mount_count(pooled->server_path) == 0);
+  CHECK(*sandbox::SandboxFiles(conversation->server_path).read("mine.txt", 100) == "kept");
+  CHECK(testing::mount_count(conversation->server_path) == 1);
 }
 
 TEST_CASE("workspace: concurrent first opens of one conversation mount it once", "[root]") {
