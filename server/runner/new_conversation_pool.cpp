@@ -36,8 +36,14 @@ std::optional<sandbox::Workspace> NewConversationPool::take_from(const std::stri
   {
     std::lock_guard lock(m_mutex);
     if (m_stopping) return std::nullopt;
-    m_used[*name] = Clock::now();
-    auto& queue = m_pooled[*name];
+    // New conversations are what keeps a language's pool: a lend only uses what they keep.
+    if (!started_only) {
+      m_used[*name] = Clock::now();
+      m_refill_wanted = true;
+    }
+    auto found = m_pooled.find(*name);
+    if (found == m_pooled.end()) return std::nullopt;
+    auto& queue = found->second;
     for (auto it = queue.begin(); it != queue.end() && !taken;) {
       const auto& directory = it->workspace.name;
       // Its container may have gone (image rebuilt, evicted by WARM_MAX): then it is no use.
@@ -51,7 +57,7 @@ std::optional<sandbox::Workspace> NewConversationPool::take_from(const std::stri
         it = queue.erase(it);
       }
     }
-    m_refill_wanted = true;
+    m_refill_wanted = m_refill_wanted || taken || !broken.empty();
   }
   remove(std::move(broken), discard_reason::kDead);
   report_size();

@@ -61,7 +61,8 @@ class NewConversationPool {
   /// A directory whose container for `language` is started and waiting, for a run of an existing
   /// conversation whose own next container is not ready (a call sent right after the previous
   /// answer): the caller attaches the conversation's directory on it for that run
-  /// (RunRequest::borrowed), then gives it up. nullopt when none is started. Refills like take().
+  /// (RunRequest::borrowed), then gives it up. nullopt when none is started. Refills like take(),
+  /// but does not put the language in use: the pools are kept for new conversations' languages.
   std::optional<sandbox::Workspace> lend(const std::string& language);
 
   /// The run of the call that used take() or lend() has its output: start the refill now. Not at take():

@@ -44,6 +44,10 @@ bool contains(const fs::path& prefix, const fs::path& path) {
 
 std::string errno_text() { return std::strerror(errno); }
 
+// Left in the root while share_mounts_under's bind is there: a process that ended without undoing
+// it (killed) leaves the bind, and the next one finds it is ours to undo.
+constexpr const char* kSharedMarker = ".shared-mount";
+
 }  // namespace
 
 std::optional<MountPropagation> propagation_in(std::string_view mountinfo, const fs::path& path) {
@@ -74,15 +78,47 @@ std::optional<MountPropagation> propagation_in(std::string_view mountinfo, const
   return best;
 }
 
-core::Result<MountPropagation> propagation_of(const fs::path& path) {
+namespace {
+
+std::optional<std::string> own_mountinfo() {
   std::ifstream in("/proc/self/mountinfo");
-  if (!in) return core::fail(ErrorKind::unavailable, "cannot read /proc/self/mountinfo");
+  if (!in) return std::nullopt;
   std::stringstream text;
   text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+std::size_t mounts_in(std::string_view mountinfo, const fs::path& mount_point) {
+  std::size_t count = 0;
+  std::istringstream lines{std::string(mountinfo)};
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    std::string field;
+    for (int i = 0; i < 5 && words >> field; ++i) {
+      if (i == 4 && fs::path(unescaped(field)) == mount_point) ++count;
+    }
+  }
+  return count;
+}
+
+std::size_t mounts_at(const fs::path& mount_point) {
+  const auto text = own_mountinfo();
+  if (!text) return 0;
+  std::error_code error;
+  const auto canonical = fs::weakly_canonical(mount_point, error);
+  return mounts_in(*text, error ? mount_point : canonical);
+}
+
+core::Result<MountPropagation> propagation_of(const fs::path& path) {
+  const auto text = own_mountinfo();
+  if (!text) return core::fail(ErrorKind::unavailable, "cannot read /proc/self/mountinfo");
   std::error_code error;
   const auto canonical = fs::canonical(path, error);
   if (error) return core::fail(ErrorKind::unavailable, "cannot resolve " + path.string() + ": " + error.message());
-  auto found = propagation_in(text.str(), canonical);
+  auto found = propagation_in(*text, canonical);
   if (!found) return core::fail(ErrorKind::unavailable, "no mount holds " + canonical.string());
   return *found;
 }
@@ -90,10 +126,10 @@ core::Result<MountPropagation> propagation_of(const fs::path& path) {
 core::Result<bool> share_mounts_under(const fs::path& root) {
   auto current = propagation_of(root);
   if (!current) return core::fail(current.error());
-  if (current->shared) return false;
   std::error_code error;
   const auto canonical = fs::canonical(root, error);
   if (error) return core::fail(ErrorKind::unavailable, "cannot resolve " + root.string() + ": " + error.message());
+  if (current->shared) return current->mount_point == canonical && fs::exists(canonical / kSharedMarker);
   bool made = false;
   if (current->mount_point != canonical) {
     if (::mount(canonical.c_str(), canonical.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
@@ -107,6 +143,7 @@ core::Result<bool> share_mounts_under(const fs::path& root) {
     if (made) ::umount2(canonical.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
     return core::fail(ErrorKind::unavailable, "cannot make " + canonical.string() + " a shared mount: " + why);
   }
+  if (made) std::ofstream(canonical / kSharedMarker) << "bound onto itself as a shared mount by mcp-sandbox\n";
   return made;
 }
 
@@ -114,6 +151,8 @@ core::Result<void> unshare_mounts_under(const fs::path& root) {
   if (::umount2(root.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0) {
     return core::fail(ErrorKind::unavailable, "cannot unmount the bind of " + root.string() + " onto itself: " + errno_text());
   }
+  std::error_code ignored;
+  fs::remove(root / kSharedMarker, ignored);
   return {};
 }
 

@@ -24,12 +24,20 @@ std::optional<MountPropagation> propagation_in(std::string_view mountinfo, const
 /// The same, for this process's own mounts.
 core::Result<MountPropagation> propagation_of(const std::filesystem::path& path);
 
+/// How many mounts a mountinfo text lists exactly at `mount_point` (stacked ones each count).
+std::size_t mounts_in(std::string_view mountinfo, const std::filesystem::path& mount_point);
+
+/// The same, for this process's own mounts (0 when they cannot be read).
+std::size_t mounts_at(const std::filesystem::path& mount_point);
+
 /// Makes mounts made under `root` reach the containers that bind a directory under it with slave
 /// propagation (a pooled container's /data, see AttachedDirectory): the engine only accepts such a
 /// bind from a shared (or slave) mount, and a mount made here only reaches the container through
 /// a shared one. When `root` is on a mount that is not shared, binds `root` onto itself
 /// (recursively, so volumes mounted inside stay where they are) and makes that mount shared.
-/// Returns whether it made that bind. Needs CAP_SYS_ADMIN; fails (unavailable) without it.
+/// Returns whether the bind is this program's to undo: made now, or made by a process that ended
+/// without undoing it (a marker file in `root` says so). Needs CAP_SYS_ADMIN; fails (unavailable)
+/// without it.
 core::Result<bool> share_mounts_under(const std::filesystem::path& root);
 
 /// Undoes share_mounts_under's bind of `root` onto itself (lazily: what is still in use below it

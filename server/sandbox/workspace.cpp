@@ -1,7 +1,10 @@
 #include "sandbox/workspace.hpp"
 
+#include "sandbox/data_attach.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -134,18 +137,21 @@ class Volumes {
     return {};
   }
 
-  // Unmounts whatever is mounted at `mount_point`: its volume, and a conversation's directory a
-  // process that ended mid-run left attached on top of a pooled directory (AttachedDirectory).
-  static core::Result<void> ensure_unmounted(const fs::path& mount_point) {
-    constexpr int kMostStacked = 8;
-    for (int layer = 0; layer < kMostStacked; ++layer) {
-      auto mounted = is_mount_point(mount_point);
-      if (!mounted) return core::fail(mounted.error());
-      if (!*mounted) return {};
-      if (auto unmounted = unmount_volume(mount_point); !unmounted) return unmounted;
+  // Unmounts whatever is mounted at `mount_point`: first what a process that ended mid-run left
+  // attached on top of a pooled directory (AttachedDirectory), lazily, because the orphaned run
+  // may still be inside it until the reaper removes it; then the directory's own volume.
+  [[nodiscard]] core::Result<void> ensure_unmounted(const fs::path& mount_point) const {
+    const std::size_t own = m_quota.enabled() ? 1 : 0;
+    for (auto layers = mounts_at(mount_point); layers > own; --layers) {
+      if (::umount2(mount_point.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0) {
+        return core::fail(ErrorKind::unavailable, "cannot detach what is attached on " + mount_point.string() + ": " +
+                                                      std::strerror(errno));
+      }
     }
-    return core::fail(ErrorKind::conflict, "cannot unmount " + mount_point.string() + ": still mounted after " +
-                                               std::to_string(kMostStacked) + " unmounts");
+    auto mounted = is_mount_point(mount_point);
+    if (!mounted) return core::fail(mounted.error());
+    if (*mounted) return unmount_volume(mount_point);
+    return {};
   }
 
   // Deletes the conversation's image and any half-made one.
@@ -239,7 +245,7 @@ struct Workspaces::State {
 
   // Unmounts, then deletes the image, the directory and the stamp. The caller holds the claim.
   core::Result<void> remove(const std::string& name) const {
-    if (auto unmounted = Volumes::ensure_unmounted(server_root / name); !unmounted) return unmounted;
+    if (auto unmounted = volumes.ensure_unmounted(server_root / name); !unmounted) return unmounted;
     volumes.remove_images(name);
     core::Fd root(::open(server_root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (root.get() < 0) return core::fail(ErrorKind::unavailable, "cannot open " + server_root.string());

@@ -58,6 +58,9 @@ TEST_CASE("data attach: the mount holding a path is the longest mount point abov
   REQUIRE(stacked);
   CHECK(stacked->shared);
   CHECK_FALSE(sandbox::propagation_in("garbage\n", "/srv"));
+  CHECK(sandbox::mounts_in(kMountinfo, "/srv/top") == 2);
+  CHECK(sandbox::mounts_in(kMountinfo, "/data dir") == 1);
+  CHECK(sandbox::mounts_in(kMountinfo, "/srv/sandboxes") == 0);
 }
 
 TEST_CASE("data attach: a directory attached on another shows there until detached, then what was under it",
@@ -108,12 +111,21 @@ TEST_CASE("data attach: a root on a private mount is bound onto itself as a shar
   REQUIRE(after);
   CHECK(after->shared);
   CHECK(after->mount_point == fs::canonical(root));
-  // Already shared: nothing more is mounted.
+  // Already shared: nothing more is mounted, and a process that finds the bind it left (killed
+  // before it could undo it) knows it is its own to undo.
   auto again = sandbox::share_mounts_under(root);
   REQUIRE(again);
-  CHECK_FALSE(*again);
+  CHECK(*again);
   CHECK(testing::mount_count(root) == 1);
   REQUIRE(sandbox::unshare_mounts_under(root));
   CHECK(testing::mount_count(root) == 0);
+  CHECK(fs::is_empty(root));  // the marker goes with the bind
+  // A root that is a shared mount of someone else's (a deployment's own bind) is never undone.
+  REQUIRE(::mount(root.c_str(), root.c_str(), nullptr, MS_BIND, nullptr) == 0);
+  REQUIRE(::mount(nullptr, root.c_str(), nullptr, MS_SHARED, nullptr) == 0);
+  auto theirs = sandbox::share_mounts_under(root);
+  REQUIRE(theirs);
+  CHECK_FALSE(*theirs);
+  REQUIRE(::umount2(root.c_str(), MNT_DETACH) == 0);
   REQUIRE(::umount2(parent.c_str(), MNT_DETACH) == 0);
 }

@@ -116,6 +116,37 @@ TEST_CASE("new conversations: a language gets started containers once in use; th
   CHECK(f.workspaces->open("conv-new")->name == adopted->name);
 }
 
+TEST_CASE("new conversations: a started container is lent only where new conversations keep a pool, then refilled",
+          "[root]") {
+  Fixture f;
+  runner::Executor executor(f.engine, f.catalog, f.executor_options());
+  int lent = 0;
+  auto events = f.pool_events();
+  events.lent = [&lent] { ++lent; };
+  runner::NewConversationPool pool(executor, *f.workspaces, f.pool_options(), events);
+
+  // Existing conversations' calls do not make a pool: nothing is lent, nothing started.
+  CHECK_FALSE(pool.lend("python"));
+  pool.tick(Clock::now());
+  CHECK(f.engine.created_specs.empty());
+  CHECK(lent == 0);
+
+  CHECK_FALSE(pool.take("python"));  // a new conversation puts python in use
+  pool.tick(Clock::now());
+  REQUIRE(pool.size() == 1);
+  auto borrowed = pool.lend("py");
+  REQUIRE(borrowed);
+  CHECK(lent == 1);
+  CHECK(pool.size() == 0);
+  CHECK(executor.warm_ready(borrowed->name));
+  CHECK_FALSE(pool.lend("python"));  // one per pooled container
+  pool.give_up(*borrowed);
+  CHECK_FALSE(fs::exists(borrowed->server_path));
+  pool.tick(Clock::now());
+  CHECK(pool.size() == 1);  // refilled for the next new conversation
+  CHECK(f.taken_hits == 0);  // a lend is no new conversation
+}
+
 TEST_CASE("new conversations: two new conversations never share a directory or a container", "[root]") {
   Fixture f;
   runner::Executor executor(f.engine, f.catalog, f.executor_options());
