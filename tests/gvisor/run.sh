@@ -134,6 +134,12 @@ start_server() {
 }
 started=$SECONDS
 start_server runsc runsc --warm-max 64
+# gVisor's kernel never sees a mount made after a container started: the start-up probe must find
+# that and keep lending off (docs/performance.md, "Back-to-back calls borrow a started container").
+lend_line="$(grep -o 'WARM_LEND: .*' "$WORK/runsc/server.log" || true)"
+say "runsc server: ${lend_line:-no WARM_LEND line}"
+[[ "$lend_line" == "WARM_LEND: off here (a mount made after the container started did not reach it"* ]] ||
+  die "under runsc the lending probe must see the mount not arrive; the server said: ${lend_line:-nothing}"
 export MCP_E2E_URL="http://127.0.0.1:$PORT" MCP_E2E_SHORT_TTL_URL="http://127.0.0.1:$PORT" MCP_E2E_TOKEN="$TOKEN"
 export MCP_E2E_DOCKER="$DOCKER_CLI" MCP_GVISOR_QUOTA_MB="$QUOTA_MB"
 rc=0
@@ -154,6 +160,8 @@ RUNC_COLD="http://127.0.0.1:$PORT"
 start_server runsc-cold runsc --warm-max 64 --warm-new-per-language 0
 RUNSC_COLD="http://127.0.0.1:$PORT"
 start_server runc runc --warm-max 64
+grep -q 'WARM_LEND: on' "$WORK/runc/server.log" ||
+  die "under runc, in the same engine, lending must be on: $(grep -o 'WARM_LEND: .*' "$WORK/runc/server.log" || echo 'no WARM_LEND line')"
 node "$HERE/measure.mjs" "$RUNC_COLD" "$RUNSC_COLD" "http://127.0.0.1:$PORT" "$MCP_E2E_URL" | sed 's/^/    /'
 # Each server now keeps its last conversation's next container warm (idle):
 # what the memory cgroup is charged, and the host memory (PSS) of the
