@@ -120,6 +120,11 @@ until [[ "$("$DOCKER_CLI" inspect --format '{{.State.Health.Status}}' "$CONTAINE
   sleep 1
 done
 say "server: ready and healthy"
+# The deployment gives the server what lending a started container to a back-to-back call needs
+# (CAP_SYS_ADMIN, the sandbox root rshared): its start-up probe must have found it working.
+lend_line="$("$DOCKER_CLI" logs "$CONTAINER" 2>&1 | grep -o 'WARM_LEND: .*' || true)"
+[[ "$lend_line" == "WARM_LEND: on"* ]] || die "lending is not on in the compose deployment: ${lend_line:-no WARM_LEND line}"
+say "server: ${lend_line%%;*}"
 
 export MCP_E2E_URL="http://127.0.0.1:$PORT"
 export MCP_E2E_SHORT_TTL_URL="$MCP_E2E_URL"
