@@ -417,6 +417,7 @@ def latency_table(args, engine, server, manifests):
         job[2]()
     hits_before = server.metric('mcp_sandbox_warm_claims_total{result="hit"}')
     new_before = server.metric('mcp_sandbox_warm_new_conversations_total{result="hit"}')
+    lent_before = server.metric('mcp_sandbox_warm_lent_total')
     for round_index in range(args.rounds):
         random.shuffle(jobs)
         for language, name, fn in jobs:
@@ -425,7 +426,8 @@ def latency_table(args, engine, server, manifests):
             log(f"  latency round {round_index + 1}/{args.rounds}")
     hits = server.metric('mcp_sandbox_warm_claims_total{result="hit"}') - hits_before
     new_hits = server.metric('mcp_sandbox_warm_new_conversations_total{result="hit"}') - new_before
-    return samples, hits, new_hits
+    lent = server.metric('mcp_sandbox_warm_lent_total') - lent_before
+    return samples, hits, new_hits, lent
 
 
 def sweep(args, server, manifests, concurrency, variant, seconds):
@@ -681,7 +683,7 @@ def main():
         time.sleep(1)
         rss_start = server.rss_mib()
         log(f"latency table: {args.rounds} interleaved rounds")
-        samples, hits, new_hits = latency_table(args, engine, server, manifests)
+        samples, hits, new_hits, lent = latency_table(args, engine, server, manifests)
 
         report.append(f"Measured {started} on {description}. `docker run` is `{args.docker}` "
                       f"({subprocess.run([args.docker, 'version', '--format', '{{.Client.Version}}'], capture_output=True, text=True).stdout.strip()}). "
@@ -701,7 +703,8 @@ def main():
         calls = args.rounds * len(PROGRAMS)
         report.append(f"\nWarm hits during the table: {hits:.0f} of {4 * calls} calls of run_code (first calls, "
                       f"follow-ups and both calls of each back-to-back pair); {new_hits:.0f} of {calls} first calls "
-                      "were served by a container started for a new conversation.\n")
+                      f"were served by a container started for a new conversation; {lent:.0f} calls (of {2 * calls} "
+                      "back-to-back calls) borrowed one because their conversation's own was still starting.\n")
 
         log("concurrency sweep")
         report.append("| clients | variant | runs/s | p50 | p90 | p99 | ours / raw runs/s |")

@@ -33,7 +33,9 @@ const responses = (raw) => (raw.match(/(^|\r\n\r\n|\n)HTTP\/1\.1 \d{3} /g) ?? []
 
 /**
  * Sends `head`, then streams `total` bytes of body in `chunk`-sized pieces (chunked framing when
- * `chunked`) until the server answers or closes. Resolves { status, sent, raw, closed }.
+ * `chunked`) until the server answers or closes. Resolves { status, sent, raw, closed }: `sent`
+ * counts what was written before the answer arrived, as a client that reads its answer would
+ * stop there (what the server drops while it lingers after a refusal depends on the host's speed).
  */
 function streamBody(head, { total, chunk = 64 * 1024, chunked = false, localAddress = '127.0.0.1' }) {
   return new Promise((resolve) => {
@@ -50,7 +52,7 @@ function streamBody(head, { total, chunk = 64 * 1024, chunked = false, localAddr
       resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1] ?? 0), sent, raw, closed });
     };
     const pump = () => {
-      while (!done && sent < total) {
+      while (!done && raw === '' && sent < total) {
         sent += chunk;
         if (!socket.write(framed)) return socket.once('drain', pump);
       }
