@@ -21,6 +21,10 @@ PACKAGE_PACKAGES=(dpkg-dev lintian)
 # ./build.sh test: a real browser for the pages a person sees (the OAuth consent page).
 TEST_PACKAGES=(chromium)
 
+# Docker Compose v2 for the compose test, beside Debian 12's 1.29 (the compose files must pass
+# both): Debian 13's package, unpacked here, never installed; tests/compose/run.sh finds it.
+COMPOSE_V2_DIR="${COMPOSE_V2_DIR:-/var/cache/mcp-sandbox/compose-v2}"
+
 say() { printf '\033[1m==>\033[0m %s\n' "$*"; }
 die() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -67,6 +71,36 @@ cmd_deps() {
   # shellcheck disable=SC2086
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >/dev/null
   say "deps: installed"
+}
+
+# Fetches Debian 13's docker-compose (Compose v2) into $COMPOSE_V2_DIR/cli-plugins, with apt's
+# own state kept in that folder: the host's apt configuration and packages stay as they are. The
+# trixie sources are derived from the host's (images/host-sources.sh).
+compose_v2_plugin() {
+  local plugin="$COMPOSE_V2_DIR/cli-plugins/docker-compose"
+  if [[ -x "$plugin" ]] || "$(docker_cli)" compose version >/dev/null 2>&1; then return 0; fi
+  if [[ $EUID -ne 0 ]] || ! have apt-get || ! have dpkg-deb; then
+    die "the compose test needs Compose v2: install it (docker compose), or run ./build.sh test as root on Debian"
+  fi
+  # shellcheck source=images/host-sources.sh
+  . "$ROOT/images/host-sources.sh"
+  local apt="$COMPOSE_V2_DIR/apt" entries
+  mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$apt/parts" "$COMPOSE_V2_DIR/cli-plugins"
+  entries="$(host_sources_for trixie release-only | sed 's|^deb |deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] |')"
+  [[ -n "$entries" ]] || die "Compose v2 comes from Debian 13 (trixie), but the host has no Debian apt sources to derive it from"
+  printf '%s\n' "$entries" >"$apt/trixie.list"
+  local options=(-o "Dir::Etc::SourceList=$apt/trixie.list" -o "Dir::Etc::SourceParts=$apt/parts"
+    -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache::Archives=$apt/archives" -o "APT::Sandbox::User=root")
+  say "deps: fetching Docker Compose v2 (Debian 13's docker-compose) for the compose test"
+  apt-get "${options[@]}" -q update >/dev/null || die "cannot read the trixie package lists (see $apt/trixie.list)"
+  (cd "$apt/archives" && apt-get "${options[@]}" -q download docker-compose >/dev/null) ||
+    die "cannot download trixie's docker-compose"
+  local unpacked="$apt/unpacked"
+  rm -rf "$unpacked"
+  dpkg-deb -x "$apt"/archives/docker-compose_*.deb "$unpacked"
+  install -m 0755 "$unpacked/usr/libexec/docker/cli-plugins/docker-compose" "$plugin"
+  rm -rf "$unpacked" "$apt/archives"/*.deb
+  say "deps: $("$plugin" version 2>/dev/null || echo "docker-compose v2") in $COMPOSE_V2_DIR"
 }
 
 cmd_engine() {
@@ -260,6 +294,7 @@ cmd_gvisor() {
 
 cmd_test() {
   cmd_deps "${PACKAGE_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+  compose_v2_plugin
   cmd_engine
   cmd_build
   cmd_images all

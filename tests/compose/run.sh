@@ -8,7 +8,10 @@
 # Before that, compose/docker-compose.cloudflare.yml must pass `config` with
 # placeholder values (its image cannot be pulled here, so it is not started).
 #
-#   tests/compose/run.sh
+#   tests/compose/run.sh               # whichever compose is installed (v2 first)
+#   MCP_COMPOSE=v1 tests/compose/run.sh # Debian 12's docker-compose 1.29
+#   MCP_COMPOSE=v2 tests/compose/run.sh # Compose v2: the CLI plugin, or the one ./build.sh test
+#                                       # fetched into COMPOSE_V2_DIR (/var/cache/mcp-sandbox/compose-v2)
 #
 # Exit 77 (ctest: skipped) only when no engine answers and
 # MCP_SANDBOX_REQUIRE_ENGINE is not 1; anything else missing is a failure.
@@ -27,10 +30,25 @@ die() { printf 'compose test: error: %s\n' "$*" >&2; exit 1; }
 . "$ROOT/tests/e2e/lib/common.sh"
 require_engine "the compose tests"
 
-# Either compose works: the v2 plugin or Debian's docker-compose 1.29.
-if "$DOCKER_CLI" compose version >/dev/null 2>&1; then COMPOSE=("$DOCKER_CLI" compose)
-elif command -v docker-compose >/dev/null 2>&1; then COMPOSE=(docker-compose)
-else die "neither 'docker compose' nor docker-compose is installed (./build.sh deps installs docker-compose)"; fi
+# The compose files must work with both: the v2 plugin and Debian's docker-compose 1.29.
+v2_dir="${COMPOSE_V2_DIR:-/var/cache/mcp-sandbox/compose-v2}"
+case "${MCP_COMPOSE:-any}" in
+  v1)
+    command -v docker-compose >/dev/null 2>&1 || die "docker-compose (1.29) is not installed (./build.sh deps installs it)"
+    COMPOSE=(docker-compose) ;;
+  v2)
+    # The plugin beside the CLI, or the one ./build.sh test unpacked (found through DOCKER_CONFIG).
+    if ! "$DOCKER_CLI" compose version >/dev/null 2>&1 && [[ -x "$v2_dir/cli-plugins/docker-compose" ]]; then
+      export DOCKER_CONFIG="$v2_dir"
+    fi
+    "$DOCKER_CLI" compose version >/dev/null 2>&1 || die "Compose v2 is not installed (./build.sh test fetches it into $v2_dir)"
+    COMPOSE=("$DOCKER_CLI" compose) ;;
+  any)
+    if "$DOCKER_CLI" compose version >/dev/null 2>&1; then COMPOSE=("$DOCKER_CLI" compose)
+    elif command -v docker-compose >/dev/null 2>&1; then COMPOSE=(docker-compose)
+    else die "neither 'docker compose' nor docker-compose is installed (./build.sh deps installs docker-compose)"; fi ;;
+  *) die "MCP_COMPOSE is v1, v2 or unset, not '$MCP_COMPOSE'" ;;
+esac
 "$DOCKER_CLI" image inspect "$SERVER_IMAGE" >/dev/null 2>&1 ||
   die "$SERVER_IMAGE is missing (./build.sh images builds it)"
 
