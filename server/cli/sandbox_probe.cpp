@@ -90,7 +90,9 @@ core::Result<SandboxProbe> probe_sandbox(const config::Config& config, docker::E
 
 core::Result<void> probe_lending(const config::Config& config, docker::Engine& engine,
                                  const runner::Registry& registry) {
-  if (registry.find("bash") == nullptr) return core::fail(core::ErrorKind::not_found, "there is no bash runner to probe with");
+  if (registry.find("bash") == nullptr) {
+    return core::fail(core::ErrorKind::not_found, "there is no bash runner to probe with");
+  }
   sandbox::Workspaces workspaces(config.sandbox_root, config.engine_sandbox_path(), core::random_hex(32),
                                  workspace_options(config));
   auto pooled = workspaces.open_ephemeral();

@@ -21,10 +21,10 @@
 #include "routes/ops_routes.hpp"
 #include "runner/executor.hpp"
 #include "runner/new_conversation_pool.hpp"
-#include "sandbox/data_attach.hpp"
 #include "runner/instance_id.hpp"
 #include "runner/reaper.hpp"
 #include "sandbox/conversation_index.hpp"
+#include "sandbox/data_attach.hpp"
 #include "sandbox/root_lock.hpp"
 #include "tools/file_resources.hpp"
 #include "tools/tools.hpp"
@@ -118,21 +118,19 @@ bool lending_works(const config::Config& config, docker::Engine& engine, const r
                    bool& made_shared) {
   made_shared = false;
   if (config.warm_lend == "off" || config.warm_max == 0 || config.warm_new_per_language == 0) return false;
-  auto shared = sandbox::share_mounts_under(config.sandbox_root);
-  if (!shared) {
+  const auto off = [](const core::Error& why) {
     spdlog::info("WARM_LEND: off here ({}); a call sent right after the previous answer waits for its own container",
-                 shared.error().message);
+                 why.message);
     return false;
+  };
+  auto shared = sandbox::share_mounts_under(config.sandbox_root);
+  if (!shared) return off(shared.error());
+  if (*shared) spdlog::info("sandbox root {} bound onto itself as a shared mount (WARM_LEND)", config.sandbox_root);
+  if (auto probed = probe_lending(config, engine, registry); !probed) {
+    if (*shared) (void)sandbox::unshare_mounts_under(config.sandbox_root);
+    return off(probed.error());
   }
   made_shared = *shared;
-  if (made_shared) spdlog::info("sandbox root {} bound onto itself as a shared mount (WARM_LEND)", config.sandbox_root);
-  if (auto probed = probe_lending(config, engine, registry); !probed) {
-    spdlog::info("WARM_LEND: off here ({}); a call sent right after the previous answer waits for its own container",
-                 probed.error().message);
-    if (made_shared) (void)sandbox::unshare_mounts_under(config.sandbox_root);
-    made_shared = false;
-    return false;
-  }
   spdlog::info("WARM_LEND: on; a call whose conversation's next container is not ready borrows a started one");
   return true;
 }

@@ -9,8 +9,8 @@
 #include <utility>
 
 #include "core/encoding.hpp"
-#include "sandbox/data_attach.hpp"
 #include "runner/package_install.hpp"
+#include "sandbox/data_attach.hpp"
 #include "sandbox/files.hpp"
 #include "sandbox/paths.hpp"
 

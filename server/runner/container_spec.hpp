@@ -25,9 +25,9 @@ struct RunIdentity {
 /// another conversation just before its code arrives: that conversation's
 /// directory is then mounted on the container's /data, which a new look-up
 /// sees and the working directory held since the start would not, and the
-/// container's own environment names the directory it was started on. Once the program has exited it writes "<token> <exit
-/// status>" as the last line of both stdout and stderr and exits with that
-/// status: the server knows the program ended, with all its output, the moment
+/// container's own environment names the directory it was started on. Once
+/// the program has exited it writes "<token> <exit status>" as the last line
+/// of both stdout and stderr and exits with that status: the server knows the program ended, with all its output, the moment
 /// those lines arrive, instead of ~75 ms later when the engine has processed
 /// the container's exit (runner/executor.cpp). The token is random per run
 /// and reaches only the shell, never the program's argv or environment. It

@@ -375,8 +375,8 @@ core::Result<RunOutcome> Executor::execute(StartedContainer& container, const Ru
   outcome.language = runner.manifest.language;
 
   const std::stop_token server_stopping = m_options.drain != nullptr ? m_options.drain->stop_token() : std::stop_token();
-  auto pumped = pump_until(attachment, frame_input(end_token, request.files_url, request.code, request.stdin_data), deadline, output,
-                           request, server_stopping, delivered);
+  auto pumped = pump_until(attachment, frame_input(end_token, request.files_url, request.code, request.stdin_data),
+                           deadline, output, request, server_stopping, delivered);
   if (!pumped) return core::fail(engine_failure(pumped.error(), "reading the program's output", true));
   if (request.cancel.stop_requested()) {
     (void)kill_while_draining(m_engine, id, attachment, output, m_options.drain_after_kill);

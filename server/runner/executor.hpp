@@ -75,8 +75,8 @@ class Executor {
   void prewarm(const sandbox::Workspace& workspace);
 
   /// Starts a container for `language` (a name or an alias) on `workspace` in the background, as
-  /// prewarm does, for a conversation that does not exist yet (or for a run to borrow); false when warm containers are off,
-  /// the language is unknown or WARM_MAX has no room for it (it may evict the longest-idle
+  /// prewarm does, for a conversation that does not exist yet (or for a run to borrow); false when
+  /// warm containers are off, the language is unknown or WARM_MAX has no room for it (it may evict the longest-idle
   /// successor, see WarmFor).
   bool prewarm_new(const sandbox::Workspace& workspace, const std::string& language);
 
@@ -116,7 +116,8 @@ class Executor {
  private:
   core::Result<void> check(const RunRequest& request) const;
   /// build_container_spec with this executor's runtime and /data propagation.
-  docker::ContainerSpec spec_for(const Manifest& manifest, const RunRequest& request, const RunIdentity& identity) const;
+  docker::ContainerSpec spec_for(const Manifest& manifest, const RunRequest& request,
+                                 const RunIdentity& identity) const;
   core::Result<Runner> resolve(const std::string& language);
   RunIdentity new_identity() const;
   /// Whether the deployment's egress proxy runs on `network`; unavailable (saying what is missing) if not.

@@ -44,6 +44,35 @@ bool contains(const fs::path& prefix, const fs::path& path) {
 
 std::string errno_text() { return std::strerror(errno); }
 
+std::optional<std::string> own_mountinfo() {
+  std::ifstream in("/proc/self/mountinfo");
+  if (!in) return std::nullopt;
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Calls `each(mount)` for every well-formed line of a mountinfo text, in order (a later line is
+// mounted on top of an earlier one at the same point): its mount point and propagation.
+// A line: id parent major:minor root mount-point options [optional fields...] - type source super-options
+template <typename Each>
+void for_each_mount(std::string_view mountinfo, const Each& each) {
+  std::istringstream lines{std::string(mountinfo)};
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    std::vector<std::string> fields;
+    for (std::string word; words >> word;) fields.push_back(word);
+    if (fields.size() < 7) continue;
+    MountPropagation mount{unescaped(fields[4])};
+    for (std::size_t i = 6; i < fields.size() && fields[i] != "-"; ++i) {
+      if (fields[i].rfind("shared:", 0) == 0) mount.shared = true;
+      if (fields[i].rfind("master:", 0) == 0) mount.slave = true;
+    }
+    each(mount);
+  }
+}
+
 // Left in the root while share_mounts_under's bind is there: a process that ended without undoing
 // it (killed) leaves the bind, and the next one finds it is ours to undo.
 constexpr const char* kSharedMarker = ".shared-mount";
@@ -53,54 +82,21 @@ constexpr const char* kSharedMarker = ".shared-mount";
 std::optional<MountPropagation> propagation_in(std::string_view mountinfo, const fs::path& path) {
   std::optional<MountPropagation> best;
   std::size_t best_depth = 0;
-  std::istringstream lines{std::string(mountinfo)};
-  std::string line;
-  while (std::getline(lines, line)) {
-    // id parent major:minor root mount-point options [optional fields...] - type source super-options
-    std::istringstream words(line);
-    std::vector<std::string> fields;
-    for (std::string word; words >> word;) fields.push_back(word);
-    if (fields.size() < 7) continue;
-    const fs::path mount_point = unescaped(fields[4]);
-    if (!contains(mount_point, path)) continue;
-    MountPropagation found{mount_point};
-    for (std::size_t i = 6; i < fields.size() && fields[i] != "-"; ++i) {
-      if (fields[i].rfind("shared:", 0) == 0) found.shared = true;
-      if (fields[i].rfind("master:", 0) == 0) found.slave = true;
-    }
-    const auto depth = static_cast<std::size_t>(std::distance(mount_point.begin(), mount_point.end()));
-    // Later lines are mounted on top of earlier ones at the same point: the last one wins.
+  for_each_mount(mountinfo, [&](const MountPropagation& mount) {
+    if (!contains(mount.mount_point, path)) return;
+    const auto depth = static_cast<std::size_t>(std::distance(mount.mount_point.begin(), mount.mount_point.end()));
+    // At the same point the last line wins: it is mounted on top.
     if (!best || depth >= best_depth) {
-      best = std::move(found);
+      best = mount;
       best_depth = depth;
     }
-  }
+  });
   return best;
 }
 
-namespace {
-
-std::optional<std::string> own_mountinfo() {
-  std::ifstream in("/proc/self/mountinfo");
-  if (!in) return std::nullopt;
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-}  // namespace
-
 std::size_t mounts_in(std::string_view mountinfo, const fs::path& mount_point) {
   std::size_t count = 0;
-  std::istringstream lines{std::string(mountinfo)};
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::istringstream words(line);
-    std::string field;
-    for (int i = 0; i < 5 && words >> field; ++i) {
-      if (i == 4 && fs::path(unescaped(field)) == mount_point) ++count;
-    }
-  }
+  for_each_mount(mountinfo, [&](const MountPropagation& mount) { count += mount.mount_point == mount_point ? 1 : 0; });
   return count;
 }
 
@@ -133,8 +129,8 @@ core::Result<bool> share_mounts_under(const fs::path& root) {
   bool made = false;
   if (current->mount_point != canonical) {
     if (::mount(canonical.c_str(), canonical.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
-      return core::fail(ErrorKind::unavailable,
-                        "cannot bind " + canonical.string() + " onto itself: " + errno_text() + " (needs CAP_SYS_ADMIN)");
+      return core::fail(ErrorKind::unavailable, "cannot bind " + canonical.string() + " onto itself: " + errno_text() +
+                                                    " (needs CAP_SYS_ADMIN)");
     }
     made = true;
   }
@@ -149,7 +145,8 @@ core::Result<bool> share_mounts_under(const fs::path& root) {
 
 core::Result<void> unshare_mounts_under(const fs::path& root) {
   if (::umount2(root.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0) {
-    return core::fail(ErrorKind::unavailable, "cannot unmount the bind of " + root.string() + " onto itself: " + errno_text());
+    return core::fail(ErrorKind::unavailable,
+                      "cannot unmount the bind of " + root.string() + " onto itself: " + errno_text());
   }
   std::error_code ignored;
   fs::remove(root / kSharedMarker, ignored);

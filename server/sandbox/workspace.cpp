@@ -141,6 +141,9 @@ class Volumes {
   // attached on top of a pooled directory (AttachedDirectory), lazily, because the orphaned run
   // may still be inside it until the reaper removes it; then the directory's own volume.
   [[nodiscard]] core::Result<void> ensure_unmounted(const fs::path& mount_point) const {
+    auto mounted = is_mount_point(mount_point);
+    if (!mounted) return core::fail(mounted.error());
+    if (!*mounted) return {};  // the common case: nothing to read mountinfo for
     const std::size_t own = m_quota.enabled() ? 1 : 0;
     for (auto layers = mounts_at(mount_point); layers > own; --layers) {
       if (::umount2(mount_point.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0) {
@@ -148,7 +151,7 @@ class Volumes {
                                                       std::strerror(errno));
       }
     }
-    auto mounted = is_mount_point(mount_point);
+    mounted = is_mount_point(mount_point);
     if (!mounted) return core::fail(mounted.error());
     if (*mounted) return unmount_volume(mount_point);
     return {};
